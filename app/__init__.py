@@ -1,0 +1,3 @@
+"""Outage Desk: runs a support team's outage process on Zendesk."""
+
+__version__ = "0.1.0"

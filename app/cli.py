@@ -1,0 +1,193 @@
+"""The `outage-desk` command: one plain line and a non-zero exit for every error."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timedelta, timezone
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.config import DEFAULT_CR_VALUE, Config, load_config
+from app.errors import InputError, OutageDeskError
+from app.incident.model import IncidentSpec, Kind
+
+console = Console(stderr=False)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True)
+
+
+def _parse_time(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{option} must be an ISO 8601 time such as 2026-11-22T10:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@click.group()
+@click.option("--database-url", help="Store URL (default: a SQLite file; env DATABASE_URL).")
+@click.option("--cr-field", help="Contact-reason drop-down: id or title (env OUTAGE_DESK_CR_FIELD).")
+@click.option("--impact-field", help="Business-impact drop-down: id or title (env OUTAGE_DESK_IMPACT_FIELD).")
+@click.option("--closing-macro", help="Closing macro: id, or title of '<title> (<lang>)' variants.")
+@click.option("--ack-macro", help="Acknowledgement macro: id or title (env OUTAGE_DESK_ACK_MACRO).")
+@click.option("--referent", help="Product referent: user id or email (env OUTAGE_DESK_REFERENT).")
+@click.pass_context
+def cli(ctx: click.Context, database_url, cr_field, impact_field, closing_macro, ack_macro, referent) -> None:
+    """Run a support team's outage process on Zendesk."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = load_config().with_overrides(
+        database_url=database_url, outage_desk_cr_field=cr_field, outage_desk_impact_field=impact_field,
+        outage_desk_closing_macro=closing_macro, outage_desk_ack_macro=ack_macro, outage_desk_referent=referent)
+
+
+@cli.command()
+@click.option("--title", required=True, help="What is down, as agents and customers would say it.")
+@click.option("--query", required=True, help="Zendesk search query for affected tickets, e.g. 'API'.")
+@click.option("--since", help="Start of the outage, ISO 8601 (default: one hour ago).")
+@click.option("--severity", type=click.IntRange(1, 4), default=2, show_default=True,
+              help="Urgency level: 1 urgent, 2 high, 3 normal, 4 low.")
+@click.option("--kind", type=click.Choice([k.value for k in Kind]), default=Kind.UNPLANNED.value, show_default=True)
+@click.option("--tag", default="api_down", show_default=True, help="Tag for affected tickets (no spaces).")
+@click.option("--cr-value", default=DEFAULT_CR_VALUE, show_default=True, help="Contact-reason option.")
+@click.pass_obj
+def declare(config: Config, title, query, since, severity, kind, tag, cr_value) -> None:
+    """Declare an outage: create its problem ticket and take in every matching ticket."""
+    from app.wiring import build_desk
+
+    desk = build_desk(config)
+    started = _parse_time(since, "--since") if since else desk.clock.now() - timedelta(hours=1)
+    spec = IncidentSpec(title=title, query=query, started_at=started, severity=severity, kind=Kind(kind),
+                        tag=tag, cr_value=cr_value)
+    with _progress() as progress:
+        task = progress.add_task("Tagging affected tickets", total=None)
+        report = desk.declare(spec, on_progress=lambda n: progress.advance(task, n))
+    console.print(f"Declared incident #{report.incident_id} (problem ticket #{report.problem_ticket_id}): "
+                  f"{report.taken_in} tickets taken in, {report.skipped_solved} solved and "
+                  f"{report.skipped_agent_requester} from agents left alone, {len(report.failed)} failed; "
+                  f"{desk.gateway.calls} Zendesk API calls.")
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_obj
+def status(config: Config) -> None:
+    """Show active incidents and how many tickets each took in."""
+    from app.wiring import build_desk
+
+    desk = build_desk(config)
+    incidents = desk.active_incidents()
+    if not incidents:
+        console.print("No active incident.")
+        return
+    table = Table("#", "title", "state", "tag", "since", "tickets", "problem ticket")
+    for incident in incidents:
+        table.add_row(str(incident.id), incident.title, incident.state, incident.tag, incident.started_at.isoformat(),
+                      str(desk.affected_count(incident.id)), str(incident.problem_ticket_id or "-"))
+    console.print(table)
+
+
+@cli.command()
+@click.option("--incident", "incident_id", type=int, help="Incident number (default: the active one).")
+@click.option("--dry-run", is_flag=True, help="Print the counts per group; send nothing.")
+@click.pass_obj
+def resolve(config: Config, incident_id, dry_run) -> None:
+    """Send the closing macro to every affected ticket, exactly once, and solve the problem ticket."""
+    from app.wiring import build_desk
+
+    desk = build_desk(config)
+    incident = desk.incident(incident_id)
+    with _progress() as progress:
+        task = progress.add_task("Sending closing replies", total=None)
+        report = desk.resolve(incident, dry_run=dry_run, on_progress=lambda n: progress.advance(task, n))
+    table = Table("group", "to notify" if dry_run else "notified", title=f"Incident #{incident.id}")
+    for audience in ("abandoned", "unassigned", "assigned"):
+        count = report.planned[audience] if dry_run else report.sent[audience]
+        table.add_row(audience, str(count))
+    console.print(table)
+    if report.callbacks:
+        console.print(f"Callback list ({len(report.callbacks)} requesters without email):")
+        for ticket_id, phone in report.callbacks:
+            console.print(f"  ticket #{ticket_id}: {phone}")
+    if report.failed:
+        console.print(f"{len(report.failed)} tickets failed; run resolve again to retry them.")
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn web workers.")
+@click.pass_obj
+def serve(config: Config, bind, workers) -> None:
+    """Run the web service (webhooks, sidebar API) under gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from app.store.db import make_engine, upgrade
+    from app.web import create_app
+
+    config.require("zendesk_webhook_secret")
+    upgrade(make_engine(config.database_url))
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", bind)
+            self.cfg.set("workers", workers)
+
+        def load(self):
+            return create_app(config)
+
+    Server().run()
+
+
+@cli.command()
+@click.pass_obj
+def worker(config: Config) -> None:
+    """Run the background worker: takes webhook events into incidents, in batches."""
+    from app.jobs.scheduler import build_scheduler
+    from app.wiring import build_desk
+
+    build_scheduler(build_desk(config)).start()
+
+
+@cli.command()
+@click.option("--port", type=int, default=8089, show_default=True)
+@click.option("--tickets", type=int, default=600, show_default=True, help="Seed a realistic outage of this size.")
+@click.option("--rate-limit", type=int, default=700, show_default=True, help="Requests per minute.")
+def sandbox(port, tickets, rate_limit) -> None:
+    """Run a local Zendesk-compatible sandbox seeded with an outage."""
+    from app.sandbox.runner import run_forever
+
+    run_forever(port=port, tickets=tickets, rate_limit=rate_limit, console=console)
+
+
+@cli.command()
+@click.option("--tickets", type=int, default=600, show_default=True, help="Tickets in the seeded account.")
+@click.option("--new-tickets", type=int, default=60, show_default=True, help="Tickets arriving by webhook.")
+def demo(tickets, new_tickets) -> None:
+    """Play a whole outage against the sandbox and print what each customer received."""
+    from app.demo import run_demo
+
+    if not run_demo(tickets=tickets, new_tickets=new_tickets, console=console):
+        sys.exit(1)
+
+
+def main() -> None:
+    """Entry point: maps our errors to one line and an exit code, once."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("outage-desk: aborted", err=True)
+        sys.exit(1)
+    except OutageDeskError as error:
+        click.echo(f"outage-desk: {type(error).__name__}: {error}", err=True)
+        sys.exit(error.exit_code)

@@ -1,0 +1,20 @@
+"""The one APScheduler, owned by the worker process (never by the web workers)."""
+
+from __future__ import annotations
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from app.incident.service import OutageDesk
+from app.jobs.inbox import drain_inbox
+
+INBOX_INTERVAL_SECONDS = 1.0
+
+
+def build_scheduler(desk: OutageDesk, blocking: bool = True, interval: float = INBOX_INTERVAL_SECONDS) -> BaseScheduler:
+    """A scheduler that drains the inbox every `interval` seconds, one run at a time."""
+    scheduler = BlockingScheduler() if blocking else BackgroundScheduler()
+    scheduler.add_job(drain_inbox, "interval", args=[desk], seconds=interval, id="drain_inbox",
+                      max_instances=1, coalesce=True)
+    return scheduler

@@ -1,0 +1,83 @@
+"""The tables: incidents, the tickets they took in, the webhook inbox, the closing ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[int] = mapped_column(Integer)
+    tag: Mapped[str] = mapped_column(String(80))
+    cr_value: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    declared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    problem_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # One active incident per tag: the database enforces it, not a check-then-insert.
+        Index("one_active_incident_per_tag", "tag", unique=True,
+              sqlite_where=text("state != 'resolved'"), postgresql_where=text("state != 'resolved'")),
+    )
+
+
+class AffectedTicketRow(Base):
+    __tablename__ = "affected_tickets"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # backfill | webhook | attach
+    taken_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InboxRow(Base):
+    """A webhook delivery, stored before it is acknowledged."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invocation_id: Mapped[str] = mapped_column(String(100), unique=True)
+    event: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("inbox_unprocessed", "processed_at", "id"),)
+
+
+class NotificationRow(Base):
+    """The closing ledger: one row per ticket to notify, whatever happens to the process."""
+
+    __tablename__ = "notifications"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    audience: Mapped[str] = mapped_column(String(20))  # abandoned | unassigned | assigned
+    language: Mapped[str] = mapped_column(String(10))
+    # planned -> sent | callback | failed; "submitted" while a write may be in flight.
+    state: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # The ticket's updated_at when planned: sent with safe_update so that of two writes
+    # racing after a crash, only one can apply.
+    updated_stamp: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("notifications_state", "incident_id", "state"),)

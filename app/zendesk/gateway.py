@@ -1,0 +1,290 @@
+"""The one way to Zendesk: bulk writes, jobs, search export, macros, users — with retries.
+
+Reads go through zenpy's transport and come back as our small types; writes are zenpy
+objects. Retries and waits live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Ticket as ZenpyTicket
+from zenpy.lib.endpoint import Url
+
+from app.clock import Clock, SystemClock
+from app.errors import InputError, ZendeskError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError
+from app.zendesk.client import RateLimitState
+from app.zendesk.model import BulkOutcome, DropdownField, Macro, Ticket, User
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BATCH_SIZE = 100  # update_many and show_many take at most 100 ids
+EXPORT_PAGE_SIZE = 1000  # search export allows 1000 per page: fewer calls for big backfills
+MAX_INFLIGHT_JOBS = 25  # Zendesk allows 30 queued or running jobs per account; leave room
+# Retries per status, PagerDuty-style; 401/403/404/422 are never retried.
+RETRY_STATUSES = {500: 2, 502: 4, 503: 6, 504: 6}
+MAX_NETWORK_RETRIES = 3
+MAX_RATE_LIMIT_WAIT = 15 * 60  # total seconds we accept to be throttled in one call
+BACKOFF_BASE = 0.5
+POLL_INTERVALS = (0.2, 0.5, 1.0, 2.0)
+# Below this share of the per-minute budget, slow down before Zendesk answers 429.
+PACING_THRESHOLD = 0.05
+
+
+def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class ZendeskGateway:
+    """Everything Outage Desk asks of Zendesk."""
+
+    def __init__(self, client: Zenpy, rate_limit: RateLimitState, clock: Clock | None = None,
+                 rng: random.Random | None = None):
+        self._client = client
+        self._rate_limit = rate_limit
+        self._clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+
+    @property
+    def calls(self) -> int:
+        """API calls made so far, retries included."""
+        return self._rate_limit.calls
+
+    # -- transport ---------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        """Run one API call with the retry policy; `what` names it in logs and errors."""
+        status_retries: dict[int, int] = {}
+        network_retries = 0
+        throttled = 0.0
+        while True:
+            self._pace()
+            try:
+                return fn()
+            except ZendeskRateLimited as error:
+                wait = error.retry_after or 1.0
+                throttled += wait
+                if throttled > MAX_RATE_LIMIT_WAIT:
+                    raise
+                log.warning("zendesk.rate-limited", extra={"call": what, "wait": wait})
+            except ZendeskServerError as error:
+                tries = status_retries.get(error.status_code, 0)
+                if tries >= RETRY_STATUSES.get(error.status_code, 0):
+                    raise
+                status_retries[error.status_code] = tries + 1
+                wait = self._backoff(tries)
+                log.warning("zendesk.server-error", extra={"call": what, "status": error.status_code, "wait": wait})
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if network_retries >= MAX_NETWORK_RETRIES:
+                    raise ZendeskError(f"cannot reach Zendesk for {what}: {type(error).__name__}") from None
+                wait = self._backoff(network_retries)
+                network_retries += 1
+                log.warning("zendesk.network-error", extra={"call": what, "wait": wait})
+            self._clock.sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        return BACKOFF_BASE * (2 ** attempt) * (1 + self._rng.random())
+
+    def _pace(self) -> None:
+        state = self._rate_limit
+        if state.limit and state.remaining is not None and state.remaining < state.limit * PACING_THRESHOLD:
+            reset = state.reset_seconds if state.reset_seconds is not None else 60.0
+            self._clock.sleep(reset / max(state.remaining, 1))
+
+    def _get(self, path: str, **params: Any) -> dict[str, Any]:
+        api = self._client.tickets
+        encoded = {key: quote(str(value), safe=",()") for key, value in params.items() if value is not None}
+        url = api._build_url(Url(path, encoded))
+        return self._call(f"GET {path}", lambda: api._get(url, raw_response=True).json())
+
+    def _get_url(self, url: str) -> dict[str, Any]:
+        """Follow a `links.next` URL Zendesk gave us."""
+        api = self._client.tickets
+        path = url.split("/api/v2/", 1)[-1].split("?", 1)[0]
+        return self._call(f"GET {path}", lambda: api._get(url, raw_response=True).json())
+
+    # -- users, fields, macros ---------------------------------------------
+
+    def me(self) -> User:
+        """The user the credentials belong to (checks them, too)."""
+        return User.from_json(self._get("users/me.json")["user"])
+
+    def find_user(self, id_or_email: str) -> User:
+        """A user by id or email.
+
+        :raises InputError: no such user.
+        """
+        if id_or_email.isdigit():
+            try:
+                return User.from_json(self._get(f"users/{id_or_email}.json")["user"])
+            except ZendeskHttpError as error:
+                if error.status_code == 404:
+                    raise InputError(f"no Zendesk user with id {id_or_email}") from None
+                raise
+        found = self._get("users/search.json", query=f"email:{id_or_email}")["users"]
+        if not found:
+            raise InputError(f"no Zendesk user with email {id_or_email}")
+        return User.from_json(found[0])
+
+    def users(self, ids: Iterable[int]) -> dict[int, User]:
+        """Users by id, 100 per call."""
+        found: dict[int, User] = {}
+        for batch in chunks(sorted(set(ids))):
+            for data in self._get("users/show_many.json", ids=",".join(map(str, batch)))["users"]:
+                user = User.from_json(data)
+                found[user.id] = user
+        return found
+
+    def dropdown_field(self, id_or_title: str) -> DropdownField:
+        """A drop-down ticket field by id or title, with its options.
+
+        :raises InputError: no such field, or it is not a drop-down.
+        """
+        if id_or_title.isdigit():
+            try:
+                fields = [self._get(f"ticket_fields/{id_or_title}.json")["ticket_field"]]
+            except ZendeskHttpError as error:
+                if error.status_code == 404:
+                    raise InputError(f"no ticket field with id {id_or_title}") from None
+                raise
+        else:
+            fields = [f for f in self._get("ticket_fields.json")["ticket_fields"] if f.get("title") == id_or_title]
+        if not fields:
+            raise InputError(f"no ticket field titled {id_or_title!r}")
+        data = fields[0]
+        if data.get("type") not in ("tagger", "multiselect"):
+            raise InputError(f"ticket field {id_or_title!r} is not a drop-down")
+        options = {o["name"]: o["value"] for o in data.get("custom_field_options") or ()}
+        return DropdownField(id=int(data["id"]), title=data.get("title") or "", options=options)
+
+    def macros(self, id_or_title: str) -> dict[str, Macro]:
+        """Macros by id (one, for every language) or title ("<title> (<lang>)" per language).
+
+        :returns: language code (or "" for the single macro) -> Macro
+        :raises InputError: no such macro.
+        """
+        if id_or_title.isdigit():
+            try:
+                return {"": Macro.from_json(self._get(f"macros/{id_or_title}.json")["macro"])}
+            except ZendeskHttpError as error:
+                if error.status_code == 404:
+                    raise InputError(f"no macro with id {id_or_title}") from None
+                raise
+        found: dict[str, Macro] = {}
+        page = self._get("macros/active.json", **{"page[size]": 100})
+        while True:
+            for data in page["macros"]:
+                title = data.get("title") or ""
+                if title == id_or_title:
+                    found.setdefault("", Macro.from_json(data))
+                elif title.startswith(f"{id_or_title} (") and title.endswith(")"):
+                    found[title[len(id_or_title) + 2:-1]] = Macro.from_json(data)
+            next_url = (page.get("links") or {}).get("next")
+            if not (page.get("meta") or {}).get("has_more") or not next_url:
+                break
+            page = self._get_url(next_url)
+        if not found:
+            raise InputError(f"no active macro titled {id_or_title!r} or {id_or_title!r} (<language>)")
+        return found
+
+    # -- tickets -------------------------------------------------------------
+
+    def create_problem_ticket(self, subject: str, body: str, priority: str) -> int:
+        """Create the incident's problem ticket; returns its id."""
+        ticket = ZenpyTicket(subject=subject, type="problem", priority=priority, status="open",
+                             comment={"body": body, "public": False})
+        audit = self._call("POST tickets", lambda: self._client.tickets.create(ticket))
+        return int(audit.ticket.id)
+
+    def export_tickets(self, query: str) -> Iterator[list[Ticket]]:
+        """Every ticket matching `query`, a page at a time, requesters attached.
+
+        Uses the search export (cursor) endpoint: plain search stops at 1,000 results.
+        The type goes in filter[type] only, as the docs require.
+        """
+        page = self._get("search/export.json", query=query, **{"filter[type]": "ticket",
+                                                               "page[size]": EXPORT_PAGE_SIZE, "include": "users"})
+        while True:
+            yield self._tickets_with_requesters(page["results"], page.get("users") or ())
+            next_url = (page.get("links") or {}).get("next")
+            if not (page.get("meta") or {}).get("has_more") or not next_url:
+                return
+            page = self._get_url(next_url)
+
+    def tickets(self, ids: Iterable[int]) -> list[Ticket]:
+        """Tickets by id with their requesters, 100 per call; unknown ids are simply absent."""
+        found: list[Ticket] = []
+        for batch in chunks(sorted(set(ids))):
+            page = self._get("tickets/show_many.json", ids=",".join(map(str, batch)), include="users")
+            found.extend(self._tickets_with_requesters(page["tickets"], page.get("users") or ()))
+        return found
+
+    def _tickets_with_requesters(self, tickets: list[dict], users: Iterable[dict]) -> list[Ticket]:
+        known = {int(u["id"]): User.from_json(u) for u in users}
+        # Sideloads should carry every requester; fetch any that did not come, in bulk.
+        missing = {t["requester_id"] for t in tickets if t.get("requester_id") and t["requester_id"] not in known}
+        if missing:
+            known.update(self.users(missing))
+        return [Ticket.from_json(t, known) for t in tickets]
+
+    # -- bulk writes -----------------------------------------------------
+
+    def bulk_update(self, items: Sequence[dict[str, Any]],
+                    on_progress: Callable[[int], None] | None = None) -> BulkOutcome:
+        """Apply per-ticket changes in update_many jobs of 100, and wait for every job.
+
+        Each item is a Zendesk ticket object with its `id`. Every result is checked:
+        a completed job may still have failed for some tickets.
+        """
+        outcome = BulkOutcome()
+        pending = list(chunks(list(items)))
+        inflight: dict[str, Sequence[dict]] = {}
+        polls = 0
+        while pending or inflight:
+            while pending and len(inflight) < MAX_INFLIGHT_JOBS:
+                batch = pending.pop(0)
+                job = self._call("PUT tickets/update_many",
+                                 lambda b=batch: self._client.tickets.update([ZenpyTicket(**item) for item in b]))
+                inflight[job.id] = batch
+                outcome.jobs += 1
+            if not inflight:
+                break
+            self._clock.sleep(POLL_INTERVALS[min(polls, len(POLL_INTERVALS) - 1)])
+            polls += 1
+            for job in self._job_statuses(list(inflight)):
+                if job["status"] not in ("completed", "failed", "killed"):
+                    continue
+                batch = inflight.pop(job["id"])
+                done = self._record_results(job, batch, outcome)
+                if on_progress:
+                    on_progress(done)
+        return outcome
+
+    def _job_statuses(self, job_ids: list[str]) -> list[dict[str, Any]]:
+        statuses: list[dict[str, Any]] = []
+        for batch in chunks(job_ids):
+            statuses.extend(self._get("job_statuses/show_many.json", ids=",".join(batch))["job_statuses"])
+        return statuses
+
+    @staticmethod
+    def _record_results(job: dict[str, Any], batch: Sequence[dict], outcome: BulkOutcome) -> int:
+        results = {int(r["id"]): r for r in job.get("results") or () if r.get("id") is not None}
+        for item in batch:
+            ticket_id = int(item["id"])
+            result = results.get(ticket_id)
+            if result is not None and result.get("success", "error" not in result):
+                outcome.succeeded.add(ticket_id)
+            elif result is None:
+                outcome.failed[ticket_id] = f"no result in job {job['id']} ({job['status']})"
+            else:
+                outcome.failed[ticket_id] = f"{result.get('error', 'Failed')}: {result.get('details', '')}".strip()
+        return len(batch)

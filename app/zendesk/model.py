@@ -1,0 +1,124 @@
+"""The small types the gateway returns, so zenpy objects never reach the domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+AGENT_ROLES = frozenset({"agent", "admin"})
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    email: str | None
+    locale: str | None
+    role: str
+    phone: str | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role in AGENT_ROLES
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> User:
+        return cls(id=int(data["id"]), name=data.get("name") or "", email=data.get("email"),
+                   locale=data.get("locale"), role=data.get("role") or "end-user", phone=data.get("phone"))
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    status: str
+    subject: str
+    description: str
+    priority: str | None
+    type: str | None
+    problem_id: int | None
+    requester_id: int | None
+    assignee_id: int | None
+    tags: tuple[str, ...]
+    custom_fields: dict[int, Any]
+    channel: str | None
+    via_rel: str | None
+    created_at: str
+    updated_at: str
+    requester: User | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], users: dict[int, User]) -> Ticket:
+        via = data.get("via") or {}
+        requester_id = data.get("requester_id")
+        return cls(
+            id=int(data["id"]),
+            status=data.get("status") or "new",
+            subject=data.get("subject") or "",
+            description=data.get("description") or "",
+            priority=data.get("priority"),
+            type=data.get("type"),
+            problem_id=data.get("problem_id"),
+            requester_id=requester_id,
+            assignee_id=data.get("assignee_id"),
+            tags=tuple(data.get("tags") or ()),
+            custom_fields={int(f["id"]): f.get("value") for f in data.get("custom_fields") or ()},
+            channel=via.get("channel"),
+            via_rel=(via.get("source") or {}).get("rel"),
+            created_at=data.get("created_at") or "",
+            updated_at=data.get("updated_at") or "",
+            requester=users.get(requester_id) if requester_id is not None else None,
+        )
+
+    def search_document(self) -> dict[str, Any]:
+        """The ticket in Zendesk's JSON field names, for the search-query matcher."""
+        return {
+            "id": self.id, "status": self.status, "subject": self.subject, "description": self.description,
+            "priority": self.priority, "type": self.type, "requester_id": self.requester_id,
+            "assignee_id": self.assignee_id, "tags": list(self.tags), "created_at": self.created_at,
+            "updated_at": self.updated_at, "via": {"channel": self.channel, "source": {"rel": self.via_rel}},
+        }
+
+
+@dataclass(frozen=True)
+class DropdownField:
+    id: int
+    title: str
+    options: dict[str, str]  # option name -> option value (the tag Zendesk writes)
+
+    def option_value(self, name_or_value: str) -> str | None:
+        """The tag for an option given by its display name or its tag."""
+        if name_or_value in self.options:
+            return self.options[name_or_value]
+        return name_or_value if name_or_value in self.options.values() else None
+
+
+@dataclass(frozen=True)
+class Macro:
+    id: int
+    title: str
+    comment: str
+    public: bool
+    status: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Macro:
+        comment, public, status = "", True, None
+        for action in data.get("actions") or ():
+            name, value = action.get("field"), action.get("value")
+            if name == "comment_value":
+                # Either plain text or ["channel:all", text].
+                comment = value[-1] if isinstance(value, list) else str(value)
+            elif name == "comment_mode_is_public":
+                public = str(value).lower() == "true"
+            elif name == "status":
+                status = value
+        return cls(id=int(data["id"]), title=data.get("title") or "", comment=comment, public=public, status=status)
+
+
+@dataclass
+class BulkOutcome:
+    """What a series of update_many jobs did, ticket by ticket."""
+
+    succeeded: set[int] = field(default_factory=set)
+    failed: dict[int, str] = field(default_factory=dict)  # ticket id -> "Error: details"
+    jobs: int = 0

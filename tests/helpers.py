@@ -1,0 +1,61 @@
+"""Test helpers: a frozen clock, a webhook sender that signs like Zendesk, a polling wait."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from app.intake.signature import ZendeskSignature
+
+
+class FrozenClock:
+    """A clock that only moves when told to; sleeps are recorded, not slept."""
+
+    def __init__(self, now: datetime | None = None):
+        self._now = now or datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._now.timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self._now += timedelta(seconds=seconds)
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+class WebhookSender:
+    """Posts trigger bodies to the service, signed by the production signature class."""
+
+    def __init__(self, client, secret: str, clock):
+        self.client = client
+        self.signature = ZendeskSignature(secret, clock)
+        self.invocations = 0
+
+    def post(self, body: bytes, headers: dict | None = None, invocation_id: str | None = None):
+        self.invocations += 1
+        signed = self.signature.headers(body)
+        signed["Content-Type"] = "application/json"
+        signed["X-Zendesk-Webhook-Invocation-Id"] = invocation_id or f"inv-{self.invocations}"
+        signed.update(headers or {})
+        return self.client.post("/webhooks/zendesk", data=body, headers=signed)
+
+    def ticket_event(self, ticket_id: int, event: str = "ticket.created", **kwargs):
+        body = json.dumps({"ticket_id": str(ticket_id), "event": event}).encode()
+        return self.post(body, **kwargs)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> None:
+    """Poll `predicate` until it holds, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -1,0 +1,78 @@
+"""POST /webhooks/zendesk: stored before acknowledged, refused with a reason, nothing lost."""
+
+import json
+
+from sqlalchemy import select
+
+from app.store.tables import InboxRow
+
+
+def inbox(sessions):
+    with sessions() as session:
+        return list(session.scalars(select(InboxRow).order_by(InboxRow.id)))
+
+
+def test_a_signed_ticket_event_is_stored_then_acknowledged(webhooks, sessions):
+    response = webhooks.ticket_event(4242, "ticket.created")
+    assert response.status_code == 202
+    rows = inbox(sessions)
+    assert [(r.ticket_id, r.event, r.processed_at) for r in rows] == [(4242, "ticket.created", None)]
+
+
+def test_a_redelivered_invocation_is_stored_once(webhooks, sessions):
+    first = webhooks.ticket_event(7, invocation_id="same-invocation")
+    again = webhooks.ticket_event(7, invocation_id="same-invocation")
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.get_json() == {"status": "duplicate"}
+    assert len(inbox(sessions)) == 1
+
+
+def test_bad_signature_is_401_and_stores_nothing(webhooks, sessions):
+    response = webhooks.ticket_event(7, headers={"X-Zendesk-Webhook-Signature": "bm90IGl0"})
+    assert response.status_code == 401
+    assert "does not match" in response.get_json()["error"]
+    assert inbox(sessions) == []
+
+
+def test_missing_signature_is_401(client, sessions):
+    response = client.post("/webhooks/zendesk", json={"ticket_id": "7", "event": "ticket.created"})
+    assert response.status_code == 401
+    assert inbox(sessions) == []
+
+
+def test_stale_timestamp_is_401(webhooks, clock, sessions):
+    body = json.dumps({"ticket_id": "7", "event": "ticket.created"}).encode()
+    headers = webhooks.signature.headers(body)
+    clock.advance(301)
+    response = webhooks.client.post("/webhooks/zendesk", data=body, headers=headers)
+    assert response.status_code == 401
+    assert "stale" in response.get_json()["error"]
+    assert inbox(sessions) == []
+
+
+def test_malformed_json_is_400_with_a_reason(webhooks, sessions):
+    response = webhooks.post(b'{"ticket_id": "7", ')
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "body is not valid JSON"}
+    assert inbox(sessions) == []
+
+
+def test_a_body_without_a_ticket_id_is_400(webhooks):
+    response = webhooks.post(json.dumps({"event": "ticket.created", "ticket_id": "{{ticket.id}}"}).encode())
+    assert response.status_code == 400
+    assert "ticket_id" in response.get_json()["error"]
+
+
+def test_an_oversized_body_is_413(webhooks, config, sessions):
+    body = json.dumps({"ticket_id": "7", "event": "ticket.created",
+                       "pad": "x" * config.outage_desk_max_webhook_bytes}).encode()
+    response = webhooks.post(body)
+    assert response.status_code == 413
+    assert inbox(sessions) == []
+
+
+def test_an_event_we_do_not_handle_gets_a_2xx_so_zendesk_does_not_retry(webhooks, sessions):
+    response = webhooks.post(json.dumps({"ticket_id": "7", "event": "user.created"}).encode())
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ignored"
+    assert inbox(sessions) == []
