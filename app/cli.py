@@ -61,10 +61,10 @@ def declare(config: Config, title, query, since, severity, kind, tag, cr_value) 
     """Declare an outage: create its problem ticket and take in every matching ticket."""
     from app.wiring import build_desk
 
-    desk = build_desk(config)
-    started = _parse_time(since, "--since") if since else desk.clock.now() - timedelta(hours=1)
+    started = _parse_time(since, "--since") if since else datetime.now(timezone.utc) - timedelta(hours=1)
     spec = IncidentSpec(title=title, query=query, started_at=started, severity=severity, kind=Kind(kind),
                         tag=tag, cr_value=cr_value)
+    desk = build_desk(config)
     with _progress() as progress:
         task = progress.add_task("Tagging affected tickets", total=None)
         report = desk.declare(spec, on_progress=lambda n: progress.advance(task, n))

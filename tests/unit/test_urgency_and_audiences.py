@@ -1,0 +1,49 @@
+"""The runbook's rules: urgency only ever raised, one closing group per ticket, the right language."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.incident.model import (
+    LEVEL_BY_PRIORITY, Audience, audience_of, closing_language, impact_level, raised_priority,
+)
+
+priorities = st.sampled_from([None, "low", "normal", "high", "urgent"])
+levels = st.integers(min_value=1, max_value=4)
+
+
+@given(current=priorities, impact=st.none() | levels, incident=levels)
+def test_priority_is_only_ever_raised(current, impact, incident):
+    new = raised_priority(current, impact, incident)
+    final = new or current
+    assert LEVEL_BY_PRIORITY[final] <= min(x for x in (incident, impact) if x is not None)
+    if current is not None:
+        assert LEVEL_BY_PRIORITY[final] <= LEVEL_BY_PRIORITY[current]
+
+
+def test_the_more_urgent_of_ticket_impact_and_incident_wins():
+    assert raised_priority("low", 1, 2) == "urgent"
+    assert raised_priority(None, None, 2) == "high"
+    assert raised_priority("urgent", 4, 3) is None  # never lowered, nothing to write
+
+
+def test_impact_level_reads_the_option_tag():
+    assert impact_level("impact_1") == 1
+    assert impact_level("business_impact_level_3") == 3
+    assert impact_level(None) is None and impact_level("none") is None
+
+
+def test_each_ticket_falls_in_exactly_one_closing_group():
+    assert audience_of(("voice_abandoned_in_queue",), "voice", "inbound", 5) == Audience.ABANDONED
+    assert audience_of((), "voice", "voicemail", None) == Audience.ABANDONED
+    assert audience_of((), "voice", "inbound", None) == Audience.UNASSIGNED
+    assert audience_of((), "email", None, 7) == Audience.ASSIGNED
+
+
+def test_language_exact_then_base_then_default():
+    available = {"en", "fr", "es", "ru", "de", "pt-BR"}
+    assert closing_language("pt-BR", available, "en") == "pt-BR"
+    assert closing_language("fr-CA", available, "en") == "fr"
+    assert closing_language("pt", available, "en") == "pt-BR"
+    assert closing_language("ja", available, "en") == "en"
+    assert closing_language(None, available, "en") == "en"
+    assert closing_language("ja", {""}, "en") == ""
