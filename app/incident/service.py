@@ -156,8 +156,15 @@ class OutageDesk:
             except IntegrityError:
                 raise StateError(f"an incident with tag {spec.tag!r} is already active") from None
         body = f"{spec.title}\nStarted {spec.started_at.isoformat()}. Tickets matching: {spec.query}"
-        problem_id = self.gateway.create_problem_ticket(f"[Outage] {spec.title}", body,
-                                                        PRIORITY_BY_LEVEL[spec.severity])
+        try:
+            problem_id = self.gateway.create_problem_ticket(f"[Outage] {spec.title}", body,
+                                                            PRIORITY_BY_LEVEL[spec.severity])
+        except Exception:
+            # Nothing was written to Zendesk: free the tag so the admin can simply declare again.
+            with self.sessions() as session:
+                session.delete(session.get(IncidentRow, incident.id))
+                session.commit()
+            raise
         with self.sessions() as session:
             incident = session.get(IncidentRow, incident.id)
             incident.problem_ticket_id = problem_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -14,6 +16,9 @@ INBOX_INTERVAL_SECONDS = 1.0
 
 def build_scheduler(desk: OutageDesk, blocking: bool = True, interval: float = INBOX_INTERVAL_SECONDS) -> BaseScheduler:
     """A scheduler that drains the inbox every `interval` seconds, one run at a time."""
+    # A drain that outlasts the interval makes APScheduler skip a run and warn each time;
+    # that is the intended back-pressure, not news.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     scheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     scheduler.add_job(drain_inbox, "interval", args=[desk], seconds=interval, id="drain_inbox",
                       max_instances=1, coalesce=True)

@@ -1,0 +1,112 @@
+"""The running sandbox: state plus clock, limits, job worker and webhook sender, shared by all views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, request
+
+from app.clock import Clock
+from app.sandbox import tickets
+from app.sandbox.jobs import JobRunner
+from app.sandbox.rate_limit import RateLimiter
+from app.sandbox.state import Job, SandboxState
+from app.sandbox.tickets import Outcome, UpdateError
+from app.sandbox.webhooks import WebhookDispatcher
+
+
+class Sandbox:
+    """Ticket writes go through here, so every path fires the same webhooks."""
+
+    def __init__(
+        self,
+        state: SandboxState,
+        clock: Clock,
+        *,
+        email: str,
+        api_token: str,
+        rate_limit_per_minute: int,
+        job_delay: float,
+        job_delay_per_ticket: float,
+        index_delay: float,
+    ):
+        self.state = state
+        self.clock = clock
+        self.email = email.lower()
+        self.api_token = api_token
+        self.index_delay = index_delay
+        self.limiter = RateLimiter(rate_limit_per_minute, clock.monotonic)
+        self.webhooks = WebhookDispatcher(state, clock)
+        self.jobs = JobRunner(
+            state, self.apply_job_item, delay=job_delay, per_ticket=job_delay_per_ticket, now=clock.now
+        )
+
+    def now(self) -> datetime:
+        """The sandbox's current time (UTC)."""
+        return self.clock.now()
+
+    def searchable(self, ticket_id: int) -> bool:
+        """Whether search has indexed the ticket yet (index_delay seconds after it arrived)."""
+        return self.clock.monotonic() - self.state.indexed_at[ticket_id] >= self.index_delay
+
+    def create_ticket(
+        self, spec: dict, *, actor_id: int, via: dict, created_at: str | None = None, announce: bool = False
+    ) -> Outcome:
+        """Create a ticket; `announce` fires the ticket.created webhook (customer-created tickets)."""
+        with self.state.lock:
+            outcome = tickets.create_ticket(
+                self.state,
+                spec,
+                actor_id=actor_id,
+                now=self.now(),
+                via_=via,
+                indexed_at=self.clock.monotonic(),
+                created_at=created_at,
+            )
+            if announce:
+                self.webhooks.notify("ticket.created", outcome.ticket)
+            self._announce_solved(outcome)
+            return outcome
+
+    def update_ticket(
+        self, ticket_id: int, changes: dict, *, actor_id: int, stamp: str | None = None, stamp_exact: bool = True
+    ) -> Outcome:
+        """Update one ticket (see app.sandbox.tickets.update_ticket) and fire ticket.solved webhooks."""
+        with self.state.lock:
+            outcome = tickets.update_ticket(
+                self.state, ticket_id, changes, actor_id=actor_id, now=self.now(), stamp=stamp, stamp_exact=stamp_exact
+            )
+            self._announce_solved(outcome)
+            return outcome
+
+    def apply_job_item(self, job: Job, item: dict) -> dict:
+        """Run one ticket of an update_many job; failures become result entries, as in Zendesk."""
+        result = {"id": item["id"], "action": "update"}
+        if item.get("error"):
+            return {**result, "success": False, **item["error"]}
+        try:
+            self.update_ticket(
+                item["id"], item["changes"], actor_id=item["actor_id"], stamp=item["stamp"], stamp_exact=item["exact"]
+            )
+        except UpdateError as error:
+            return {**result, "success": False, "error": error.code, "details": error.details}
+        return {**result, "status": "Updated", "success": True}
+
+    def close(self) -> None:
+        """Stop the background threads."""
+        self.jobs.stop()
+        self.webhooks.stop()
+
+    def _announce_solved(self, outcome: Outcome) -> None:
+        for ticket in outcome.solved:
+            self.webhooks.notify("ticket.solved", ticket)
+
+
+def current() -> Sandbox:
+    """The sandbox of the app handling this request."""
+    return current_app.extensions["sandbox"]
+
+
+def base_url() -> str:
+    """Scheme and host of this request, for the urls inside responses."""
+    return request.host_url.rstrip("/")

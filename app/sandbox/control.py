@@ -1,0 +1,159 @@
+"""Test and demo helpers under /_sandbox/ (not Zendesk): customers writing in, outbox, stats, webhook."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+
+from flask import Blueprint, request
+
+from app.sandbox.context import base_url, current
+from app.sandbox.errors import ApiError, json_body
+from app.sandbox.render import ticket_json
+from app.sandbox.seed import seed_outage
+from app.sandbox.state import SandboxState
+from app.sandbox.tickets import customer_via
+from app.sandbox.timefmt import iso, parse_iso
+
+bp = Blueprint("control", __name__)
+CHANNELS = ("email", "chat", "voice", "web", "native_messaging")
+VOICE_RELS = ("inbound", "outbound", "voicemail")
+
+
+@bp.post("/_sandbox/tickets")
+def customer_ticket():
+    """A customer writes in: find or create the requester, create the ticket, fire ticket.created."""
+    body = json_body()
+    sandbox = current()
+    channel = body.get("channel", "email")
+    if channel not in CHANNELS:
+        raise ApiError(400, "InvalidParameter", f"channel must be one of {', '.join(CHANNELS)}")
+    rel = body.get("voice_rel", "inbound") if channel == "voice" else None
+    if rel is not None and rel not in VOICE_RELS:
+        raise ApiError(400, "InvalidParameter", f"voice_rel must be one of {', '.join(VOICE_RELS)}")
+    if not (body.get("description") or "").strip():
+        raise ApiError(400, "InvalidParameter", "description is required")
+    created_at = _created_at(body.get("created_at"))
+    with sandbox.state.lock:
+        requester = _requester(sandbox.state, body, created_at or iso(sandbox.now()))
+        spec = {
+            key: body[key]
+            for key in ("subject", "tags", "assignee_id", "status", "priority", "type", "custom_fields")
+            if key in body
+        }
+        spec["requester_id"] = requester["id"]
+        spec["submitter_id"] = requester["id"]
+        spec["comment"] = {"body": body["description"], "public": True, "author_id": requester["id"]}
+        outcome = sandbox.create_ticket(
+            spec,
+            actor_id=requester["id"],
+            via=customer_via(channel, rel, requester),
+            created_at=created_at,
+            announce=True,
+        )
+        return ticket_json(sandbox.state, outcome.ticket, base_url()), 201
+
+
+@bp.get("/_sandbox/emails")
+def emails():
+    """Emails sent so far; ?ticket_id= narrows to one ticket."""
+    state = current().state
+    ticket_id = request.args.get("ticket_id", type=int)
+    with state.lock:
+        sent = state.emails_for(ticket_id) if ticket_id else list(state.emails)
+    return {"emails": sent}
+
+
+@bp.get("/_sandbox/stats")
+def stats():
+    """API call counts by endpoint, rate-limited calls, emails sent."""
+    return current().state.stats()
+
+
+@bp.post("/_sandbox/stats/reset")
+def reset_stats():
+    """Forget the API call log."""
+    current().state.reset_stats()
+    return current().state.stats()
+
+
+@bp.get("/_sandbox/calls")
+def calls():
+    """The API call log, oldest first."""
+    state = current().state
+    with state.lock:
+        return {"calls": list(state.calls)}
+
+
+@bp.post("/_sandbox/webhook")
+def subscribe():
+    """Subscribe the app: {"url": ..., "secret": ...}."""
+    body = json_body()
+    if not body.get("url") or not body.get("secret"):
+        raise ApiError(400, "InvalidParameter", "url and secret are required")
+    webhook = current().webhooks.subscribe(body["url"], body["secret"])
+    return {"webhook": {"id": webhook["id"], "url": webhook["url"]}}, 201
+
+
+@bp.delete("/_sandbox/webhook")
+def unsubscribe():
+    """Stop sending webhooks."""
+    current().webhooks.unsubscribe()
+    return "", 204
+
+
+@bp.get("/_sandbox/webhook/deliveries")
+def deliveries():
+    """Every webhook delivery with its attempts and response codes."""
+    state = current().state
+    with state.lock:
+        return {"deliveries": [dict(delivery, attempts=list(delivery["attempts"])) for delivery in state.deliveries]}
+
+
+@bp.post("/_sandbox/seed")
+def seed():
+    """Seed an outage: {"tickets": 600, "seed": 7, "minutes": 120} (outage started `minutes` ago)."""
+    body = request.get_json(silent=True) or {}
+    sandbox = current()
+    now = sandbox.now()
+    summary = seed_outage(
+        sandbox.state,
+        tickets=int(body.get("tickets", 600)),
+        seed=int(body.get("seed", 7)),
+        start=now - timedelta(minutes=float(body.get("minutes", 120))),
+        end=now,
+    )
+    return asdict(summary), 201
+
+
+def _created_at(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return iso(parse_iso(raw))
+    except (TypeError, ValueError):
+        raise ApiError(400, "InvalidParameter", "created_at must be an ISO 8601 time") from None
+
+
+def _requester(state: SandboxState, body: dict, created_at: str) -> dict:
+    """The requester: by id, by email, by phone (known caller), or a new end user."""
+    if body.get("requester_id") is not None:
+        user = state.user(body["requester_id"])
+        if user is None:
+            raise ApiError(400, "InvalidParameter", "requester_id is not a user")
+        return user
+    person = body.get("requester")
+    if not isinstance(person, dict):
+        raise ApiError(400, "InvalidParameter", "requester or requester_id is required")
+    email, phone = person.get("email"), person.get("phone")
+    known = (email and state.user_by_email(email)) or (not email and phone and state.user_by_phone(phone))
+    if known:
+        return known
+    if email:
+        name = person.get("name") or email.split("@")[0]
+    else:
+        # Zendesk names an unknown caller's new end user after the phone number.
+        name = phone or person.get("name")
+    if not name:
+        raise ApiError(400, "InvalidParameter", "requester needs a name, an email or a phone")
+    return state.add_user(name, email=email, phone=phone, locale=person.get("locale") or "en-US", created_at=created_at)

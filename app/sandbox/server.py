@@ -1,0 +1,106 @@
+"""The sandbox Flask app (a local stand-in for Zendesk's Support API) and a threaded server for it."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from app.clock import Clock, SystemClock
+from app.sandbox import api_jobs, api_macros, api_search, api_ticket_fields, api_tickets, api_users, control, guard
+from app.sandbox.context import Sandbox
+from app.sandbox.errors import ApiError
+from app.sandbox.state import SandboxState
+from app.sandbox.tickets import UpdateError
+
+
+def create_sandbox_app(
+    state: SandboxState | None = None,
+    *,
+    email: str,
+    api_token: str,
+    rate_limit_per_minute: int = 700,
+    job_delay: float = 0.05,
+    job_delay_per_ticket: float = 0.0,
+    index_delay: float = 0.0,
+    clock: Clock | None = None,
+) -> Flask:
+    """Build the sandbox app; `email` + `api_token` are the credentials of the API admin user (id 1)."""
+    state = state if state is not None else SandboxState()
+    state.set_api_email(email)
+    sandbox = Sandbox(
+        state,
+        clock or SystemClock(),
+        email=email,
+        api_token=api_token,
+        rate_limit_per_minute=rate_limit_per_minute,
+        job_delay=job_delay,
+        job_delay_per_ticket=job_delay_per_ticket,
+        index_delay=index_delay,
+    )
+    app = Flask("outage_desk_sandbox")
+    app.extensions["sandbox"] = sandbox
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False
+    app.wsgi_app = _StripJsonSuffix(app.wsgi_app)
+    for module in (api_users, api_tickets, api_jobs, api_search, api_ticket_fields, api_macros, control):
+        app.register_blueprint(module.bp)
+    app.before_request(guard.before_request)
+    app.after_request(guard.after_request)
+    app.register_error_handler(ApiError, lambda error: (jsonify(error.body), error.status))
+    app.register_error_handler(UpdateError, lambda error: (jsonify(error.body()), error.http_status))
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+class SandboxServer:
+    """A Flask app served on a daemon thread; `url` is its base URL."""
+
+    def __init__(self, app: Flask, host: str, port: int):
+        self.app = app
+        self._server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-server", daemon=True
+        )
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        """Stop serving and stop the sandbox's background threads."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        sandbox = self.app.extensions.get("sandbox")
+        if sandbox is not None:
+            sandbox.close()
+
+
+def serve_sandbox(app: Flask, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
+    """Serve `app` in the background; port 0 picks a free port."""
+    return SandboxServer(app, host, port)
+
+
+class _StripJsonSuffix:
+    """Zendesk accepts /api/v2/tickets/1 and /api/v2/tickets/1.json alike."""
+
+    def __init__(self, wsgi_app):
+        self._wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/") and path.endswith(".json"):
+            environ["PATH_INFO"] = path.removesuffix(".json")
+        return self._wsgi_app(environ, start_response)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-") -> None:
+        """Skip per-request access logs; the sandbox keeps its own call log."""
+
+
+def _http_error(error: HTTPException):
+    if error.code == 404 and request.path.startswith("/api/"):
+        return jsonify({"error": "RecordNotFound", "description": "Not found"}), 404
+    return jsonify({"error": error.name.replace(" ", ""), "description": error.description}), error.code

@@ -1,0 +1,283 @@
+"""Everything the sandbox knows, in memory, behind one lock."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from app.sandbox.timefmt import iso
+
+API_USER_ID = 1
+API_USER_NAME = "Outage Desk API"
+AGENT_ROLES = ("agent", "admin")
+# Disjoint id ranges, so an id used as the wrong kind of record is a 404, not a silent hit.
+FIRST_IDS = {
+    "user": 100001,
+    "ticket": 10001,
+    "comment": 5000001,
+    "audit": 7000001,
+    "ticket_field": 81001,
+    "field_option": 82001,
+    "macro": 360001,
+}
+
+
+@dataclass
+class Job:
+    """A queued update_many job; `as_json` is what job_statuses returns."""
+
+    id: str
+    url: str
+    job_type: str
+    total: int
+    queued_at: datetime
+    items: list[dict] = field(repr=False)
+    status: str = "queued"
+    progress: int = 0
+    message: str | None = None
+    results: list[dict] | None = None
+
+    def as_json(self) -> dict:
+        """The job_status object."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "job_type": self.job_type,
+            "total": self.total,
+            "progress": self.progress,
+            "status": self.status,
+            "message": self.message,
+            "results": self.results,
+        }
+
+
+class SandboxState:
+    """Users, tickets, comments, fields, macros, jobs, sent emails and the API call log.
+
+    Hold `lock` around any read-modify-write; it is re-entrant.
+    """
+
+    def __init__(self, api_email: str = "outage-desk-api@example.com"):
+        self.lock = threading.RLock()
+        self.users: dict[int, dict] = {}
+        self.tickets: dict[int, dict] = {}
+        self.comments: dict[int, list[dict]] = {}
+        self.ticket_fields: dict[int, dict] = {}
+        self.macros: dict[int, dict] = {}
+        self.jobs: dict[str, Job] = {}
+        self.emails: list[dict] = []
+        self.calls: list[dict] = []
+        self.webhook: dict | None = None
+        self.deliveries: list[dict] = []
+        # problem id -> linked incident ids, so has_incidents and the solve cascade are O(1).
+        self.incidents: dict[int, set[int]] = {}
+        # Clock.monotonic() reading when a ticket entered the search index (seeded: always).
+        self.indexed_at: dict[int, float] = {}
+        self._created_order: list[tuple[str, int]] = []
+        self._by_email: dict[str, int] = {}
+        self._by_phone: dict[str, int] = {}
+        self._counters = {kind: itertools.count(start) for kind, start in FIRST_IDS.items()}
+        self.users[API_USER_ID] = {
+            "id": API_USER_ID,
+            "name": API_USER_NAME,
+            "email": api_email.lower(),
+            "phone": None,
+            "locale": "en-US",
+            "role": "admin",
+            "created_at": "2020-01-01T00:00:00Z",
+        }
+        self._by_email[api_email.lower()] = API_USER_ID
+
+    def next_id(self, kind: str) -> int:
+        """Allocate the next id of a kind (user, ticket, comment, audit, ...)."""
+        with self.lock:
+            return next(self._counters[kind])
+
+    # Users
+
+    def set_api_email(self, email: str) -> None:
+        """Give the API admin user (id 1) the email the app authenticates with."""
+        with self.lock:
+            user = self.users[API_USER_ID]
+            self._by_email.pop(user["email"], None)
+            user["email"] = email.lower()
+            self._by_email[user["email"]] = API_USER_ID
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        locale: str = "en-US",
+        role: str = "end-user",
+        created_at: str | None = None,
+    ) -> dict:
+        """Create a user and index it by email and phone."""
+        with self.lock:
+            user = {
+                "id": self.next_id("user"),
+                "name": name,
+                "email": email.lower() if email else None,
+                "phone": phone,
+                "locale": locale,
+                "role": role,
+                "created_at": created_at or iso(datetime.now(timezone.utc)),
+            }
+            self.users[user["id"]] = user
+            if user["email"]:
+                self._by_email[user["email"]] = user["id"]
+            if phone:
+                self._by_phone[phone] = user["id"]
+            return user
+
+    def user(self, user_id: Any) -> dict | None:
+        """The user with this id, or None."""
+        return self.users.get(user_id) if isinstance(user_id, int) else None
+
+    def user_by_email(self, email: str) -> dict | None:
+        """The user with this email (case-insensitive), or None."""
+        with self.lock:
+            user_id = self._by_email.get(email.lower())
+            return self.users.get(user_id) if user_id else None
+
+    def user_by_phone(self, phone: str) -> dict | None:
+        """The user with this phone number, or None."""
+        with self.lock:
+            user_id = self._by_phone.get(phone)
+            return self.users.get(user_id) if user_id else None
+
+    def is_agent(self, user_id: Any) -> bool:
+        """Whether the user exists and is an agent or admin."""
+        user = self.user(user_id)
+        return bool(user and user["role"] in AGENT_ROLES)
+
+    # Tickets
+
+    def insert_ticket(self, ticket: dict, *, indexed_at: float = float("-inf")) -> None:
+        """Store a new ticket (built by app.sandbox.tickets) and index it by creation time."""
+        with self.lock:
+            self.tickets[ticket["id"]] = ticket
+            self.comments.setdefault(ticket["id"], [])
+            self.indexed_at[ticket["id"]] = indexed_at
+            bisect.insort(self._created_order, (ticket["created_at"], ticket["id"]))
+            if ticket.get("problem_id"):
+                self.incidents.setdefault(ticket["problem_id"], set()).add(ticket["id"])
+
+    def ticket(self, ticket_id: Any) -> dict | None:
+        """The stored ticket with this id, or None."""
+        return self.tickets.get(ticket_id) if isinstance(ticket_id, int) else None
+
+    def created_order(self) -> list[tuple[str, int]]:
+        """(created_at, id) of every ticket, sorted; the live list, so hold the lock while reading."""
+        return self._created_order
+
+    def relink_incident(self, incident_id: int, old_problem: int | None, new_problem: int | None) -> None:
+        """Move an incident from one problem's incident set to another's."""
+        with self.lock:
+            if old_problem:
+                self.incidents.get(old_problem, set()).discard(incident_id)
+            if new_problem:
+                self.incidents.setdefault(new_problem, set()).add(incident_id)
+
+    def add_comment(self, ticket_id: int, comment: dict) -> None:
+        """Append a comment to a ticket's conversation."""
+        with self.lock:
+            self.comments.setdefault(ticket_id, []).append(comment)
+
+    def comments_for(self, ticket_id: int) -> list[dict]:
+        """A copy of a ticket's comments, oldest first."""
+        with self.lock:
+            return list(self.comments.get(ticket_id, []))
+
+    # Configuration records
+
+    def add_ticket_field(self, title: str, options: list[tuple[str, str]], *, created_at: str) -> dict:
+        """Create a drop-down ("tagger") ticket field with (name, value) options."""
+        with self.lock:
+            field_id = self.next_id("ticket_field")
+            ticket_field = {
+                "id": field_id,
+                "type": "tagger",
+                "title": title,
+                "raw_title": title,
+                "description": "",
+                "position": len(self.ticket_fields) + 1,
+                "active": True,
+                "required": False,
+                "visible_in_portal": False,
+                "editable_in_portal": False,
+                "custom_field_options": [
+                    {
+                        "id": self.next_id("field_option"),
+                        "name": name,
+                        "raw_name": name,
+                        "value": value,
+                        "default": False,
+                    }
+                    for name, value in options
+                ],
+                "created_at": created_at,
+                "updated_at": created_at,
+            }
+            self.ticket_fields[field_id] = ticket_field
+            return ticket_field
+
+    def add_macro(
+        self, title: str, actions: list[dict], *, description: str = "", active: bool = True, created_at: str
+    ) -> dict:
+        """Create a shared macro."""
+        with self.lock:
+            macro_id = self.next_id("macro")
+            macro = {
+                "id": macro_id,
+                "title": title,
+                "raw_title": title,
+                "active": active,
+                "actions": actions,
+                "description": description,
+                "position": len(self.macros) + 1,
+                "restriction": None,
+                "default": False,
+                "created_at": created_at,
+                "updated_at": created_at,
+            }
+            self.macros[macro_id] = macro
+            return macro
+
+    # Outbox and call log
+
+    def send_email(self, record: dict) -> None:
+        """Record an email Zendesk would have sent."""
+        with self.lock:
+            self.emails.append(record)
+
+    def emails_for(self, ticket_id: int) -> list[dict]:
+        """Emails sent about one ticket, oldest first."""
+        with self.lock:
+            return [email for email in self.emails if email["ticket_id"] == ticket_id]
+
+    def record_call(self, record: dict) -> None:
+        """Log one /api/v2 request (rate-limited ones included, flagged)."""
+        with self.lock:
+            self.calls.append(record)
+
+    def stats(self) -> dict:
+        """API call counts by endpoint, rate-limited count and emails sent."""
+        with self.lock:
+            return {
+                "api_calls": len(self.calls),
+                "by_endpoint": dict(Counter(call["endpoint"] for call in self.calls)),
+                "rate_limited": sum(1 for call in self.calls if call["rate_limited"]),
+                "emails": len(self.emails),
+            }
+
+    def reset_stats(self) -> None:
+        """Forget the call log (emails stay)."""
+        with self.lock:
+            self.calls.clear()

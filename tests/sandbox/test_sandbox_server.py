@@ -1,0 +1,154 @@
+"""The sandbox over real HTTP: serve_sandbox, requests, and signed webhook deliveries to a live receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import requests
+from flask import Flask, request
+
+from app.clock import SystemClock
+from app.intake.signature import ZendeskSignature
+from app.sandbox.server import create_sandbox_app, serve_sandbox
+
+from .conftest import API_EMAIL, API_TOKEN
+
+SECRET = "webhook-signing-secret"
+
+
+class Receiver:
+    """A live webhook endpoint that records deliveries and answers with scripted status codes."""
+
+    def __init__(self, statuses: list[int]):
+        self.statuses = statuses
+        self.received: list[tuple[dict, bytes]] = []
+        self.lock = threading.Lock()
+        app = Flask("receiver")
+        app.add_url_rule("/hooks/zendesk", "hook", self.hook, methods=["POST"])
+        self.server = serve_sandbox(app)
+
+    def hook(self):
+        with self.lock:
+            self.received.append((dict(request.headers), request.get_data()))
+            status = self.statuses.pop(0) if self.statuses else 200
+        return "", status
+
+
+@pytest.fixture
+def live():
+    app = create_sandbox_app(email=API_EMAIL, api_token=API_TOKEN, clock=SystemClock(), job_delay=0.0)
+    server = serve_sandbox(app)
+    receiver = Receiver([503])
+    session = requests.Session()
+    session.auth = (f"{API_EMAIL}/token", API_TOKEN)
+    yield server, receiver, session, app.extensions["sandbox"]
+    session.close()
+    receiver.server.shutdown()
+    server.shutdown()
+
+
+def test_full_flow_over_http_with_signed_webhooks(live):
+    server, receiver, session, sandbox = live
+    assert server.url.startswith("http://127.0.0.1:")
+    subscribed = requests.post(
+        f"{server.url}/_sandbox/webhook",
+        json={"url": f"{receiver.server.url}/hooks/zendesk", "secret": SECRET},
+        timeout=5,
+    )
+    assert subscribed.status_code == 201
+
+    agent = sandbox.state.add_user("Julien Moreau", email="julien@example.com", role="agent", locale="fr")
+    created = requests.post(
+        f"{server.url}/_sandbox/tickets",
+        json={
+            "subject": "API en panne",
+            "description": "erreur 503",
+            "requester": {"name": "Léa Martin", "email": "lea@example.com", "locale": "fr"},
+        },
+        timeout=5,
+    ).json()
+    solved = session.put(
+        f"{server.url}/api/v2/tickets/{created['id']}.json",
+        json={
+            "ticket": {
+                "status": "solved",
+                "assignee_id": agent["id"],
+                "comment": {"body": "Bonjour {{ticket.requester.first_name}}"},
+            }
+        },
+        timeout=5,
+    )
+    assert solved.status_code == 200
+    assert solved.headers["X-Rate-Limit"] == "700"
+    assert sandbox.webhooks.wait_idle(10)
+
+    deliveries = requests.get(f"{server.url}/_sandbox/webhook/deliveries", timeout=5).json()["deliveries"]
+    assert [(d["event"], d["status"], d["response_code"]) for d in deliveries] == [
+        ("ticket.created", "delivered", 200),
+        ("ticket.solved", "delivered", 200),
+    ]
+    # The first attempt got a 503 and was retried with the same invocation id.
+    assert [a["status_code"] for a in deliveries[0]["attempts"]] == [503, 200]
+    assert len(receiver.received) == 3
+    first_try, retry = receiver.received[0][0], receiver.received[1][0]
+    assert first_try["X-Zendesk-Webhook-Invocation-Id"] == retry["X-Zendesk-Webhook-Invocation-Id"]
+    assert receiver.received[2][0]["X-Zendesk-Webhook-Invocation-Id"] != retry["X-Zendesk-Webhook-Invocation-Id"]
+
+    verifier = ZendeskSignature(SECRET)
+    for headers, raw in receiver.received:
+        verifier.verify(headers, raw)
+        assert headers["Content-Type"] == "application/json"
+        assert headers["X-Zendesk-Webhook-Id"]
+    payload = json.loads(receiver.received[2][1])
+    assert payload == {
+        "ticket_id": str(created["id"]),
+        "event": "ticket.solved",
+        "status": "solved",
+        "updated_at": payload["updated_at"],
+    }
+    assert all(isinstance(value, str) for value in payload.values())
+
+    emails = requests.get(f"{server.url}/_sandbox/emails", timeout=5).json()["emails"]
+    assert [(e["to"], e["body"]) for e in emails] == [("lea@example.com", "Bonjour Léa")]
+    stats = requests.get(f"{server.url}/_sandbox/stats", timeout=5).json()
+    assert stats["by_endpoint"] == {"PUT /api/v2/tickets/{ticket_id}": 1}
+
+
+def test_solved_by_a_job_fires_the_webhook_too(live):
+    server, receiver, session, sandbox = live
+    receiver.statuses.clear()
+    requests.post(
+        f"{server.url}/_sandbox/webhook",
+        json={"url": f"{receiver.server.url}/hooks/zendesk", "secret": SECRET},
+        timeout=5,
+    )
+    agent = sandbox.state.add_user("Emily Carter", email="emily@example.com", role="agent")
+    ticket = requests.post(
+        f"{server.url}/_sandbox/tickets",
+        json={"description": "API down", "requester": {"email": "bob@example.com"}, "assignee_id": agent["id"]},
+        timeout=5,
+    ).json()
+    job = session.put(
+        f"{server.url}/api/v2/tickets/update_many?ids={ticket['id']}", json={"ticket": {"status": "solved"}}, timeout=5
+    )
+    assert job.status_code == 200
+    assert sandbox.jobs.wait_idle(10) and sandbox.webhooks.wait_idle(10)
+    assert [json.loads(raw)["event"] for _, raw in receiver.received] == ["ticket.created", "ticket.solved"]
+
+
+def test_unreachable_webhook_is_retried_then_marked_failed(live):
+    server, receiver, session, sandbox = live
+    requests.post(
+        f"{server.url}/_sandbox/webhook", json={"url": "http://127.0.0.1:9/nowhere", "secret": SECRET}, timeout=5
+    )
+    requests.post(
+        f"{server.url}/_sandbox/tickets",
+        json={"description": "API down", "requester": {"email": "bob@example.com"}},
+        timeout=5,
+    )
+    assert sandbox.webhooks.wait_idle(10)
+    delivery = requests.get(f"{server.url}/_sandbox/webhook/deliveries", timeout=5).json()["deliveries"][0]
+    assert delivery["status"] == "failed" and len(delivery["attempts"]) == 4
+    assert all(attempt["error"] for attempt in delivery["attempts"])

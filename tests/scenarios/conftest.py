@@ -1,0 +1,91 @@
+"""A live sandbox account and an Outage Desk wired to it, for runbook scenarios."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from app.config import Config
+from app.incident.model import IncidentSpec
+from app.sandbox.seed import SeedSummary, seed_outage
+from app.sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
+from app.sandbox.state import SandboxState
+from app.wiring import build_desk
+from tests.conftest import WEBHOOK_SECRET
+
+API_EMAIL = "outage-desk-api@example.com"
+API_TOKEN = "scenario-token"
+
+
+@dataclass
+class Account:
+    """The sandbox Zendesk account: its state for assertions, its URL for the app."""
+
+    state: SandboxState
+    server: SandboxServer
+    seed: SeedSummary
+    start: datetime
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def ticket(self, ticket_id: int) -> dict:
+        with self.state.lock:
+            return dict(self.state.tickets[ticket_id])
+
+    def comments(self, ticket_id: int) -> list[dict]:
+        return self.state.comments_for(ticket_id)
+
+    def write_in(self, description: str, *, locale: str = "en-US", email: str | None = "customer@example.org",
+                 name: str = "Jane Customer", channel: str = "email", **fields) -> int:
+        """A customer writes in (the sandbox fires no webhook here unless one is subscribed)."""
+        requester = {"name": name, "locale": locale, "email": email}
+        if email is None:
+            requester["phone"] = name
+        body = {"subject": description[:40], "description": description, "channel": channel,
+                "requester": requester, **fields}
+        response = requests.post(f"{self.url}/_sandbox/tickets", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def agent_update(self, ticket_id: int, **changes) -> None:
+        """An agent changes a ticket in Zendesk's own interface."""
+        requests.put(f"{self.url}/api/v2/tickets/{ticket_id}.json", auth=(f"{API_EMAIL}/token", API_TOKEN),
+                     json={"ticket": changes}, timeout=10).raise_for_status()
+
+
+def start_account(tickets: int, rate_limit: int = 700, **options) -> Account:
+    state = SandboxState(api_email=API_EMAIL)
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    summary = seed_outage(state, tickets=tickets, seed=3, start=start)
+    server = serve_sandbox(create_sandbox_app(state, email=API_EMAIL, api_token=API_TOKEN,
+                                              rate_limit_per_minute=rate_limit, job_delay=0.01, **options))
+    return Account(state=state, server=server, seed=summary, start=start)
+
+
+@pytest.fixture
+def account():
+    account = start_account(tickets=80)
+    yield account
+    account.server.shutdown()
+
+
+def desk_config(account: Account, tmp_path) -> Config:
+    return Config(zendesk_subdomain="acme", zendesk_url=account.url, zendesk_email=API_EMAIL,
+                  zendesk_api_token=API_TOKEN, zendesk_webhook_secret=WEBHOOK_SECRET,
+                  database_url=f"sqlite:///{tmp_path}/desk.db", outage_desk_referent=str(account.seed.referent_id))
+
+
+@pytest.fixture
+def desk(account, tmp_path):
+    desk = build_desk(desk_config(account, tmp_path))
+    yield desk
+    desk.sessions.kw["bind"].dispose()
+
+
+def outage(account: Account, **overrides) -> IncidentSpec:
+    return IncidentSpec(**{"title": "API down", "query": "API", "started_at": account.start, **overrides})

@@ -1,0 +1,79 @@
+"""Declaring an outage: every affected ticket is tagged, classified, linked, prioritised and open."""
+
+import pytest
+
+from app.errors import StateError
+from app.wiring import build_desk
+from app.zendesk.query import parse
+from tests.scenarios.conftest import desk_config, outage, start_account
+
+UNSOLVED = {"new", "open", "pending", "hold"}
+
+
+def outage_tickets(account):
+    """What the runbook says declare must take in, read from the account itself."""
+    query = parse("API")
+    with account.state.lock:
+        return {t["id"] for t in account.state.tickets.values()
+                if t["status"] in UNSOLVED and account.state.users[t["requester_id"]]["role"] == "end-user"
+                and query.matches(t, account.state.users[t["requester_id"]])}
+
+
+def test_declare_takes_in_every_outage_ticket_and_leaves_the_rest_alone(account, desk):
+    expected = outage_tickets(account)
+    before = {t: account.ticket(t) for t in account.state.tickets}
+
+    report = desk.declare(outage(account))
+
+    assert report.taken_in == len(expected) > 40
+    problem = account.ticket(report.problem_ticket_id)
+    assert problem["type"] == "problem" and problem["priority"] == "high"
+    cr_tag = "technical_issue__ti_status_wavy"
+    for ticket_id in expected:
+        ticket = account.ticket(ticket_id)
+        assert {"api_down", cr_tag} <= set(ticket["tags"])
+        assert {"id": account.seed.contact_reason_field_id, "value": cr_tag} in ticket["custom_fields"]
+        assert ticket["status"] == "open"
+        assert (ticket["type"], ticket["problem_id"]) == ("incident", report.problem_ticket_id)
+        notes = [c for c in account.comments(ticket_id) if c["body"] == "API DOWN"]
+        assert len(notes) == 1 and notes[0]["public"] is False
+    for ticket_id, old in before.items():
+        if ticket_id not in expected:
+            assert "api_down" not in account.ticket(ticket_id)["tags"]
+            assert account.ticket(ticket_id)["status"] == old["status"]
+    assert account.state.emails == []  # private notes email nobody
+
+
+def test_priority_is_raised_to_the_more_urgent_level_and_never_lowered(account, desk):
+    impact = account.seed.business_impact_field_id
+    low_but_blocked = account.write_in("API returns 503", priority="low",
+                                       custom_fields=[{"id": impact, "value": "impact_1"}])
+    already_urgent = account.write_in("API is down", priority="urgent")
+    no_priority = account.write_in("Is the API down?")
+
+    desk.declare(outage(account, severity=3))
+
+    assert account.ticket(low_but_blocked)["priority"] == "urgent"  # its own impact level 1 wins
+    assert account.ticket(already_urgent)["priority"] == "urgent"  # never lowered to the incident's 3
+    assert account.ticket(no_priority)["priority"] == "normal"  # the incident's level 3
+
+
+def test_a_second_incident_with_the_same_tag_is_refused(account, desk):
+    desk.declare(outage(account))
+    with pytest.raises(StateError, match="already active"):
+        desk.declare(outage(account, title="API down again"))
+    assert len(desk.active_incidents()) == 1
+
+
+def test_declare_finds_every_ticket_past_the_search_cap(tmp_path):
+    account = start_account(tickets=1500, rate_limit=2500)
+    try:
+        expected = outage_tickets(account)
+        assert len(expected) > 1000
+        report = build_desk(desk_config(account, tmp_path)).declare(outage(account))
+        assert report.taken_in == len(expected)
+        assert all("api_down" in account.ticket(t)["tags"] for t in expected)
+        calls = account.state.stats()["by_endpoint"]
+        assert calls.get("PUT /api/v2/tickets/update_many") == -(-len(expected) // 100)
+    finally:
+        account.server.shutdown()
