@@ -77,6 +77,24 @@ def declare(config: Config, title, query, since, severity, kind, tag, cr_value) 
 
 
 @cli.command()
+@click.argument("ticket_ids", nargs=-1, type=click.IntRange(min=1), required=True)
+@click.option("--incident", "incident_id", type=int, help="Incident number (default: the active one).")
+@click.pass_obj
+def attach(config: Config, ticket_ids, incident_id) -> None:
+    """Take tickets into the active incident by id, with the same changes as the backfill."""
+    from app.wiring import build_desk
+
+    desk = build_desk(config)
+    incident = desk.incident(incident_id)
+    taken, failed = desk.attach(incident, ticket_ids)
+    console.print(f"Incident #{incident.id}: {taken} tickets taken in.")
+    for ticket_id, reason in sorted(failed.items()):
+        console.print(f"  ticket #{ticket_id} not taken in: {reason}")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
 @click.pass_obj
 def status(config: Config) -> None:
     """Show active incidents and how many tickets each took in."""

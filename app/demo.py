@@ -239,7 +239,7 @@ def _dispose(desk: OutageDesk) -> None:
 
 
 def _print(figures: Figures, console: Console) -> None:
-    table = Table("", "", "", title="Outage Desk demo")
+    table = Table("figure", "value", "check", title="Outage Desk demo")
     for name, value, ok in figures.rows:
         table.add_row(name, value, "" if ok is None else ("[green]ok[/]" if ok else "[red]FAIL[/]"))
     console.print(table)

@@ -90,14 +90,15 @@ class OutageDesk:
 
     @cached_property
     def account(self) -> AccountObjects:
-        cr_field = self.gateway.dropdown_field(self.config.outage_desk_cr_field)
-        try:
-            impact = self.gateway.dropdown_field(self.config.outage_desk_impact_field)
-        except InputError:
-            log.warning("incident.no-impact-field", extra={"field": self.config.outage_desk_impact_field})
-            impact = None
+        cr_name, impact_name = self.config.outage_desk_cr_field, self.config.outage_desk_impact_field
+        fields = self.gateway.dropdown_fields(cr_name, impact_name)
+        if cr_name not in fields:
+            raise InputError(f"no drop-down ticket field {cr_name!r} (OUTAGE_DESK_CR_FIELD)")
+        if impact_name not in fields:
+            # Priorities then follow the incident's level alone.
+            log.warning("incident.no-impact-field", extra={"field": impact_name})
         referent = self.gateway.find_user(self.config.outage_desk_referent) if self.config.outage_desk_referent else None
-        return AccountObjects(cr_field=cr_field, impact_field=impact, referent=referent)
+        return AccountObjects(cr_field=fields[cr_name], impact_field=fields.get(impact_name), referent=referent)
 
     def _cr_option(self, incident: IncidentRow) -> str:
         value = self.account.cr_field.option_value(incident.cr_value)
@@ -226,6 +227,21 @@ class OutageDesk:
         return item
 
     # -- during the outage -------------------------------------------------------
+
+    def attach(self, incident: IncidentRow, ticket_ids: Iterable[int]) -> tuple[int, dict[int, str]]:
+        """Take tickets into a declared incident by hand (the sidebar's and the CLI's attach).
+
+        :raises StateError: the incident is not declared.
+        """
+        if incident.state != State.DECLARED:
+            raise StateError(f"incident #{incident.id} is {incident.state}, not declared")
+        wanted = set(ticket_ids)
+        tickets = self.gateway.tickets(wanted)
+        missing = wanted - {t.id for t in tickets}
+        taken, failed = self._take_in(incident, tickets, "attach")
+        failed.update({ticket_id: "RecordNotFound: no such ticket" for ticket_id in missing})
+        return taken, failed
+
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""

@@ -144,27 +144,22 @@ class ZendeskGateway:
                 found[user.id] = user
         return found
 
-    def dropdown_field(self, id_or_title: str) -> DropdownField:
-        """A drop-down ticket field by id or title, with its options.
+    def dropdown_fields(self, *ids_or_titles: str) -> dict[str, DropdownField]:
+        """Drop-down ticket fields by id or title, from one listing of the account's fields.
 
-        :raises InputError: no such field, or it is not a drop-down.
+        :returns: each name asked for that was found -> its field with options
+        :raises InputError: a field that exists but is not a drop-down.
         """
-        if id_or_title.isdigit():
-            try:
-                fields = [self._get(f"ticket_fields/{id_or_title}.json")["ticket_field"]]
-            except ZendeskHttpError as error:
-                if error.status_code == 404:
-                    raise InputError(f"no ticket field with id {id_or_title}") from None
-                raise
-        else:
-            fields = [f for f in self._get("ticket_fields.json")["ticket_fields"] if f.get("title") == id_or_title]
-        if not fields:
-            raise InputError(f"no ticket field titled {id_or_title!r}")
-        data = fields[0]
-        if data.get("type") not in ("tagger", "multiselect"):
-            raise InputError(f"ticket field {id_or_title!r} is not a drop-down")
-        options = {o["name"]: o["value"] for o in data.get("custom_field_options") or ()}
-        return DropdownField(id=int(data["id"]), title=data.get("title") or "", options=options)
+        found: dict[str, DropdownField] = {}
+        for data in self._get("ticket_fields.json")["ticket_fields"]:
+            for wanted in ids_or_titles:
+                if wanted not in (str(data.get("id")), data.get("title")):
+                    continue
+                if data.get("type") not in ("tagger", "multiselect"):
+                    raise InputError(f"ticket field {wanted!r} is not a drop-down")
+                options = {o["name"]: o["value"] for o in data.get("custom_field_options") or ()}
+                found[wanted] = DropdownField(id=int(data["id"]), title=data.get("title") or "", options=options)
+        return found
 
     def macros(self, id_or_title: str) -> dict[str, Macro]:
         """Macros by id (one, for every language) or title ("<title> (<lang>)" per language).

@@ -77,3 +77,14 @@ def test_declare_finds_every_ticket_past_the_search_cap(tmp_path):
         assert calls.get("PUT /api/v2/tickets/update_many") == -(-len(expected) // 100)
     finally:
         account.server.shutdown()
+
+
+def test_attach_takes_in_a_ticket_by_hand_and_says_which_ids_do_not_exist(account, desk):
+    report = desk.declare(outage(account))
+    unrelated = account.write_in("My invoice is wrong")
+
+    taken, failed = desk.attach(desk.incident(report.incident_id), [unrelated, 424242])
+
+    assert taken == 1 and set(failed) == {424242}
+    ticket = account.ticket(unrelated)
+    assert "api_down" in ticket["tags"] and ticket["problem_id"] == report.problem_ticket_id

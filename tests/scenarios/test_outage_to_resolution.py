@@ -88,7 +88,7 @@ def test_callers_without_email_are_listed_for_a_call_back_instead_of_skipped(acc
     report = desk.declare(outage(account))
     caller = account.write_in("Appel: l'API est en panne", locale="fr", email=None, name="+33 6 12 34 56 78",
                               channel="voice", voice_rel="voicemail")
-    desk._take_in(desk.incident(report.incident_id), desk.gateway.tickets([caller]), "attach")
+    assert desk.attach(desk.incident(report.incident_id), [caller]) == (1, {})
 
     closing = desk.resolve(desk.incident(report.incident_id))
 

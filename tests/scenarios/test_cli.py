@@ -1,0 +1,44 @@
+"""The CLI against a live sandbox: what an admin types and reads."""
+
+import os
+import subprocess
+import sys
+
+from tests.scenarios.conftest import API_EMAIL, API_TOKEN
+
+
+def outage_desk(account, tmp_path, *args, token=API_TOKEN):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
+    env.update(ZENDESK_URL=account.url, ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL=API_EMAIL, ZENDESK_API_TOKEN=token,
+               OUTAGE_DESK_REFERENT=str(account.seed.referent_id), DATABASE_URL=f"sqlite:///{tmp_path}/cli.db",
+               COLUMNS="200")
+    return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_declare_status_dry_run_then_resolve(account, tmp_path):
+    since = account.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    declared = outage_desk(account, tmp_path, "declare", "--title", "API down", "--query", "API", "--since", since)
+    assert declared.returncode == 0, declared.stderr
+    assert "Declared incident #1" in declared.stdout
+
+    status = outage_desk(account, tmp_path, "status")
+    assert "API down" in status.stdout and "declared" in status.stdout
+
+    dry = outage_desk(account, tmp_path, "resolve", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "to notify" in dry.stdout and "abandoned" in dry.stdout and "Callback list" in dry.stdout
+    assert account.state.emails == []
+
+    resolved = outage_desk(account, tmp_path, "resolve")
+    assert resolved.returncode == 0, resolved.stderr
+    assert "notified" in resolved.stdout and len(account.state.emails) > 0
+
+
+def test_a_wrong_token_is_one_line_exit_77_and_never_printed(account, tmp_path):
+    result = outage_desk(account, tmp_path, "declare", "--title", "API down", "--query", "API",
+                         token="wrong-token-value")
+    assert result.returncode == 77
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "ZendeskAuthError" in result.stderr and "401" in result.stderr
+    assert "wrong-token-value" not in result.stderr + result.stdout

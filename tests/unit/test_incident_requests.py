@@ -1,0 +1,101 @@
+"""The exact writes Zendesk receives when a ticket is taken in and when it is closed."""
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+import responses
+
+from app.incident.model import IncidentSpec
+from app.incident.service import OutageDesk
+from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.gateway import ZendeskGateway
+
+API = "https://acme.zendesk.com/api/v2"
+CR_FIELD, IMPACT_FIELD, REFERENT, AGENT, PROBLEM = 81001, 81002, 100002, 100003, 555
+TICKET = {"id": 42, "status": "pending", "priority": "low", "requester_id": 7, "assignee_id": None,
+          "subject": "API 503", "description": "The API is down", "tags": ["vip"],
+          "custom_fields": [{"id": IMPACT_FIELD, "value": "impact_1"}], "via": {"channel": "email"},
+          "created_at": "2026-11-22T10:05:00Z", "updated_at": "2026-11-22T10:06:00Z"}
+REQUESTER = {"id": 7, "name": "Amélie Durand", "email": "amelie@example.fr", "locale": "fr", "role": "end-user"}
+
+
+@pytest.fixture
+def desk(config, sessions, clock):
+    rate_limit = RateLimitState()
+    return OutageDesk(config.with_overrides(outage_desk_referent=str(REFERENT)), sessions,
+                      ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock), clock)
+
+
+def account_objects():
+    responses.get(f"{API}/ticket_fields.json", json={"ticket_fields": [
+        {"id": CR_FIELD, "title": "Contact reason", "type": "tagger", "custom_field_options": [
+            {"id": 1, "name": "Technical Issue::TI/Status Wavy", "value": "technical_issue__ti_status_wavy"}]},
+        {"id": IMPACT_FIELD, "title": "Business impact", "type": "tagger", "custom_field_options": [
+            {"id": 2, "name": "1 - Cannot use the product", "value": "impact_1"}]}]})
+    responses.get(f"{API}/users/{REFERENT}.json", json={"user": {"id": REFERENT, "name": "Camille", "role": "agent",
+                                                                 "email": "referent@example.com"}})
+
+
+def job_done(ticket_ids):
+    responses.put(f"{API}/tickets/update_many.json", json={"job_status": {"id": "j1", "status": "queued"}})
+    responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [{"id": "j1", "status": "completed",
+        "results": [{"id": t, "action": "update", "status": "Updated", "success": True} for t in ticket_ids]}]})
+
+
+def put_bodies():
+    return [json.loads(c.request.body) for c in responses.calls if c.request.method == "PUT"]
+
+
+@responses.activate
+def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(desk):
+    account_objects()
+    responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
+    responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
+                                                    "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
+    job_done([42])
+
+    desk.declare(IncidentSpec(title="API down", query="API", severity=3,
+                              started_at=datetime(2026, 11, 22, 10, tzinfo=timezone.utc)))
+
+    problem = json.loads(next(c for c in responses.calls if c.request.method == "POST").request.body)["ticket"]
+    assert (problem["type"], problem["priority"], problem["comment"]["public"]) == ("problem", "normal", False)
+    assert put_bodies() == [{"tickets": [{
+        "id": 42, "additional_tags": ["api_down"],
+        "custom_fields": [{"id": CR_FIELD, "value": "technical_issue__ti_status_wavy"}],
+        "comment": {"body": "API DOWN", "public": False}, "type": "incident", "problem_id": PROBLEM,
+        "status": "open", "priority": "urgent"}]}]
+
+
+@responses.activate
+def test_the_closing_reply_is_the_macro_written_by_the_referent_with_a_ledger_tag_and_safe_update(desk, sessions):
+    account_objects()
+    responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
+    responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
+                                                    "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
+    job_done([42])
+    report = desk.declare(IncidentSpec(title="API down", query="API",
+                                       started_at=datetime(2026, 11, 22, 10, tzinfo=timezone.utc)))
+    responses.get(f"{API}/macros/active.json", json={"macros": [
+        {"id": 9, "title": "Outage Desk closing (fr)", "active": True, "actions": [
+            {"field": "comment_value", "value": ["channel:all", "Bonjour {{ticket.requester.first_name}}, c'est réparé."]},
+            {"field": "comment_mode_is_public", "value": "true"}, {"field": "status", "value": "solved"}]},
+        {"id": 8, "title": "Outage Desk closing (en)", "active": True, "actions": [
+            {"field": "comment_value", "value": "Hi {{ticket.requester.first_name}}, it is fixed."}]}],
+        "meta": {"has_more": False}, "links": {}})
+    responses.get(f"{API}/tickets/show_many.json", json={"tickets": [dict(TICKET, status="open")], "users": [REQUESTER]})
+    job_done([42])
+    job_done([PROBLEM])
+
+    desk.resolve(desk.incident(report.incident_id))
+
+    closing = put_bodies()[1]["tickets"]
+    assert closing == [{
+        "id": 42, "safe_update": True, "updated_stamp": "2026-11-22T10:06:00Z",
+        "comment": {"body": "Bonjour {{ticket.requester.first_name}}, c'est réparé.", "public": True,
+                    "author_id": REFERENT},
+        "additional_tags": [f"outage_desk_closed_{report.incident_id}"], "status": "solved",
+        "assignee_id": REFERENT}]
+    solve_problem = put_bodies()[2]["tickets"][0]
+    assert solve_problem["id"] == PROBLEM and solve_problem["status"] == "solved"
+    assert solve_problem["comment"]["public"] is False
