@@ -11,23 +11,28 @@ from app.intake.signature import ZendeskSignature
 
 
 class FrozenClock:
-    """A clock that only moves when told to; sleeps are recorded, not slept."""
+    """A clock that only moves when told to; sleeps are recorded in `sleeps`, not slept."""
 
-    def __init__(self, now: datetime | None = None):
-        self._now = now or datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+    def __init__(self, start: datetime | None = None):
+        self._now = start or datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
         self.sleeps: list[float] = []
 
     def now(self) -> datetime:
+        """The frozen wall time (UTC)."""
         return self._now
 
     def monotonic(self) -> float:
+        """Seconds on a counter that moves with :meth:`advance` and :meth:`sleep` only."""
+        # Callers only subtract readings, and wall time never jumps here, so it can be the counter.
         return self._now.timestamp()
 
     def sleep(self, seconds: float) -> None:
+        """Record the sleep and move time on by `seconds` without waiting."""
         self.sleeps.append(seconds)
-        self._now += timedelta(seconds=seconds)
+        self.advance(seconds)
 
     def advance(self, seconds: float) -> None:
+        """Move time on by `seconds`."""
         self._now += timedelta(seconds=seconds)
 
 

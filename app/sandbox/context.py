@@ -23,7 +23,6 @@ class Sandbox:
         state: SandboxState,
         clock: Clock,
         *,
-        email: str,
         api_token: str,
         rate_limit_per_minute: int,
         job_delay: float,
@@ -32,7 +31,6 @@ class Sandbox:
     ):
         self.state = state
         self.clock = clock
-        self.email = email.lower()
         self.api_token = api_token
         self.index_delay = index_delay
         self.limiter = RateLimiter(rate_limit_per_minute, clock.monotonic)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
+from app.sandbox.serial import SerialWorker
 from app.sandbox.state import Job, SandboxState
 
 MAX_INFLIGHT_JOBS = 30
@@ -43,11 +42,7 @@ class JobRunner:
         self._delay = delay
         self._per_ticket = per_ticket
         self._now = now
-        self._queue: deque[Job] = deque()
-        self._wake = threading.Condition()
-        self._busy = False
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: SerialWorker[Job] = SerialWorker("sandbox-jobs", self._process, self._fail)
 
     def inflight(self) -> list[str]:
         """Ids of jobs that are queued or working."""
@@ -73,52 +68,31 @@ class JobRunner:
                 items=items,
             )
             self._state.jobs[job_id] = job
-        with self._wake:
-            self._queue.append(job)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="sandbox-jobs", daemon=True)
-                self._thread.start()
-            self._wake.notify_all()
+        self._worker.submit(job)
         return job
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every submitted job has completed; False on timeout."""
-        with self._wake:
-            return self._wake.wait_for(lambda: not self._queue and not self._busy, timeout)
+        return self._worker.wait_idle(timeout)
 
     def stop(self) -> None:
         """Stop the worker; queued jobs stay queued."""
-        self._stopped.set()
-        with self._wake:
-            self._wake.notify_all()
+        self._worker.stop()
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                self._wake.wait_for(lambda: self._queue or self._stopped.is_set())
-                if self._stopped.is_set():
-                    return
-                job = self._queue.popleft()
-                self._busy = True
-            try:
-                self._process(job)
-            except Exception as error:  # a sandbox bug must fail the job, not kill the worker
-                log.exception("sandbox job %s failed", job.id)
-                with self._state.lock:
-                    job.status, job.message = "failed", f"{type(error).__name__}: {error}"
-            finally:
-                with self._wake:
-                    self._busy = False
-                    self._wake.notify_all()
+    def _fail(self, job: Job, error: Exception) -> None:
+        # A sandbox bug must fail the job, not kill the worker.
+        log.exception("sandbox job %s failed", job.id)
+        with self._state.lock:
+            job.status, job.message = "failed", f"{type(error).__name__}: {error}"
 
     def _process(self, job: Job) -> None:
         with self._state.lock:
             job.status = "working"
-        if self._stopped.wait(self._delay):
+        if self._worker.pause(self._delay):
             return
         results = []
         for item in job.items:
-            if self._per_ticket and self._stopped.wait(self._per_ticket):
+            if self._per_ticket and self._worker.pause(self._per_ticket):
                 return
             results.append(self._apply_item(job, item))
             with self._state.lock:

@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from app.sandbox import tickets
@@ -81,7 +81,7 @@ def seed_outage(
     return builder.finish()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _data(name: str) -> dict:
     return json.loads((resources.files("app.sandbox") / "seed_data" / name).read_text(encoding="utf-8"))
 
@@ -279,11 +279,11 @@ class _Builder:
         elif label in ("email", "web"):
             subject, body = rng.choice(words["outage_subjects"]), rng.choice(words["outage_bodies"])
         elif label == "chat":
-            subject = f"Chat with {requester['name']}"
-            body = f"Chat started: {moment:%Y-%m-%d %H:%M} UTC\n\n({moment:%H:%M}) {requester['name']}: {rng.choice(words['chat_lines'])}"
+            subject, body = f"Chat with {requester['name']}", rng.choice(words["chat_lines"])
         else:
             return self._voice_text(label, language, values)
-        if label == "chat" and kind != "outage":
+        if label == "chat":
+            # A chat ticket's description is the transcript.
             body = f"Chat started: {moment:%Y-%m-%d %H:%M} UTC\n\n({moment:%H:%M}) {requester['name']}: {body}"
         return subject.format(**values), body.format(**values)
 

@@ -33,7 +33,6 @@ def create_sandbox_app(
     sandbox = Sandbox(
         state,
         clock or SystemClock(),
-        email=email,
         api_token=api_token,
         rate_limit_per_minute=rate_limit_per_minute,
         job_delay=job_delay,

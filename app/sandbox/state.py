@@ -127,7 +127,7 @@ class SandboxState:
                 "phone": phone,
                 "locale": locale,
                 "role": role,
-                "created_at": created_at or iso(datetime.now(timezone.utc)),
+                "created_at": created_at or _now(),
             }
             self.users[user["id"]] = user
             if user["email"]:
@@ -197,10 +197,11 @@ class SandboxState:
 
     # Configuration records
 
-    def add_ticket_field(self, title: str, options: list[tuple[str, str]], *, created_at: str) -> dict:
+    def add_ticket_field(self, title: str, options: list[tuple[str, str]], *, created_at: str | None = None) -> dict:
         """Create a drop-down ("tagger") ticket field with (name, value) options."""
         with self.lock:
             field_id = self.next_id("ticket_field")
+            created_at = created_at or _now()
             ticket_field = {
                 "id": field_id,
                 "type": "tagger",
@@ -229,9 +230,16 @@ class SandboxState:
             return ticket_field
 
     def add_macro(
-        self, title: str, actions: list[dict], *, description: str = "", active: bool = True, created_at: str
+        self,
+        title: str,
+        actions: list[dict],
+        *,
+        description: str = "",
+        active: bool = True,
+        created_at: str | None = None,
     ) -> dict:
         """Create a shared macro."""
+        created_at = created_at or _now()
         with self.lock:
             macro_id = self.next_id("macro")
             macro = {
@@ -281,3 +289,7 @@ class SandboxState:
         """Forget the call log (emails stay)."""
         with self.lock:
             self.calls.clear()
+
+
+def _now() -> str:
+    return iso(datetime.now(timezone.utc))

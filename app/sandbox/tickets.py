@@ -314,6 +314,8 @@ def _apply_custom_field(state: SandboxState, draft: dict, entry: Any, refuse) ->
         refuse("RecordInvalid", "custom_fields", f"{ticket_field['title']}: {value!r} is not a valid option")
         return
     old = field_values(draft).get(ticket_field["id"])
+    if (value or None) == old and (not value or value in draft["tags"]):
+        return  # unchanged: keep the tags' order so nothing counts as a change
     # A drop-down's value lives in the ticket's tags as the option's tag.
     draft["tags"] = [tag for tag in draft["tags"] if tag != old]
     if value:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import threading
 import uuid
-from collections import deque
 
 import requests
 
 from app.clock import Clock
 from app.intake.signature import ZendeskSignature
+from app.sandbox.serial import SerialWorker
 from app.sandbox.state import SandboxState
 from app.sandbox.timefmt import iso
 
@@ -29,11 +28,9 @@ class WebhookDispatcher:
         self._state = state
         self._clock = clock
         self._backoff = backoff
-        self._queue: deque[dict] = deque()
-        self._wake = threading.Condition()
-        self._busy = False
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: SerialWorker[dict] = SerialWorker(
+            "sandbox-webhooks", lambda task: self._deliver(task["delivery"], task["secret"]), self._log_failure
+        )
         # Zendesk invocation ids are numbers; start high so they look like real ones.
         self._invocation_ids = itertools.count(8350205582)
 
@@ -73,45 +70,24 @@ class WebhookDispatcher:
             "attempts": [],
         }
         self._state.deliveries.append(delivery)
-        with self._wake:
-            self._queue.append({"delivery": delivery, "secret": webhook["secret"]})
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
-                self._thread.start()
-            self._wake.notify_all()
+        self._worker.submit({"delivery": delivery, "secret": webhook["secret"]})
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued delivery is done (delivered or given up); False on timeout."""
-        with self._wake:
-            return self._wake.wait_for(lambda: not self._queue and not self._busy, timeout)
+        return self._worker.wait_idle(timeout)
 
     def stop(self) -> None:
         """Stop delivering; undelivered events stay pending."""
-        self._stopped.set()
-        with self._wake:
-            self._wake.notify_all()
+        self._worker.stop()
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                self._wake.wait_for(lambda: self._queue or self._stopped.is_set())
-                if self._stopped.is_set():
-                    return
-                task = self._queue.popleft()
-                self._busy = True
-            try:
-                self._deliver(task["delivery"], task["secret"])
-            except Exception:  # a sandbox bug must not stop later deliveries
-                log.exception("webhook delivery %s failed", task["delivery"]["invocation_id"])
-            finally:
-                with self._wake:
-                    self._busy = False
-                    self._wake.notify_all()
+    def _log_failure(self, task: dict, error: Exception) -> None:
+        # A sandbox bug must not stop later deliveries: log it and let the worker go on.
+        log.exception("webhook delivery %s failed", task["delivery"]["invocation_id"])
 
     def _deliver(self, delivery: dict, secret: str) -> None:
         raw = json.dumps(delivery["payload"]).encode()
         for attempt in range(RETRIES + 1):
-            if attempt and self._stopped.wait(self._backoff * 2 ** (attempt - 1)):
+            if attempt and self._worker.pause(self._backoff * 2 ** (attempt - 1)):
                 return
             headers = {
                 "Content-Type": "application/json",

@@ -124,7 +124,7 @@ def ticket_via(ticket: dict) -> set[str]:
     return {channel} if channel else set()
 
 
-def normalize_words(text: str) -> tuple[str, ...]:
+def _words(text: str) -> tuple[str, ...]:
     """Lower-cased, accent-free word tokens, as the search index would see them."""
     return tuple(_index_text(text).split())
 
@@ -148,7 +148,7 @@ def _add_term(parsed: Query, match: re.Match[str]) -> None:
 
 
 def _add_text(parsed: Query, raw: str, text: str, negated: bool, *, subject_only: bool) -> None:
-    words = normalize_words(text)
+    words = _words(text)
     if not words:
         return  # punctuation alone is not indexed, so it constrains nothing
     needle = f" {' '.join(words)} "

@@ -1,10 +1,9 @@
-"""Fixtures for the Zendesk sandbox tests: a controllable clock and an authenticated client."""
+"""Fixtures for the Zendesk sandbox tests."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -12,75 +11,15 @@ from flask import Flask
 from app.sandbox.seed import SeedSummary, seed_outage
 from app.sandbox.server import create_sandbox_app
 from app.sandbox.state import SandboxState
+from tests.helpers import FrozenClock
 
-API_EMAIL = "outage-desk@example.com"
-API_TOKEN = "sandbox-token"
-T0 = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
-
-
-class FakeClock:
-    """Frozen until advanced; drives timestamps, rate windows, index delay and cursor expiry."""
-
-    def __init__(self, start: datetime = T0):
-        self._now = start
-        self._monotonic = 1000.0
-
-    def now(self) -> datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return self._monotonic
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
-        self._monotonic += seconds
-
-
-class Api:
-    """A Flask test client that authenticates as the API user and speaks JSON."""
-
-    def __init__(self, app: Flask, email: str = API_EMAIL, token: str = API_TOKEN):
-        self.app = app
-        self.sandbox = app.extensions["sandbox"]
-        self.state = self.sandbox.state
-        self.client = app.test_client()
-        credentials = base64.b64encode(f"{email}/token:{token}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {credentials}"}
-
-    def get(self, path: str, **kwargs):
-        return self.client.get(path, headers=self.headers, **kwargs)
-
-    def post(self, path: str, json=None, **kwargs):
-        return self.client.post(path, headers=self.headers, json=json, **kwargs)
-
-    def put(self, path: str, json=None, **kwargs):
-        return self.client.put(path, headers=self.headers, json=json, **kwargs)
-
-    def delete(self, path: str, json=None, **kwargs):
-        return self.client.delete(path, headers=self.headers, json=json, **kwargs)
-
-    def customer_ticket(self, **fields) -> dict:
-        """A customer writes in through the /_sandbox/ helper; returns the ticket JSON."""
-        body = {
-            "subject": "API down",
-            "description": "The API returns erreur 503",
-            "requester": {"name": "Ana Lima", "email": "ana@example.com", "locale": "pt-BR"},
-            **fields,
-        }
-        response = self.client.post("/_sandbox/tickets", json=body)
-        assert response.status_code == 201, response.json
-        return response.json
-
-    def finish_jobs(self) -> None:
-        assert self.sandbox.jobs.wait_idle(10)
+from .support import API_EMAIL, API_TOKEN, T0, Api
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> FrozenClock:
+    """A frozen clock at T0 that drives timestamps, rate windows, index delay and cursor expiry."""
+    return FrozenClock(T0)
 
 
 @pytest.fixture

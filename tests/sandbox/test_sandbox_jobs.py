@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .test_sandbox_tickets import create, update
+from .support import create, update
 
 
 def poll(api, job_id: str, timeout: float = 5.0) -> dict:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from app.sandbox.state import API_USER_ID
+from app.sandbox.state import API_USER_ID, SandboxState
 
-from .conftest import API_TOKEN, Api
+from .support import API_TOKEN, Api
 
 
 def basic(username: str, password: str) -> dict:
@@ -115,8 +115,6 @@ def test_calls_are_logged_by_route(api):
 
 
 def test_api_email_is_set_on_a_given_state(make_api):
-    from app.sandbox.state import SandboxState
-
     state = SandboxState(api_email="someone-else@example.com")
     api: Api = make_api(state)
     assert api.get("/api/v2/users/me").json["user"]["email"] == "outage-desk@example.com"

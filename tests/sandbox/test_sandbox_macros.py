@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .test_sandbox_search import path_of
+from .support import path_of
 
 
 def test_macros_list_with_cursor_pages(seeded):

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from app.sandbox.seed import seed_outage
 from app.sandbox.state import SandboxState
 from app.zendesk.query import parse
 
-from .conftest import T0
-
-
-def path_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
+from .support import T0, path_of
 
 
 def expected_ids(api, query: str) -> set[int]:

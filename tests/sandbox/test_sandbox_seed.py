@@ -8,7 +8,7 @@ from app.sandbox.seed import seed_outage
 from app.sandbox.state import SandboxState
 from app.zendesk.query import parse
 
-from .conftest import T0
+from .support import T0
 
 START, END = T0 - timedelta(hours=2), T0 - timedelta(minutes=5)
 

@@ -13,7 +13,7 @@ from app.clock import SystemClock
 from app.intake.signature import ZendeskSignature
 from app.sandbox.server import create_sandbox_app, serve_sandbox
 
-from .conftest import API_EMAIL, API_TOKEN
+from .support import API_EMAIL, API_TOKEN
 
 SECRET = "webhook-signing-secret"
 
@@ -139,7 +139,7 @@ def test_solved_by_a_job_fires_the_webhook_too(live):
 
 
 def test_unreachable_webhook_is_retried_then_marked_failed(live):
-    server, receiver, session, sandbox = live
+    server, _, _, sandbox = live
     requests.post(
         f"{server.url}/_sandbox/webhook", json={"url": "http://127.0.0.1:9/nowhere", "secret": SECRET}, timeout=5
     )

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from app.sandbox.state import API_USER_ID
 
-from .conftest import API_EMAIL
-
-
-def create(api, **fields) -> dict:
-    response = api.post("/api/v2/tickets.json", json={"ticket": {"subject": "s", "comment": {"body": "b"}, **fields}})
-    assert response.status_code == 201, response.json
-    return response.json["ticket"]
-
-
-def update(api, ticket_id: int, **fields):
-    return api.put(f"/api/v2/tickets/{ticket_id}.json", json={"ticket": fields})
+from .support import API_EMAIL, create, update
 
 
 def test_create_returns_ticket_and_audit_with_zendesk_shape(api):
@@ -176,7 +166,10 @@ def test_comments_are_listed_with_their_fields(api, agents):
 
 def test_placeholders_render_in_agent_comments_only(api, agents):
     ticket = api.customer_ticket(assignee_id=agents["agent"]["id"])
-    text = "Hi {{ticket.requester.first_name}} ({{ticket.requester.email}}), #{{ticket.id}} {{ticket.title}} by {{current_user.first_name}}{{ticket.nope}}."
+    text = (
+        "Hi {{ticket.requester.first_name}} ({{ticket.requester.email}}), #{{ticket.id}} {{ticket.title}}"
+        " by {{current_user.first_name}}{{ticket.nope}}."
+    )
     update(api, ticket["id"], comment={"body": text, "author_id": agents["agent"]["id"]})
     update(api, ticket["id"], comment={"body": text, "author_id": ticket["requester_id"]})
     bodies = [c["body"] for c in api.state.comments_for(ticket["id"])]
@@ -234,3 +227,15 @@ def test_users_endpoints(api, agents):
     many = api.get(f"/api/v2/users/show_many?ids={agents['agent']['id']},{agents['customer']['id']}").json["users"]
     assert [u["locale"] for u in many] == ["fr", "pt-BR"]
     assert api.get("/api/v2/users/show_many?ids=" + ",".join(map(str, range(101)))).status_code == 400
+
+
+def test_sending_the_whole_ticket_back_is_not_a_change(api, agents, clock):
+    field = api.state.add_ticket_field("Business impact", [("1 - Cannot use", "impact_1")])
+    ticket = api.customer_ticket(
+        custom_fields=[{"id": field["id"], "value": "impact_1"}], tags=["vip"], assignee_id=agents["agent"]["id"]
+    )
+    clock.advance(30)
+    same = update(api, ticket["id"], **ticket)
+    assert same.status_code == 200
+    assert same.json["ticket"]["updated_at"] == ticket["updated_at"]
+    assert same.json["audit"]["events"] == []

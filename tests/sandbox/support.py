@@ -1,0 +1,71 @@
+"""Helpers for the sandbox tests: the start time, an authenticated client, small request helpers."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+API_EMAIL = "outage-desk@example.com"
+API_TOKEN = "sandbox-token"
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+
+
+class Api:
+    """A Flask test client that authenticates as the API user and speaks JSON."""
+
+    def __init__(self, app: Flask, email: str = API_EMAIL, token: str = API_TOKEN):
+        self.app = app
+        self.sandbox = app.extensions["sandbox"]
+        self.state = self.sandbox.state
+        self.client = app.test_client()
+        credentials = base64.b64encode(f"{email}/token:{token}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {credentials}"}
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, json=None, **kwargs):
+        return self.client.post(path, headers=self.headers, json=json, **kwargs)
+
+    def put(self, path: str, json=None, **kwargs):
+        return self.client.put(path, headers=self.headers, json=json, **kwargs)
+
+    def delete(self, path: str, json=None, **kwargs):
+        return self.client.delete(path, headers=self.headers, json=json, **kwargs)
+
+    def customer_ticket(self, **fields) -> dict:
+        """A customer writes in through the /_sandbox/ helper; returns the ticket JSON."""
+        body = {
+            "subject": "API down",
+            "description": "The API returns erreur 503",
+            "requester": {"name": "Ana Lima", "email": "ana@example.com", "locale": "pt-BR"},
+            **fields,
+        }
+        response = self.client.post("/_sandbox/tickets", json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def finish_jobs(self) -> None:
+        assert self.sandbox.jobs.wait_idle(10)
+
+
+def create(api: Api, **fields) -> dict:
+    """Create a ticket through the Tickets API as the API user."""
+    body = {"ticket": {"subject": "s", "comment": {"body": "b"}, **fields}}
+    response = api.post("/api/v2/tickets.json", json=body)
+    assert response.status_code == 201, response.json
+    return response.json["ticket"]
+
+
+def update(api: Api, ticket_id: int, **fields):
+    """PUT one ticket."""
+    return api.put(f"/api/v2/tickets/{ticket_id}.json", json={"ticket": fields})
+
+
+def path_of(url: str) -> str:
+    """The path and query of an absolute next-page link, for the test client."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
