@@ -140,6 +140,47 @@ def resolve(config: Config, incident_id, dry_run) -> None:
 
 
 @cli.command()
+@click.option("--service-url", required=True, help="Public base URL of the Outage Desk service (https://...).")
+@click.option("--tag", default="api_down", show_default=True, help="Outage tag the triggers watch.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.pass_obj
+def setup(config: Config, service_url, tag, dry_run) -> None:
+    """Create or update the fields, webhook, triggers and macros Outage Desk needs, idempotently."""
+    from app.store.settings import save_setting
+    from app.wiring import build_desk
+    from app.zendesk.provisioning import Provisioner
+
+    desk = build_desk(config)
+    provisioner = Provisioner(desk.gateway, config, service_url, tag=tag)
+    plan = provisioner.plan()
+    if not plan.changes:
+        console.print("Nothing to change: the account is already set up for Outage Desk.")
+    for step in plan.changes:
+        console.print(("would " if dry_run else "") + step.describe())
+    if dry_run:
+        return
+    learnt = provisioner.apply(plan)
+    if "webhook_secret" in learnt:
+        save_setting(desk.sessions, "webhook_signing_secret", learnt["webhook_secret"])
+    if plan.changes:
+        console.print(f"Done: {len(plan.changes)} changes. The webhook's signing secret is stored for `serve`.")
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="dist", show_default=True)
+def package(out_dir) -> None:
+    """Validate the sidebar app offline and build the zip to upload to Zendesk."""
+    from pathlib import Path
+
+    from app.packaging import build_package
+    from app.zendesk.provisioning import DEFINITIONS_ROOT
+
+    zip_path = build_package(DEFINITIONS_ROOT, Path(out_dir))
+    console.print(f"Built {zip_path}: upload it in Admin Center > Apps and integrations > Zendesk Support apps "
+                  "> Upload private app, or run `zcli apps:create`.")
+
+
+@cli.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn web workers.")
 @click.pass_obj
@@ -150,8 +191,8 @@ def serve(config: Config, bind, workers) -> None:
     from app.store.db import make_engine, upgrade
     from app.web import create_app
 
-    config.require("zendesk_webhook_secret")
     upgrade(make_engine(config.database_url))
+    create_app(config)  # fail here, in one line, on bad config rather than in every worker
 
     class Server(BaseApplication):
         def load_config(self):

@@ -39,6 +39,12 @@ class SignatureError(InputError):
     http_status = 401
 
 
+class PermissionDenied(InputError):
+    """A verified caller whose Zendesk role does not allow the action."""
+
+    http_status = 403
+
+
 class StateError(OutageDeskError):
     """The request conflicts with the incident's current state (e.g. none active)."""
 

@@ -10,11 +10,15 @@ from app.zendesk.client import RateLimitState, build_zenpy
 from app.zendesk.gateway import ZendeskGateway
 
 
+def build_gateway(config: Config, clock: Clock) -> ZendeskGateway:
+    """The Zendesk gateway, with its own rate-limit bookkeeping."""
+    rate_limit = RateLimitState()
+    return ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock)
+
+
 def build_desk(config: Config, clock: Clock | None = None) -> OutageDesk:
     """Everything a command needs; migrates the store to the newest schema first."""
     clock = clock or SystemClock()
     engine = make_engine(config.database_url)
     upgrade(engine)
-    rate_limit = RateLimitState()
-    gateway = ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock)
-    return OutageDesk(config, make_session_factory(engine), gateway, clock)
+    return OutageDesk(config, make_session_factory(engine), build_gateway(config, clock), clock)

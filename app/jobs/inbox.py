@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from app.errors import OutageDeskError
-from app.incident.service import IntakeReport, OutageDesk
+from app.incident.intake import IntakeReport
+from app.incident.service import OutageDesk
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.incident.service import OutageDesk
 from app.jobs.inbox import drain_inbox
+from app.jobs.tasks import run_tasks
 
 INBOX_INTERVAL_SECONDS = 1.0
 
 
 def build_scheduler(desk: OutageDesk, blocking: bool = True, interval: float = INBOX_INTERVAL_SECONDS) -> BaseScheduler:
-    """A scheduler that drains the inbox every `interval` seconds, one run at a time."""
+    """A scheduler that drains the inbox and runs sidebar tasks every `interval` seconds, one run at a time."""
     # A drain that outlasts the interval makes APScheduler skip a run and warn each time;
     # that is the intended back-pressure, not news.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     scheduler = BlockingScheduler() if blocking else BackgroundScheduler()
-    scheduler.add_job(drain_inbox, "interval", args=[desk], seconds=interval, id="drain_inbox",
-                      max_instances=1, coalesce=True)
+    for job in (drain_inbox, run_tasks):
+        scheduler.add_job(job, "interval", args=[desk], seconds=interval, id=job.__name__,
+                          max_instances=1, coalesce=True)
     return scheduler

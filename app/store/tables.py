@@ -27,6 +27,10 @@ class IncidentRow(Base):
     declared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     problem_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Set once the problem ticket exists and the search backfill is done; the worker finishes
+    # incidents declared from the sidebar, whose request path makes no Zendesk call.
+    backfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    origin_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         # One active incident per tag: the database enforces it, not a check-then-insert.
@@ -81,3 +85,29 @@ class NotificationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("notifications_state", "incident_id", "state"),)
+
+
+class TaskRow(Base):
+    """Work an agent asked for in the sidebar, done by the worker (attach, detach, resolve, notify)."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("tasks_pending", "done_at", "id"),)
+
+
+class SettingRow(Base):
+    """Values `setup` learns from Zendesk, such as the webhook's signing secret."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

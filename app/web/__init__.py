@@ -6,29 +6,45 @@ from flask import Flask
 
 from app.clock import Clock, SystemClock
 from app.config import Config, load_config
+from app.errors import ConfigError
+from app.incident.service import OutageDesk
 from app.intake.receiver import WebhookReceiver
+from app.intake.roles import RoleCache
+from app.intake.sidebar_token import SidebarToken
 from app.intake.signature import ZendeskSignature
 from app.store.db import make_engine, make_session_factory
+from app.store.settings import load_setting
+from app.wiring import build_gateway
 
 
 def create_app(config: Config | None = None, clock: Clock | None = None) -> Flask:
     """Build the web app; only this reads the environment, and only when no config is given."""
     config = config or load_config()
-    config.require("zendesk_webhook_secret")
     clock = clock or SystemClock()
     app = Flask(__name__)
     # Werkzeug refuses larger bodies with 413 before our code reads them.
     app.config["MAX_CONTENT_LENGTH"] = config.outage_desk_max_webhook_bytes
     sessions = make_session_factory(make_engine(config.database_url))
+    secret = config.zendesk_webhook_secret or load_setting(sessions, "webhook_signing_secret")
+    if not secret:
+        raise ConfigError("ZENDESK_WEBHOOK_SECRET", "is not set, and `outage-desk setup` has stored none")
     app.extensions["outage_desk.sessions"] = sessions
     app.extensions["outage_desk.receiver"] = WebhookReceiver(
-        ZendeskSignature(config.zendesk_webhook_secret, clock), sessions, clock, config.outage_desk_max_webhook_bytes)
+        ZendeskSignature(secret, clock), sessions, clock, config.outage_desk_max_webhook_bytes)
+    if config.zaf_shared_secret:
+        gateway = build_gateway(config, clock)
+        app.extensions["outage_desk.desk"] = OutageDesk(config, sessions, gateway, clock)
+        app.extensions["outage_desk.sidebar_token"] = SidebarToken(config.zaf_shared_secret,
+                                                                   config.zendesk_subdomain, clock)
+        app.extensions["outage_desk.roles"] = RoleCache(gateway, clock)
 
     from app.intake.webhooks import bp as webhooks_bp
+    from app.web.api import bp as api_bp
     from app.web.errors import register_error_handlers
     from app.web.ops import bp as ops_bp
 
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
     register_error_handlers(app)
     return app

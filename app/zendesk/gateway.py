@@ -112,6 +112,35 @@ class ZendeskGateway:
         path = url.split("/api/v2/", 1)[-1].split("?", 1)[0]
         return self._call(f"GET {path}", lambda: api._get(url, raw_response=True).json())
 
+    def _send(self, method: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST/PUT JSON through zenpy's transport; returns Zendesk's JSON answer."""
+        api = self._client.tickets
+        url = api._build_url(Url(path))
+        send = getattr(api.session, method.lower())
+        response = self._call(f"{method} {path}", lambda: api._call_api(send, url, json=payload, timeout=api.timeout))
+        return response.json() if response.content else {}
+
+    def list_all(self, path: str, key: str) -> list[dict[str, Any]]:
+        """Every object of a cursor-paginated admin listing (fields, webhooks, triggers, macros)."""
+        page = self._get(path, **{"page[size]": 100})
+        found = list(page[key])
+        while (page.get("meta") or {}).get("has_more") and (page.get("links") or {}).get("next"):
+            page = self._get_url(page["links"]["next"])
+            found.extend(page[key])
+        return found
+
+    def create(self, path: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Create one admin object; returns it as Zendesk stored it."""
+        return self._send("POST", path, {key: data})[key]
+
+    def update(self, path: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Update one admin object; returns it as Zendesk stored it."""
+        return self._send("PUT", path, {key: data})[key]
+
+    def webhook_secret(self, webhook_id: str) -> str:
+        """The signing secret Zendesk signs this webhook's deliveries with."""
+        return self._get(f"webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
+
     # -- users, fields, macros ---------------------------------------------
 
     def me(self) -> User:

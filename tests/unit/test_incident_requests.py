@@ -94,7 +94,7 @@ def test_the_closing_reply_is_the_macro_written_by_the_referent_with_a_ledger_ta
         "id": 42, "safe_update": True, "updated_stamp": "2026-11-22T10:06:00Z",
         "comment": {"body": "Bonjour {{ticket.requester.first_name}}, c'est réparé.", "public": True,
                     "author_id": REFERENT},
-        "additional_tags": [f"outage_desk_closed_{report.incident_id}"], "status": "solved",
+        "additional_tags": [f"outage_desk_closed_{report.incident_id}", "outage_desk_closed"], "status": "solved",
         "assignee_id": REFERENT}]
     solve_problem = put_bodies()[2]["tickets"][0]
     assert solve_problem["id"] == PROBLEM and solve_problem["status"] == "solved"

@@ -1,0 +1,131 @@
+"""Take in webhook events: new matching tickets join the declared incident, solved ones reopen."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock
+from app.incident.model import UNSOLVED, State
+from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow
+from app.zendesk.gateway import ZendeskGateway
+from app.zendesk.model import Ticket, User
+from app.zendesk.query import Query, parse
+
+log = logging.getLogger(__name__)
+
+REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outage \"{title}\" and stays open "
+               "until it is resolved; the customer then gets the closing email.")
+
+# The desk's take-in: (incident, tickets, source) -> (how many taken in, failures by ticket id).
+TakeIn = Callable[[IncidentRow, list[Ticket], str], tuple[int, dict[int, str]]]
+
+
+@dataclass
+class IntakeReport:
+    events: int = 0
+    taken_in: int = 0
+    reopened: int = 0
+    ignored: int = 0
+    unknown: int = 0
+    failed: int = 0
+
+
+class Intake:
+    """Works through the stored webhook events with the desk's own incidents and take-in."""
+
+    def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
+                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn):
+        self.sessions = sessions
+        self.gateway = gateway
+        self.clock = clock
+        self.active_incidents = active_incidents
+        self.take_in = take_in
+
+    def take_in_pending(self, limit: int = 500) -> IntakeReport:
+        """Process stored webhook events: take in new matching tickets, reopen solved ones."""
+        report = IntakeReport()
+        with self.sessions() as session:
+            events = list(session.scalars(select(InboxRow).where(InboxRow.processed_at.is_(None))
+                                          .order_by(InboxRow.id).limit(limit)))
+        if not events:
+            return report
+        report.events = len(events)
+        outcomes: dict[int, str] = {}
+        incidents = [i for i in self.active_incidents() if i.state == State.DECLARED]
+        if not incidents:
+            outcomes = {e.id: "ignored: no declared incident" for e in events}
+            report.ignored = len(events)
+        else:
+            tickets = {t.id: t for t in self.gateway.tickets({e.ticket_id for e in events})}
+            self._dispatch(events, tickets, incidents, outcomes, report)
+        now = self.clock.now()
+        with self.sessions() as session:
+            for event_id, outcome in outcomes.items():
+                session.execute(update(InboxRow).where(InboxRow.id == event_id)
+                                .values(processed_at=now, outcome=outcome[:200]))
+            session.commit()
+        return report
+
+    def _dispatch(self, events: list[InboxRow], tickets: dict[int, Ticket], incidents: list[IncidentRow],
+                  outcomes: dict[int, str], report: IntakeReport) -> None:
+        queries: dict[int, Query] = {i.id: parse(i.query) for i in incidents}
+        with self.sessions() as session:
+            affected = {(row.incident_id, row.ticket_id) for row in session.scalars(
+                select(AffectedTicketRow).where(AffectedTicketRow.ticket_id.in_(list(tickets))))}
+        to_take: dict[int, dict[int, Ticket]] = {i.id: {} for i in incidents}
+        to_reopen: dict[int, tuple[IncidentRow, Ticket]] = {}
+        for event in events:
+            ticket = tickets.get(event.ticket_id)
+            if ticket is None:
+                log.warning("intake.unknown-ticket", extra={"ticket": event.ticket_id, "event": event.event})
+                outcomes[event.id] = "skipped: unknown ticket"
+                report.unknown += 1
+                continue
+            outcomes[event.id] = "ignored: not part of an incident"
+            for incident in incidents:
+                if (incident.id, ticket.id) in affected:
+                    if ticket.status == "solved":
+                        to_reopen[ticket.id] = (incident, ticket)
+                        outcomes[event.id] = f"reopen for incident #{incident.id}"
+                    else:
+                        outcomes[event.id] = f"already in incident #{incident.id}"
+                    break
+                if (ticket.status in UNSOLVED and ticket.id != incident.problem_ticket_id
+                        and not (ticket.requester and ticket.requester.is_agent)
+                        and queries[incident.id].matches(ticket.search_document(),
+                                                         _requester_document(ticket.requester))):
+                    to_take[incident.id][ticket.id] = ticket
+                    outcomes[event.id] = f"take in for incident #{incident.id}"
+                    break
+        for incident in incidents:
+            batch = list(to_take[incident.id].values())
+            if batch:
+                taken, failed = self.take_in(incident, batch, "webhook")
+                report.taken_in += taken
+                report.failed += len(failed)
+                _mark_failed(events, failed, outcomes)
+        if to_reopen:
+            items = [{"id": t.id, "status": "open", "comment": {"body": REOPEN_NOTE.format(title=i.title),
+                                                                 "public": False}}
+                     for i, t in to_reopen.values()]
+            outcome = self.gateway.bulk_update(items)
+            report.reopened += len(outcome.succeeded)
+            report.failed += len(outcome.failed)
+            _mark_failed(events, outcome.failed, outcomes)
+
+
+def _mark_failed(events: list[InboxRow], failed: dict[int, str], outcomes: dict[int, str]) -> None:
+    for event in events:
+        if event.ticket_id in failed:
+            outcomes[event.id] = f"failed: {failed[event.ticket_id]}"
+
+
+def _requester_document(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.id, "email": user.email, "name": user.name, "locale": user.locale, "role": user.role}

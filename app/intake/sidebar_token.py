@@ -1,0 +1,51 @@
+"""The sidebar's signed requests: an HS256 JWT made by Zendesk's proxy with the app's shared secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+
+from app.clock import Clock, SystemClock
+from app.errors import SignatureError
+
+# ZAF signs client.request JWTs with HS256 only; pinning it refuses "none" and key-confusion tricks.
+ALGORITHMS = ["HS256"]
+LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SidebarClaims:
+    user_id: int
+    account: str
+
+
+class SidebarToken:
+    """Verifies `Authorization: Bearer <jwt>` from the sidebar: signature, expiry, account."""
+
+    def __init__(self, shared_secret: str, account: str | None, clock: Clock | None = None):
+        self._secret = shared_secret
+        self._account = account
+        self._clock = clock or SystemClock()
+
+    def verify(self, authorization: str | None) -> SidebarClaims:
+        """:raises SignatureError: missing, forged, expired or foreign token."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise SignatureError("missing bearer token")
+        token = authorization.removeprefix("Bearer ").strip()
+        try:
+            # PyJWT checks exp against the wall clock; we check it against ours so tests can move time.
+            claims = jwt.decode(token, self._secret, algorithms=ALGORITHMS,
+                                options={"require": ["exp", "sub"], "verify_exp": False})
+        except jwt.InvalidTokenError as error:
+            raise SignatureError(f"invalid token: {type(error).__name__}") from None
+        now = self._clock.now().timestamp()
+        if not isinstance(claims["exp"], (int, float)) or claims["exp"] + LEEWAY_SECONDS < now:
+            raise SignatureError("expired token")
+        sub = str(claims["sub"])
+        if not sub.isdigit():
+            raise SignatureError("token subject is not a Zendesk user id")
+        account = str(claims.get("account") or "")
+        if self._account and account != self._account:
+            raise SignatureError("token is for another Zendesk account")
+        return SidebarClaims(user_id=int(sub), account=account)

@@ -1,0 +1,116 @@
+"""Blueprint "api": the sidebar's calls, each a Zendesk-signed JWT; stores intent, the worker acts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from app.errors import ConfigError, InputError, PermissionDenied, StateError
+from app.incident.model import IncidentSpec, State
+from app.store.tables import IncidentRow
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+AGENT_ROLES = ("agent", "admin")
+
+
+@bp.before_request
+def verify_caller() -> None:
+    """Verify at the edge: a valid token, then the caller's role as Zendesk says it (cached)."""
+    if "outage_desk.sidebar_token" not in current_app.extensions:
+        raise ConfigError("ZAF_SHARED_SECRET")
+    claims = current_app.extensions["outage_desk.sidebar_token"].verify(request.headers.get("Authorization"))
+    role = current_app.extensions["outage_desk.roles"].role_of(claims.user_id)
+    if role not in AGENT_ROLES:
+        raise PermissionDenied("only agents can use Outage Desk")
+    g.user_id, g.role = claims.user_id, role
+
+
+def _desk():
+    return current_app.extensions["outage_desk.desk"]
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InputError("body must be a JSON object")
+    return data
+
+
+def _ticket_id(value: Any) -> int:
+    if isinstance(value, bool) or not str(value).isdigit() or not 0 < int(value) < 2**63:
+        raise InputError("ticket_id must be a positive whole number")
+    return int(value)
+
+
+def _incident_json(incident: IncidentRow | None) -> dict | None:
+    if incident is None:
+        return None
+    return {"id": incident.id, "title": incident.title, "state": incident.state, "tag": incident.tag,
+            "started_at": incident.started_at.isoformat(), "tickets": _desk().affected_count(incident.id),
+            "problem_ticket_id": incident.problem_ticket_id}
+
+
+def _declared(incident_id: int) -> IncidentRow:
+    incident = _desk().incident(incident_id)
+    if incident.state != State.DECLARED:
+        raise StateError(f"incident #{incident_id} is {incident.state}")
+    return incident
+
+
+@bp.get("/state")
+def state():
+    ticket_id = _ticket_id(request.args.get("ticket_id"))
+    desk = _desk()
+    incident = desk.latest_incident()
+    attached = incident is not None and desk.is_affected(incident.id, ticket_id)
+    return jsonify(incident=_incident_json(incident), ticket={"id": ticket_id, "attached": attached},
+                   user={"id": g.user_id, "role": g.role})
+
+
+@bp.post("/incidents")
+def declare():
+    body = _body()
+    ticket_id = _ticket_id(body.get("ticket_id"))
+    severity = body.get("severity", 2)
+    if isinstance(severity, bool) or not isinstance(severity, int):
+        raise InputError("severity must be an urgency level from 1 to 4")
+    # Backfill the last hour, as the CLI does by default: the agent sees the flood, not its start.
+    spec = IncidentSpec(title=str(body.get("title") or "")[:200], query=str(body.get("query") or ""),
+                        severity=severity, started_at=_desk().clock.now() - timedelta(hours=1))
+    incident = _desk().open_incident(spec, origin_ticket_id=ticket_id)
+    return jsonify(incident=_incident_json(incident)), 202
+
+
+@bp.post("/incidents/<int:incident_id>/tickets")
+def attach(incident_id: int):
+    ticket_id = _ticket_id(_body().get("ticket_id"))
+    _desk().queue_task("attach", _declared(incident_id).id, ticket_id=ticket_id, user_id=g.user_id)
+    return jsonify(ticket={"id": ticket_id, "attached": True}), 202
+
+
+@bp.delete("/incidents/<int:incident_id>/tickets/<int:ticket_id>")
+def detach(incident_id: int, ticket_id: int):
+    _desk().queue_task("detach", _declared(incident_id).id, ticket_id=ticket_id, user_id=g.user_id)
+    return jsonify(ticket={"id": ticket_id, "attached": False}), 200
+
+
+@bp.post("/incidents/<int:incident_id>/notify-mine")
+def notify_mine(incident_id: int):
+    desk = _desk()
+    incident = desk.incident(incident_id)
+    if incident.state != State.RESOLVED:
+        raise StateError("the outage is not resolved yet: nothing to notify")
+    desk.queue_task("notify-mine", incident.id, user_id=g.user_id)
+    return jsonify(queued=desk.pending_notifications(incident.id, author_id=g.user_id)), 202
+
+
+@bp.post("/incidents/<int:incident_id>/resolve")
+def resolve(incident_id: int):
+    if g.role != "admin":
+        raise PermissionDenied("only admins can resolve an outage")
+    incident = _desk().mark_resolved(_declared(incident_id).id)
+    _desk().queue_task("resolve", incident.id, user_id=g.user_id)
+    return jsonify(incident=_incident_json(incident)), 202

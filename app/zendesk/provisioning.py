@@ -1,0 +1,208 @@
+"""`setup`: make a Zendesk account ready for Outage Desk, idempotently, planned before written.
+
+Every object is looked up first and compared with what `triggers/` and `macros/` define; the
+plan is complete (and every conflict found) before the first write, so nothing is half-made.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from app.config import Config
+from app.errors import InputError, PermissionDenied
+from app.zendesk.gateway import ZendeskGateway
+
+DEFINITIONS_ROOT = Path(__file__).resolve().parents[2]  # triggers/ and macros/ sit beside app/
+WEBHOOK_NAME = "Outage Desk"
+WEBHOOK_PATH = "/webhooks/zendesk"
+IMPACT_OPTIONS = (("1 - Cannot use the product", "impact_1"), ("2 - A major feature is down", "impact_2"),
+                  ("3 - Slowed down, with a workaround", "impact_3"), ("4 - A question", "impact_4"))
+
+
+@dataclass
+class Step:
+    """One object of the plan and what setup will do to it."""
+
+    kind: str
+    name: str
+    action: str  # create | update | add option | unchanged
+    run: Callable[[dict[str, str]], None] | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        return f"{self.action:<10} {self.kind} {self.name!r}"
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+
+    @property
+    def changes(self) -> list[Step]:
+        return [step for step in self.steps if step.action != "unchanged"]
+
+
+def option_tag(name: str) -> str:
+    """The tag Zendesk-style for a drop-down option name ("A::B/C" -> "a__b_c")."""
+    tag = re.sub(r"[^0-9a-z]+", "_", name.lower().replace("::", " __ ")).strip("_")
+    return re.sub(r"_*__+_*", "__", tag)
+
+
+def load_definitions(folder: Path, key: str, substitutions: dict[str, str]) -> list[dict[str, Any]]:
+    """The JSON objects of `folder` (API format, wrapped in `key`), with $PLACEHOLDERS filled in."""
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(Template(path.read_text(encoding="utf-8")).safe_substitute(substitutions))
+        except ValueError as error:
+            raise InputError(f"{path.name}: {error}") from None
+        found.append(data[key])
+    return found
+
+
+def _same(desired: dict[str, Any], actual: dict[str, Any]) -> bool:
+    """Whether Zendesk already holds every key we define, with the same value."""
+    return all(_normal(value) == _normal(actual.get(key)) for key, value in desired.items())
+
+
+def _normal(value: Any) -> Any:
+    # Zendesk stores booleans in actions as strings ("true") and may add keys we do not set.
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return value
+
+
+class Provisioner:
+    """Builds the plan against the account, then applies it in dependency order."""
+
+    def __init__(self, gateway: ZendeskGateway, config: Config, service_url: str, tag: str = "api_down",
+                 cr_value: str = "Technical Issue::TI/Status Wavy", root: Path = DEFINITIONS_ROOT):
+        if not service_url.startswith(("https://", "http://")):
+            raise InputError("the service URL must start with https:// (or http:// for a local sandbox)")
+        self.gateway = gateway
+        self.config = config
+        self.endpoint = service_url.rstrip("/") + WEBHOOK_PATH
+        self.tag = tag
+        self.cr_value = cr_value
+        self.root = root
+
+    def plan(self) -> Plan:
+        """Everything setup would do, computed from reads only.
+
+        :raises PermissionDenied: the API user is not an admin.
+        :raises InputError: an existing object conflicts with ours.
+        """
+        me = self.gateway.me()
+        if me.role != "admin":
+            raise PermissionDenied(f"setup needs an admin's API token; {me.email or me.id} is {me.role}")
+        fields = self.gateway.list_all("ticket_fields.json", "ticket_fields")
+        steps = [self._field_step(fields, self.config.outage_desk_cr_field, [(self.cr_value, option_tag(self.cr_value))]),
+                 self._field_step(fields, self.config.outage_desk_impact_field, list(IMPACT_OPTIONS), all_or_none=True)]
+        webhook_step, webhook = self._webhook_step()
+        steps.append(webhook_step)
+        # An unknown id until the webhook exists: compare with the real one when there is one.
+        webhook_id = webhook["id"] if webhook else "$WEBHOOK_ID"
+        triggers = load_definitions(self.root / "triggers", "trigger", {"WEBHOOK_ID": webhook_id, "OUTAGE_TAG": self.tag})
+        steps += self._by_title("trigger", "triggers", self.gateway.list_all("triggers.json", "triggers"), triggers)
+        macros = load_definitions(self.root / "macros", "macro", {})
+        steps += self._by_title("macro", "macros", self.gateway.list_all("macros.json", "macros"), macros)
+        return Plan(steps)
+
+    def apply(self, plan: Plan) -> dict[str, str]:
+        """Run the plan's changes in order; returns what later steps and the caller learnt (the webhook)."""
+        learnt: dict[str, str] = {}
+        for step in plan.steps:
+            if step.run:
+                step.run(learnt)
+        return learnt
+
+    # -- fields ------------------------------------------------------------------
+
+    def _field_step(self, fields: list[dict], wanted: str, options: list[tuple[str, str]],
+                    all_or_none: bool = False) -> Step:
+        matches = [f for f in fields if wanted in (str(f.get("id")), f.get("title"))]
+        if not matches:
+            if wanted.isdigit():
+                raise InputError(f"no ticket field with id {wanted}")
+            data = {"type": "tagger", "title": wanted,
+                    "custom_field_options": [{"name": name, "value": value} for name, value in options]}
+            return Step("ticket field", wanted, "create",
+                        lambda learnt: self.gateway.create("ticket_fields.json", "ticket_field", data))
+        found = matches[0]
+        if found.get("type") != "tagger":
+            raise InputError(f"the ticket field {wanted!r} exists but is a {found.get('type')}, not a drop-down")
+        existing = found.get("custom_field_options") or []
+        names = {o["name"] for o in existing}
+        missing = [(name, value) for name, value in options if name not in names]
+        if all_or_none and existing:
+            # An account's own business-impact field keeps its options; we only read its levels.
+            missing = []
+        if not missing:
+            return Step("ticket field", wanted, "unchanged")
+
+        def add_options(learnt: dict[str, str]) -> None:
+            for name, value in missing:
+                self.gateway.create(f"ticket_fields/{found['id']}/options.json", "custom_field_option",
+                                    {"name": name, "value": value})
+        return Step("ticket field", f"{wanted}: {', '.join(n for n, _ in missing)}", "add option", add_options)
+
+    # -- webhook -----------------------------------------------------------------
+
+    def _webhook_step(self) -> tuple[Step, dict | None]:
+        desired = {"name": WEBHOOK_NAME, "status": "active", "endpoint": self.endpoint, "http_method": "POST",
+                   "request_format": "json", "subscriptions": ["conditional_ticket_events"]}
+        found = [w for w in self.gateway.list_all("webhooks", "webhooks") if w.get("name") == WEBHOOK_NAME]
+        if not found:
+            def create(learnt: dict[str, str]) -> None:
+                learnt["webhook_id"] = self.gateway.create("webhooks", "webhook", desired)["id"]
+                learnt["webhook_secret"] = self.gateway.webhook_secret(learnt["webhook_id"])
+            return Step("webhook", WEBHOOK_NAME, "create", create), None
+        webhook = found[0]
+        if webhook.get("subscriptions") != ["conditional_ticket_events"]:
+            raise InputError(f"a webhook named {WEBHOOK_NAME!r} exists but is connected to events, not triggers; "
+                             "Zendesk cannot change that: rename or delete it, then run setup again")
+
+        def remember(learnt: dict[str, str]) -> None:
+            learnt["webhook_id"] = webhook["id"]
+            learnt["webhook_secret"] = self.gateway.webhook_secret(webhook["id"])
+
+        if _same(desired, webhook):
+            return Step("webhook", WEBHOOK_NAME, "unchanged", remember), webhook
+
+        def update(learnt: dict[str, str]) -> None:
+            self.gateway.update(f"webhooks/{webhook['id']}", "webhook", desired)
+            remember(learnt)
+        return Step("webhook", WEBHOOK_NAME, "update", update), webhook
+
+    # -- triggers and macros -------------------------------------------------
+
+    def _by_title(self, kind: str, path: str, existing: list[dict], wanted: list[dict]) -> list[Step]:
+        by_title = {item.get("title"): item for item in existing}
+        steps = []
+        for data in wanted:
+            current = by_title.get(data["title"])
+            if current is not None and _same(data, current):
+                steps.append(Step(kind, data["title"], "unchanged"))
+                continue
+            action = "create" if current is None else "update"
+            steps.append(Step(kind, data["title"], action, self._writer(kind, path, data, current)))
+        return steps
+
+    def _writer(self, kind: str, path: str, data: dict, current: dict | None) -> Callable[[dict[str, str]], None]:
+        def write(learnt: dict[str, str]) -> None:
+            # The webhook may only now exist: put its id in the trigger's action.
+            body = json.loads(json.dumps(data).replace("$WEBHOOK_ID", learnt.get("webhook_id", "$WEBHOOK_ID")))
+            if current is None:
+                self.gateway.create(f"{path}.json", kind, body)
+            else:
+                self.gateway.update(f"{path}/{current['id']}.json", kind, body)
+        return write
