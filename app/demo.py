@@ -106,8 +106,9 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
                         report.taken_in == len(expected))
             figures.add("Left alone: solved/closed, agent requesters",
                         f"{report.skipped_solved} / {report.skipped_agent_requester}")
-            figures.add("Zendesk API calls for declare (floor ⌈N/100⌉)",
-                        f"{declare_calls} ({math.ceil(report.taken_in / 100)})")
+            acknowledged_at_declare = len(state.emails)
+            figures.add("Zendesk API calls for declare: tag + acknowledge (floor ⌈N/100⌉ + ⌈M/100⌉)",
+                        f"{declare_calls} ({math.ceil(report.taken_in / 100) + math.ceil(acknowledged_at_declare / 100)})")
 
             arrivals = _customers_write_in(sandbox.url, new_tickets, rng)
             solved_by_agents = _agents_solve(sandbox.url, token, sorted(expected)[:5])
@@ -124,6 +125,13 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
                         kept_open == len(affected))
             figures.add("Solved by an agent mid-outage, reopened", f"{len(solved_by_agents)}",
                         _all_reopened(state, solved_by_agents))
+
+            with state.lock:
+                acknowledged = Counter(e["ticket_id"] for e in state.emails)
+                reachable = {t for t in affected if state.users[state.tickets[t]["requester_id"]].get("email")}
+            figures.add("Acknowledged in their language during the outage (emails per ticket)",
+                        f"{len(acknowledged)} ({', '.join(str(n) for n in sorted(set(acknowledged.values())))})",
+                        set(acknowledged) == reachable and set(acknowledged.values()) == {1})
 
             incident = desk.incident(report.incident_id)
             dry = desk.resolve(incident, dry_run=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,17 +16,24 @@ from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError
 from app.incident.intake import Intake, IntakeReport
-from app.incident.model import PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, impact_level, raised_priority
+from app.incident.model import (
+    PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language, impact_level, raised_priority,
+)
 from app.incident.resolve import Resolution, ResolveReport
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow, TaskRow
+from app.store.writes import insert_ignoring_duplicates
 from app.zendesk.gateway import ZendeskGateway
-from app.zendesk.model import DropdownField, Ticket, User
+from app.zendesk.model import DropdownField, Macro, Ticket, User
 from app.zendesk.query import parse
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 HISTORY_NOTE = "API DOWN"
+# A backfill claim older than this without finishing means its process died: take it over.
+BACKFILL_CLAIM_TIMEOUT = timedelta(minutes=15)
+# Written with the acknowledgement, so each customer gets it once whatever reruns.
+ACKNOWLEDGED_TAG = "outage_desk_acknowledged"
 DETACH_NOTE = "Detached from the outage \"{title}\" by an agent in Outage Desk: it will not get the closing email."
 
 
@@ -128,7 +136,7 @@ class OutageDesk:
         :raises StateError: an incident with the same tag is already active.
         :raises InputError: the query or the CR value does not fit the account.
         """
-        incident = self.open_incident(spec)
+        incident = self.open_incident(spec, claim_backfill=True)
         self._cr_option(incident)
         try:
             self._ensure_problem_ticket(incident)
@@ -140,8 +148,11 @@ class OutageDesk:
             raise
         return self.backfill(incident, on_progress)
 
-    def open_incident(self, spec: IncidentSpec, origin_ticket_id: int | None = None) -> IncidentRow:
+    def open_incident(self, spec: IncidentSpec, origin_ticket_id: int | None = None,
+                      claim_backfill: bool = False) -> IncidentRow:
         """Record a declared incident; no Zendesk call (the sidebar's request path uses this).
+
+        With `claim_backfill` the caller runs the backfill itself; otherwise the worker will.
 
         :raises StateError: an incident with the same tag is already active.
         :raises InputError: the query cannot be parsed.
@@ -150,7 +161,8 @@ class OutageDesk:
         incident = IncidentRow(title=spec.title, kind=spec.kind, severity=spec.severity, tag=spec.tag,
                                cr_value=spec.cr_value, query=spec.query, state=State.DECLARED,
                                started_at=spec.started_at, declared_at=self.clock.now(),
-                               origin_ticket_id=origin_ticket_id)
+                               origin_ticket_id=origin_ticket_id,
+                               backfill_claimed_at=self.clock.now() if claim_backfill else None)
         with self.sessions() as session:
             session.add(incident)
             try:
@@ -214,13 +226,44 @@ class OutageDesk:
         outcome = self.gateway.bulk_update(items, on_progress)
         now = self.clock.now()
         with self.sessions() as session:
-            session.add_all(AffectedTicketRow(incident_id=incident.id, ticket_id=ticket_id, source=source,
-                                              taken_in_at=now, reopened=0)
-                            for ticket_id in sorted(outcome.succeeded))
+            insert_ignoring_duplicates(session, AffectedTicketRow, [
+                {"incident_id": incident.id, "ticket_id": ticket_id, "source": source, "taken_in_at": now,
+                 "reopened": 0} for ticket_id in sorted(outcome.succeeded)])
             session.commit()
         for ticket_id, reason in outcome.failed.items():
             log.warning("incident.take-in-failed", extra={"ticket": ticket_id, "reason": reason})
+        self._acknowledge([t for t in fresh if t.id in outcome.succeeded])
         return len(outcome.succeeded), outcome.failed
+
+    @cached_property
+    def _acknowledgement_macros(self) -> dict[str, Macro]:
+        referent = self.account.referent
+        if referent is None:
+            log.warning("incident.no-acknowledgement", extra={"reason": "OUTAGE_DESK_REFERENT is not set"})
+            return {}
+        try:
+            return self.gateway.macros(self.config.outage_desk_ack_macro)
+        except InputError as error:
+            log.warning("incident.no-acknowledgement", extra={"reason": str(error)})
+            return {}
+
+    def _acknowledge(self, tickets: list[Ticket]) -> None:
+        """The runbook's calm acknowledgement, once per customer, in their language, as the referent."""
+        macros = self._acknowledgement_macros
+        if not macros:
+            return
+        items = []
+        for ticket in tickets:
+            requester = ticket.requester
+            # Nobody would read it without an email address; those customers are called back.
+            if ACKNOWLEDGED_TAG in ticket.tags or requester is None or not requester.email:
+                continue
+            macro = macros[closing_language(requester.locale, set(macros), self.config.outage_desk_default_language)]
+            items.append({"id": ticket.id, "additional_tags": [ACKNOWLEDGED_TAG],
+                          "comment": {"body": macro.comment, "public": True, "author_id": self.account.referent.id}})
+        outcome = self.gateway.bulk_update(items)
+        for ticket_id, reason in outcome.failed.items():
+            log.warning("incident.acknowledgement-failed", extra={"ticket": ticket_id, "reason": reason})
 
     def _take_in_item(self, incident: IncidentRow, ticket: Ticket) -> dict:
         item = {
@@ -295,11 +338,28 @@ class OutageDesk:
                 NotificationRow.incident_id == incident_id, NotificationRow.author_id == author_id,
                 NotificationRow.audience == "assigned", NotificationRow.state == "planned")) or 0
 
+    def _claim_backfills(self) -> list[IncidentRow]:
+        """Declared incidents nobody is backfilling (or whose backfiller died), now ours."""
+        now = self.clock.now()
+        stale = now - BACKFILL_CLAIM_TIMEOUT
+        claimed = []
+        with self.sessions() as session:
+            waiting = list(session.scalars(select(IncidentRow.id).where(
+                IncidentRow.state == State.DECLARED, IncidentRow.backfilled_at.is_(None))))
+            for incident_id in waiting:
+                won = session.execute(update(IncidentRow).where(
+                    IncidentRow.id == incident_id, IncidentRow.backfilled_at.is_(None),
+                    or_(IncidentRow.backfill_claimed_at.is_(None), IncidentRow.backfill_claimed_at < stale))
+                    .values(backfill_claimed_at=now)).rowcount
+                session.commit()
+                if won:
+                    claimed.append(session.get(IncidentRow, incident_id))
+        return claimed
+
     def run_tasks(self) -> int:
         """Finish sidebar declarations and run queued tasks, oldest first; returns how many ran."""
+        unfinished = self._claim_backfills()
         with self.sessions() as session:
-            unfinished = list(session.scalars(select(IncidentRow).where(
-                IncidentRow.state == State.DECLARED, IncidentRow.backfilled_at.is_(None))))
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
         for incident in unfinished:
             self.backfill(incident)

@@ -30,6 +30,8 @@ class IncidentRow(Base):
     # Set once the problem ticket exists and the search backfill is done; the worker finishes
     # incidents declared from the sidebar, whose request path makes no Zendesk call.
     backfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who runs the backfill: claimed atomically, so the CLI and the worker never both do it.
+    backfill_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     origin_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (

@@ -37,6 +37,11 @@ class Account:
         with self.state.lock:
             return dict(self.state.tickets[ticket_id])
 
+    def emails_since(self, mark: int) -> list[dict]:
+        """Emails sent after `mark` (a count taken with len(account.state.emails))."""
+        with self.state.lock:
+            return list(self.state.emails[mark:])
+
     def comments(self, ticket_id: int) -> list[dict]:
         return self.state.comments_for(ticket_id)
 

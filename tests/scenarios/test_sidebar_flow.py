@@ -44,8 +44,10 @@ def test_declare_from_a_ticket_then_attach_then_resolve_from_the_sidebar(account
     run_tasks(desk)
     assert "api_down" in account.ticket(other)["tags"]
 
+    mark = len(account.state.emails)
     resolved = sidebar.post(f"/api/incidents/{incident_id}/resolve", headers=as_user(admin))
     assert resolved.status_code == 202
     run_tasks(desk)
-    assert len(account.state.emails_for(origin)) == 1 and len(account.state.emails_for(other)) == 1
+    closing = [e["ticket_id"] for e in account.emails_since(mark)]
+    assert closing.count(origin) == 1 and closing.count(other) == 1
     assert account.ticket(origin)["status"] == "solved"

@@ -37,6 +37,18 @@ def account_objects():
                                                                  "email": "referent@example.com"}})
 
 
+MACROS = {"macros": [
+    {"id": 7, "title": "Outage Desk acknowledgement (fr)", "active": True, "actions": [
+        {"field": "comment_value", "value": "Bonjour {{ticket.requester.first_name}}, nos développeurs sont dessus."},
+        {"field": "comment_mode_is_public", "value": "true"}]},
+    {"id": 9, "title": "Outage Desk closing (fr)", "active": True, "actions": [
+        {"field": "comment_value", "value": ["channel:all", "Bonjour {{ticket.requester.first_name}}, c'est réparé."]},
+        {"field": "comment_mode_is_public", "value": "true"}, {"field": "status", "value": "solved"}]},
+    {"id": 8, "title": "Outage Desk closing (en)", "active": True, "actions": [
+        {"field": "comment_value", "value": "Hi {{ticket.requester.first_name}}, it is fixed."}]}],
+    "meta": {"has_more": False}, "links": {}}
+
+
 def job_done(ticket_ids):
     responses.put(f"{API}/tickets/update_many.json", json={"job_status": {"id": "j1", "status": "queued"}})
     responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [{"id": "j1", "status": "completed",
@@ -53,6 +65,8 @@ def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(
     responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
     responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
                                                     "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
+    responses.get(f"{API}/macros/active.json", json=MACROS)
+    job_done([42])
     job_done([42])
 
     desk.declare(IncidentSpec(title="API down", query="API", severity=3,
@@ -64,7 +78,11 @@ def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(
         "id": 42, "additional_tags": ["api_down"],
         "custom_fields": [{"id": CR_FIELD, "value": "technical_issue__ti_status_wavy"}],
         "comment": {"body": "API DOWN", "public": False}, "type": "incident", "problem_id": PROBLEM,
-        "status": "open", "priority": "urgent"}]}]
+        "status": "open", "priority": "urgent"}]},
+        # Then the runbook's calm acknowledgement, once, in her language, as the product referent.
+        {"tickets": [{"id": 42, "additional_tags": ["outage_desk_acknowledged"], "comment": {
+            "body": "Bonjour {{ticket.requester.first_name}}, nos développeurs sont dessus.", "public": True,
+            "author_id": REFERENT}}]}]
 
 
 @responses.activate
@@ -73,29 +91,24 @@ def test_the_closing_reply_is_the_macro_written_by_the_referent_with_a_ledger_ta
     responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
     responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
                                                     "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
+    responses.get(f"{API}/macros/active.json", json=MACROS)
+    job_done([42])
     job_done([42])
     report = desk.declare(IncidentSpec(title="API down", query="API",
                                        started_at=datetime(2026, 11, 22, 10, tzinfo=timezone.utc)))
-    responses.get(f"{API}/macros/active.json", json={"macros": [
-        {"id": 9, "title": "Outage Desk closing (fr)", "active": True, "actions": [
-            {"field": "comment_value", "value": ["channel:all", "Bonjour {{ticket.requester.first_name}}, c'est réparé."]},
-            {"field": "comment_mode_is_public", "value": "true"}, {"field": "status", "value": "solved"}]},
-        {"id": 8, "title": "Outage Desk closing (en)", "active": True, "actions": [
-            {"field": "comment_value", "value": "Hi {{ticket.requester.first_name}}, it is fixed."}]}],
-        "meta": {"has_more": False}, "links": {}})
     responses.get(f"{API}/tickets/show_many.json", json={"tickets": [dict(TICKET, status="open")], "users": [REQUESTER]})
     job_done([42])
     job_done([PROBLEM])
 
     desk.resolve(desk.incident(report.incident_id))
 
-    closing = put_bodies()[1]["tickets"]
+    closing = put_bodies()[2]["tickets"]
     assert closing == [{
         "id": 42, "safe_update": True, "updated_stamp": "2026-11-22T10:06:00Z",
         "comment": {"body": "Bonjour {{ticket.requester.first_name}}, c'est réparé.", "public": True,
                     "author_id": REFERENT},
         "additional_tags": [f"outage_desk_closed_{report.incident_id}", "outage_desk_closed"], "status": "solved",
         "assignee_id": REFERENT}]
-    solve_problem = put_bodies()[2]["tickets"][0]
+    solve_problem = put_bodies()[3]["tickets"][0]
     assert solve_problem["id"] == PROBLEM and solve_problem["status"] == "solved"
     assert solve_problem["comment"]["public"] is False

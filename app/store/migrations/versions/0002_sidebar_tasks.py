@@ -17,8 +17,9 @@ def upgrade() -> None:
     with op.batch_alter_table("incidents") as batch_op:
         batch_op.add_column(sa.Column("backfilled_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("origin_ticket_id", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("backfill_claimed_at", sa.DateTime(timezone=True), nullable=True))
     # Incidents declared before this revision were backfilled by the CLI that declared them.
-    op.execute("UPDATE incidents SET backfilled_at = declared_at")
+    op.execute("UPDATE incidents SET backfilled_at = declared_at, backfill_claimed_at = declared_at")
     op.create_table(
         "tasks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -48,5 +49,6 @@ def downgrade() -> None:
         batch_op.drop_index("tasks_pending")
     op.drop_table("tasks")
     with op.batch_alter_table("incidents") as batch_op:
+        batch_op.drop_column("backfill_claimed_at")
         batch_op.drop_column("origin_ticket_id")
         batch_op.drop_column("backfilled_at")
