@@ -12,6 +12,9 @@ from app.errors import SignatureError
 # ZAF signs client.request JWTs with HS256 only; pinning it refuses "none" and key-confusion tricks.
 ALGORITHMS = ["HS256"]
 LEEWAY_SECONDS = 30
+# The sidebar asks for 60-second tokens; JavaScript in the sidebar could ask the proxy for
+# long-lived ones, so anything valid for longer than this is refused.
+MAX_LIFETIME_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class SidebarToken:
         now = self._clock.now().timestamp()
         if not isinstance(claims["exp"], (int, float)) or claims["exp"] + LEEWAY_SECONDS < now:
             raise SignatureError("expired token")
+        if claims["exp"] > now + MAX_LIFETIME_SECONDS:
+            raise SignatureError("token lives too long")
         sub = str(claims["sub"])
         if not sub.isdigit():
             raise SignatureError("token subject is not a Zendesk user id")

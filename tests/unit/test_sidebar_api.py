@@ -56,6 +56,7 @@ def test_an_agent_sees_no_incident_yet(sidebar, clock):
     (lambda clock: None, "missing bearer token"),
     (lambda clock: token(clock, secret="not-the-secret-but-just-as-long-as-it"), "InvalidSignatureError"),
     (lambda clock: token(clock, exp_in=-120), "expired token"),
+    (lambda clock: token(clock, exp_in=3600), "lives too long"),
     (lambda clock: token(clock, account="someone-else"), "another Zendesk account"),
     (lambda clock: jwt.encode({"sub": str(AGENT), "exp": int(time.time()) + 60}, None, algorithm="none"),
      "InvalidAlgorithmError"),
