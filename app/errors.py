@@ -43,6 +43,7 @@ class PermissionDenied(InputError):
     """A verified caller whose Zendesk role does not allow the action."""
 
     http_status = 403
+    exit_code = 77  # EX_NOPERM
 
 
 class StateError(OutageDeskError):

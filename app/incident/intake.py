@@ -89,7 +89,9 @@ class Intake:
             outcomes[event.id] = "ignored: not part of an incident"
             for incident in incidents:
                 if (incident.id, ticket.id) in affected:
-                    if ticket.status == "solved":
+                    # Solved by an agent: reopen it. Already reopened by our trigger (which cannot
+                    # write comments) but announced as solved: add the note saying why.
+                    if ticket.status == "solved" or event.event == "ticket.solved":
                         to_reopen[ticket.id] = (incident, ticket)
                         outcomes[event.id] = f"reopen for incident #{incident.id}"
                     else:

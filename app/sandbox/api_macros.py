@@ -1,17 +1,27 @@
-"""Macros API: list, active, search, show, and the two read-only apply endpoints."""
+"""Macros API: list, active, search, show, the two read-only apply endpoints, and admin writes.
+
+Writes follow developer.zendesk.com/api-reference/ticketing/business-rules/macros/: titles need not
+be unique, and actions sent replace the whole list. Plain agents' personal macros are not modelled.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, g, request
 
+from app.sandbox import rules
 from app.sandbox.context import base_url, current
-from app.sandbox.errors import ApiError, not_found
+from app.sandbox.errors import ApiError, not_found, resource_body
+from app.sandbox.guard import admin_only
 from app.sandbox.macros import macro_changes
 from app.sandbox.paging import cursor_page, offset_page
 from app.sandbox.render import macro_json, ticket_json
+from app.sandbox.state import SandboxState
 from app.sandbox.tickets import preview_update
+from app.sandbox.timefmt import iso
+from app.sandbox.validation import Problems
 
 bp = Blueprint("api_macros", __name__)
+WRITABLE = ("title", "actions", "active", "description", "restriction", "position")
 
 
 @bp.get("/api/v2/macros")
@@ -63,6 +73,93 @@ def apply_to_ticket(ticket_id: int, macro_id: int):
     if "comment" in after:
         after["comment"]["scoped_body"] = [["channel:all", after["comment"]["body"]]]
     return {"result": {"ticket": after}}
+
+
+@bp.post("/api/v2/macros")
+@admin_only
+def create():
+    """Create a macro (201), placed last unless a position is given."""
+    sandbox = current()
+    spec = {"active": True, "description": None, "restriction": None, "position": None, **_writable()}
+    with sandbox.state.lock:
+        _check(sandbox.state, spec)
+        macro = sandbox.state.add_macro(
+            spec["title"],
+            _actions(spec["actions"]),
+            description=spec["description"],
+            active=spec["active"],
+            created_at=iso(sandbox.now()),
+        )
+        macro["restriction"] = spec["restriction"]
+        if spec["position"] is not None:
+            macro["position"] = spec["position"]
+        return {"macro": macro_json(macro, base_url())}, 201
+
+
+@bp.put("/api/v2/macros/<int:macro_id>")
+@admin_only
+def update(macro_id: int):
+    """Update a macro; actions sent replace every action."""
+    sandbox = current()
+    with sandbox.state.lock:
+        macro = _macro(macro_id)
+        spec = {**{name: macro[name] for name in WRITABLE}, **_writable()}
+        _check(sandbox.state, spec)
+        macro.update(spec, actions=_actions(spec["actions"]), raw_title=spec["title"], updated_at=iso(sandbox.now()))
+        return {"macro": macro_json(macro, base_url())}
+
+
+@bp.delete("/api/v2/macros/<int:macro_id>")
+@admin_only
+def delete(macro_id: int):
+    """Delete a macro (204)."""
+    state = current().state
+    with state.lock:
+        _macro(macro_id)
+        del state.macros[macro_id]
+    return "", 204
+
+
+def _writable() -> dict:
+    body = resource_body("macro")
+    return {name: body[name] for name in WRITABLE if name in body}
+
+
+def _actions(actions: list[dict]) -> list[dict]:
+    return [{"field": action["field"], "value": action.get("value")} for action in actions]
+
+
+def _check(state: SandboxState, macro: dict) -> None:
+    """Raise 422 RecordInvalid listing everything wrong with a macro's attributes."""
+    problems = Problems()
+    if not isinstance(macro.get("title"), str) or not macro["title"].strip():
+        problems.add("title", "Title: cannot be blank", "BlankValue")
+    rules.check_actions(state, macro.get("actions"), rules.MACRO_ACTIONS, problems)
+    if not isinstance(macro["active"], bool):
+        problems.add("active", "Active: must be true or false")
+    if macro["description"] is not None and not isinstance(macro["description"], str):
+        problems.add("description", "Description: must be text")
+    position = macro["position"]
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
+        problems.add("position", "Position: must be a whole number")
+    _check_restriction(state, macro["restriction"], problems)
+    problems.raise_record_invalid()
+
+
+def _check_restriction(state: SandboxState, restriction: object, problems: Problems) -> None:
+    """null (every agent), {"type": "User", "id": agent} or {"type": "Group", "id" or "ids": group ids}."""
+    if restriction is None:
+        return
+    kind = restriction.get("type") if isinstance(restriction, dict) else None
+    if kind == "User":
+        if not state.is_agent(restriction.get("id")):
+            problems.add("restriction", "Restriction: id must be an agent's user id")
+    elif kind == "Group":
+        ids = restriction.get("ids", [restriction.get("id")])
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            problems.add("restriction", "Restriction: a Group restriction needs an id or ids")
+    else:
+        problems.add("restriction", "Restriction: type must be Group or User")
 
 
 def _macro(macro_id: int) -> dict:

@@ -6,10 +6,11 @@ import bisect
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 
 from app.sandbox.context import Sandbox, base_url, current
 from app.sandbox.errors import ApiError, int_arg
+from app.sandbox.guard import admin_only
 from app.sandbox.paging import decode_cursor, encode_cursor, page_url
 from app.sandbox.render import sideload_users, ticket_json, wants_users
 from app.sandbox.timefmt import iso
@@ -130,10 +131,9 @@ def export():
 
 
 @bp.get("/api/v2/incremental/tickets/cursor")
+@admin_only
 def incremental_tickets():
     """Tickets changed since start_time (or a cursor), oldest change first; admins only."""
-    if g.sandbox_user["role"] != "admin":
-        raise ApiError(403, "Forbidden", "You do not have access to this page. Please contact the account owner.")
     per_page = int_arg("per_page", INCREMENTAL_PAGE_SIZE, high=INCREMENTAL_PAGE_SIZE)
     sandbox = current()
     now = sandbox.now()

@@ -6,6 +6,10 @@ from typing import Any
 
 from flask import request
 
+FORBIDDEN_MESSAGE = (
+    "You do not have access to this page. Please contact the account owner of this help desk for further help."
+)
+
 
 class ApiError(Exception):
     """An error response: HTTP status plus Zendesk's {"error", "description"} body."""
@@ -18,10 +22,22 @@ class ApiError(Exception):
             self.body["description"] = description
         self.body.update(extra)
 
+    @classmethod
+    def with_body(cls, status: int, body: dict[str, Any]) -> ApiError:
+        """An error whose body does not follow the {"error", "description"} shape."""
+        error = cls(status, "")
+        error.body = body
+        return error
+
 
 def not_found() -> ApiError:
     """Zendesk's 404."""
     return ApiError(404, "RecordNotFound", "Not found")
+
+
+def forbidden() -> ApiError:
+    """Zendesk's 403 for an API token whose user lacks the role (as API-token clients receive it)."""
+    return ApiError.with_body(403, {"error": {"title": "Forbidden", "message": FORBIDDEN_MESSAGE}})
 
 
 def json_body() -> dict:
@@ -33,6 +49,15 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, "InvalidParameter", "The request body must be a JSON object")
     return body
+
+
+def resource_body(key: str) -> dict:
+    """The `{key: {...}}` object of a write; missing reads as empty, so validation names what is missing.
+
+    :raises ApiError: 400 if the body is not a JSON object.
+    """
+    resource = json_body().get(key)
+    return resource if isinstance(resource, dict) else {}
 
 
 def int_list(raw: str | None, name: str = "ids", limit: int = 100) -> list[int]:

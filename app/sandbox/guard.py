@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Response, g, jsonify, request
 
 from app.sandbox.context import Sandbox, current
+from app.sandbox.errors import forbidden
 from app.sandbox.state import AGENT_ROLES, API_USER_ID
 from app.sandbox.timefmt import iso
 
@@ -14,6 +18,9 @@ from app.sandbox.timefmt import iso
 ENDPOINT_LIMITS = {
     "api_search.export": (("search_export",), 100, 60),
     "api_search.incremental_tickets": (("incremental_exports",), 10, 60),
+    # The Ticket Fields page: Update Ticket Field 75 per minute, Create or Update Ticket Field Option 100.
+    "api_ticket_fields.update": (("ticket_fields_update",), 75, 60),
+    "api_ticket_fields.upsert_option": (("ticket_field_options",), 100, 60),
 }
 # "Any PUT request that updates tickets": 100 per minute per account, 30 per 10 minutes per user and ticket.
 TICKET_UPDATE_ENDPOINTS = ("api_tickets.update", "api_tickets.add_tags")
@@ -70,6 +77,21 @@ def after_request(response: Response) -> Response:
         }
     )
     return response
+
+
+View = TypeVar("View", bound=Callable)
+
+
+def admin_only(view: View) -> View:
+    """Refuse the view to agents: 403, after authentication and rate limiting, and still logged."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if g.sandbox_user["role"] != "admin":
+            raise forbidden()
+        return view(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 def _authenticate(sandbox: Sandbox) -> dict | None:

@@ -35,9 +35,9 @@ def decode_cursor(token: str) -> dict:
     return data
 
 
-def page_url(path: str, params: dict) -> str:
-    """An absolute API url (with .json, as Zendesk writes them) for another page."""
-    return f"{base_url()}{path}.json?{urlencode(params)}"
+def page_url(path: str, params: dict, suffix: str = ".json") -> str:
+    """An absolute API url for another page; Zendesk writes them with .json, except where an API takes none."""
+    return f"{base_url()}{path}{suffix}?{urlencode(params)}"
 
 
 def offset_page(items: list, *, key: str, path: str, render: Callable[[object], dict]) -> dict:
@@ -59,7 +59,13 @@ def offset_page(items: list, *, key: str, path: str, render: Callable[[object], 
 
 
 def cursor_page(
-    items: list, *, key: str, path: str, position: Callable[[object], list], render: Callable[[object], dict]
+    items: list,
+    *,
+    key: str,
+    path: str,
+    position: Callable[[object], list],
+    render: Callable[[object], dict],
+    suffix: str = ".json",
 ) -> dict:
     """One page of sorted `items` by ?page[size]=&page[after]= (at most 100), with meta and links."""
     size = int_arg("page[size]", MAX_PAGE_SIZE, high=MAX_PAGE_SIZE)
@@ -80,5 +86,5 @@ def cursor_page(
     return {
         key: [render(item) for item in chunk],
         "meta": {"has_more": has_more, "after_cursor": cursor, "before_cursor": None},
-        "links": {"next": page_url(path, {**params, "page[after]": cursor}) if cursor else None, "prev": None},
+        "links": {"next": page_url(path, {**params, "page[after]": cursor}, suffix) if cursor else None, "prev": None},
     }

@@ -9,7 +9,19 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.clock import Clock, SystemClock
-from app.sandbox import api_jobs, api_macros, api_search, api_ticket_fields, api_tickets, api_users, control, guard
+from app.sandbox import (
+    api_jobs,
+    api_macros,
+    api_search,
+    api_ticket_fields,
+    api_tickets,
+    api_trigger_categories,
+    api_triggers,
+    api_users,
+    api_webhooks,
+    control,
+    guard,
+)
 from app.sandbox.context import Sandbox
 from app.sandbox.errors import ApiError
 from app.sandbox.state import SandboxState
@@ -44,7 +56,19 @@ def create_sandbox_app(
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
     app.wsgi_app = _StripJsonSuffix(app.wsgi_app)
-    for module in (api_users, api_tickets, api_jobs, api_search, api_ticket_fields, api_macros, control):
+    blueprints = (
+        api_users,
+        api_tickets,
+        api_jobs,
+        api_search,
+        api_ticket_fields,
+        api_macros,
+        api_triggers,
+        api_trigger_categories,
+        api_webhooks,
+        control,
+    )
+    for module in blueprints:
         app.register_blueprint(module.bp)
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
@@ -82,14 +106,14 @@ def serve_sandbox(app: Flask, host: str = "127.0.0.1", port: int = 0) -> Sandbox
 
 
 class _StripJsonSuffix:
-    """Zendesk accepts /api/v2/tickets/1 and /api/v2/tickets/1.json alike."""
+    """Zendesk accepts /api/v2/tickets/1 and /api/v2/tickets/1.json alike; the Webhooks API takes no .json."""
 
     def __init__(self, wsgi_app):
         self._wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/api/") and path.endswith(".json"):
+        if path.startswith("/api/") and path.endswith(".json") and not path.startswith("/api/v2/webhooks"):
             environ["PATH_INFO"] = path.removesuffix(".json")
         return self._wsgi_app(environ, start_response)
 

@@ -24,6 +24,8 @@ FIRST_IDS = {
     "ticket_field": 81001,
     "field_option": 82001,
     "macro": 360001,
+    "trigger": 460001,
+    "trigger_category": 480001,
 }
 
 
@@ -57,9 +59,11 @@ class Job:
 
 
 class SandboxState:
-    """Users, tickets, comments, fields, macros, jobs, sent emails and the API call log.
+    """Users, tickets, comments, fields, business rules, jobs, sent emails and the API call log.
 
-    Hold `lock` around any read-modify-write; it is re-entrant.
+    `webhooks` are the Webhooks API's records (by string id); `webhook` is the one subscription the
+    dispatcher delivers the sandbox's own ticket events to. Hold `lock` around any read-modify-write;
+    it is re-entrant.
     """
 
     def __init__(self, api_email: str = "outage-desk-api@example.com"):
@@ -69,6 +73,9 @@ class SandboxState:
         self.comments: dict[int, list[dict]] = {}
         self.ticket_fields: dict[int, dict] = {}
         self.macros: dict[int, dict] = {}
+        self.triggers: dict[int, dict] = {}
+        self.trigger_categories: dict[int, dict] = {}
+        self.webhooks: dict[str, dict] = {}
         self.jobs: dict[str, Job] = {}
         self.emails: list[dict] = []
         self.calls: list[dict] = []
@@ -197,44 +204,60 @@ class SandboxState:
 
     # Configuration records
 
-    def add_ticket_field(self, title: str, options: list[tuple[str, str]], *, created_at: str | None = None) -> dict:
-        """Create a drop-down ("tagger") ticket field with (name, value) options."""
+    def add_ticket_field(
+        self,
+        title: str,
+        options: list[tuple[str, str]] | None,
+        *,
+        field_type: str = "tagger",
+        description: str | None = None,
+        created_at: str | None = None,
+    ) -> dict:
+        """Create a custom ticket field; drop-downs get (name, value) options, other types pass None."""
         with self.lock:
             field_id = self.next_id("ticket_field")
             created_at = created_at or _now()
+            # Zendesk fills the description and the portal title from the title when they are not given.
+            description = title if description is None else description
             ticket_field = {
                 "id": field_id,
-                "type": "tagger",
+                "type": field_type,
                 "title": title,
                 "raw_title": title,
-                "description": "",
+                "description": description,
+                "raw_description": description,
                 "position": len(self.ticket_fields) + 1,
                 "active": True,
                 "required": False,
+                "collapsed_for_agents": False,
+                "regexp_for_validation": None,
+                "title_in_portal": title,
+                "raw_title_in_portal": title,
                 "visible_in_portal": False,
                 "editable_in_portal": False,
-                "custom_field_options": [
-                    {
-                        "id": self.next_id("field_option"),
-                        "name": name,
-                        "raw_name": name,
-                        "value": value,
-                        "default": False,
-                    }
-                    for name, value in options
-                ],
+                "required_in_portal": False,
+                "tag": None,
                 "created_at": created_at,
                 "updated_at": created_at,
+                "removable": True,
+                "key": None,
+                "agent_description": None,
             }
+            if options is not None:
+                ticket_field["custom_field_options"] = [self.new_field_option(name, value) for name, value in options]
             self.ticket_fields[field_id] = ticket_field
             return ticket_field
+
+    def new_field_option(self, name: str, value: str) -> dict:
+        """A drop-down option with a fresh id (not yet attached to a field)."""
+        return {"id": self.next_id("field_option"), "name": name, "raw_name": name, "value": value, "default": False}
 
     def add_macro(
         self,
         title: str,
         actions: list[dict],
         *,
-        description: str = "",
+        description: str | None = None,
         active: bool = True,
         created_at: str | None = None,
     ) -> dict:

@@ -309,6 +309,10 @@ def _apply_custom_field(state: SandboxState, draft: dict, entry: Any, refuse) ->
     if ticket_field is None:
         return  # Zendesk ignores ids that are not ticket fields
     value = entry.get("value")
+    if ticket_field["type"] != "tagger":
+        # Only drop-downs are modelled (option check, value kept in the tags); others store the value as sent.
+        _set_field_value(draft, ticket_field["id"], value)
+        return
     options = [option["value"] for option in ticket_field["custom_field_options"]]
     if value not in (None, "") and value not in options:
         refuse("RecordInvalid", "custom_fields", f"{ticket_field['title']}: {value!r} is not a valid option")
@@ -327,6 +331,8 @@ def _sync_dropdowns_from_tags(state: SandboxState, draft: dict) -> None:
     tags = set(draft["tags"])
     values = field_values(draft)
     for ticket_field in state.ticket_fields.values():
+        if ticket_field["type"] != "tagger":
+            continue
         current = values.get(ticket_field["id"])
         if current and current in tags:
             continue

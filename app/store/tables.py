@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out: SQLite forgets the zone, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: store aware UTC times only")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -23,15 +40,15 @@ class IncidentRow(Base):
     cr_value: Mapped[str] = mapped_column(String(200))
     query: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    declared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    declared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     problem_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
     # Set once the problem ticket exists and the search backfill is done; the worker finishes
     # incidents declared from the sidebar, whose request path makes no Zendesk call.
-    backfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    backfilled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Who runs the backfill: claimed atomically, so the CLI and the worker never both do it.
-    backfill_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    backfill_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     origin_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
@@ -47,7 +64,7 @@ class AffectedTicketRow(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))  # backfill | webhook | attach
-    taken_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_in_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reopened: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -60,8 +77,8 @@ class InboxRow(Base):
     invocation_id: Mapped[str] = mapped_column(String(100), unique=True)
     event: Mapped[str] = mapped_column(String(40))
     ticket_id: Mapped[int] = mapped_column(BigInteger)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("inbox_unprocessed", "processed_at", "id"),)
@@ -84,7 +101,7 @@ class NotificationRow(Base):
     # racing after a crash, only one can apply.
     updated_stamp: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(300))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("notifications_state", "incident_id", "state"),)
 
@@ -99,8 +116,8 @@ class TaskRow(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     ticket_id: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (Index("tasks_pending", "done_at", "id"),)

@@ -33,6 +33,9 @@ class Api:
     def put(self, path: str, json=None, **kwargs):
         return self.client.put(path, headers=self.headers, json=json, **kwargs)
 
+    def patch(self, path: str, json=None, **kwargs):
+        return self.client.patch(path, headers=self.headers, json=json, **kwargs)
+
     def delete(self, path: str, json=None, **kwargs):
         return self.client.delete(path, headers=self.headers, json=json, **kwargs)
 

@@ -1,0 +1,269 @@
+// Outage Desk's ticket sidebar: shows the running outage and the agent script, and lets the agent
+// declare, attach/detach, resolve and notify. Every call goes to the Outage Desk service through
+// Zendesk's proxy (client.request with secure: true), which fills in the secure settings and signs
+// a short-lived JWT; the service trusts nothing else.
+(function () {
+  'use strict';
+
+  // Words that say nothing about what broke, in the languages customers write in; the declare
+  // form skips them when it suggests a search query from the ticket subject.
+  const STOP_WORDS = new Set([
+    'the', 'and', 'for', 'not', 'with', 'from', 'your', 'our', 'you', 'are', 'was', 'can', 'cannot',
+    'help', 'please', 'urgent', 'issue', 'problem', 'again', 'still', 'this', 'that', 'does', "doesn't",
+    'les', 'des', 'une', 'pas', 'est', 'sur', 'pour', 'avec', 'dans', 'plus', 'nous', 'vous', 'problème',
+    'aide', 'urgence', 'impossible', 'los', 'las', 'una', 'por', 'para', 'con', 'que', 'del', 'ayuda',
+    'der', 'die', 'das', 'und', 'ist', 'nicht', 'mit', 'ein', 'eine', 'hilfe', 'dringend',
+    'uma', 'com', 'não', 'ajuda', 'для', 'что', 'это', 'нет', 'как', 'все', 'помощь', 'срочно'
+  ]);
+
+  const client = ZAFClient.init();
+  const el = (id) => document.getElementById(id);
+  let i18n = window.OutageDeskI18n.forLocale('en');
+  let zendesk = null; // ticket, agent and account, as Zendesk gives them
+  let state = null; // the service's last word: {incident, ticket, user}
+
+  client.on('app.registered', async function () {
+    try {
+      const data = await client.get(['ticket.id', 'ticket.subject', 'currentUser', 'currentAccount.subdomain']);
+      zendesk = {
+        ticketId: data['ticket.id'],
+        subject: data['ticket.subject'] || '',
+        user: data.currentUser,
+        subdomain: data['currentAccount.subdomain']
+      };
+      i18n = window.OutageDeskI18n.forLocale(zendesk.user.locale);
+      translatePage();
+      state = await loadState();
+      render();
+    } catch (error) {
+      el('loading').hidden = true;
+      showAlert(error.message);
+    }
+    resize();
+  });
+
+  function loadState() {
+    return callService('GET', '/api/state?ticket_id=' + encodeURIComponent(zendesk.ticketId));
+  }
+
+  // The proxy substitutes {{setting.*}} and {{jwt.token}}; the claims say who asks, from which account.
+  async function callService(method, path, body) {
+    const options = {
+      url: '{{setting.service_url}}' + path,
+      type: method,
+      contentType: 'application/json',
+      dataType: 'json',
+      headers: { Authorization: 'Bearer {{jwt.token}}' },
+      jwt: {
+        algorithm: 'HS256',
+        secret_key: '{{setting.shared_secret}}',
+        expiry: 60,
+        claims: { sub: String(zendesk.user.id), account: zendesk.subdomain }
+      },
+      secure: true,
+      cors: false
+    };
+    if (body !== undefined) {
+      options.data = JSON.stringify(body);
+    }
+    try {
+      return await client.request(options);
+    } catch (response) {
+      throw new Error(reasonOf(response));
+    }
+  }
+
+  // A failed request rejects with a jqXHR-like object; the service's own reason is in its JSON body.
+  function reasonOf(response) {
+    if (response instanceof Error) {
+      return response.message;
+    }
+    let body = response && response.responseJSON;
+    if (!body && response && response.responseText) {
+      try {
+        body = JSON.parse(response.responseText);
+      } catch (notJson) {
+        body = null;
+      }
+    }
+    if (body && typeof body.error === 'string') {
+      return body.error;
+    }
+    return i18n.t('serviceUnreachable', { status: response && response.status !== undefined ? response.status : '?' });
+  }
+
+  function translatePage() {
+    document.documentElement.lang = i18n.lang;
+    document.querySelectorAll('[data-i18n]').forEach((node) => {
+      node.textContent = i18n.t(node.dataset.i18n);
+    });
+  }
+
+  function render() {
+    const incident = state.incident;
+    const resolved = Boolean(incident) && incident.state === 'resolved';
+    const active = Boolean(incident) && !resolved;
+
+    el('loading').hidden = true;
+    el('incident').hidden = !incident;
+    el('ticket-actions').hidden = !active;
+    el('notify-actions').hidden = !resolved;
+    el('script').hidden = !active;
+    el('resolve-actions').hidden = !(active && state.user.role === 'admin');
+    el('calm').hidden = active;
+
+    if (incident) {
+      el('incident').classList.toggle('is-resolved', resolved);
+      el('incident-badge').textContent = i18n.t(resolved ? 'badgeResolved' : 'badgeDeclared');
+      el('incident-title').textContent = incident.title;
+      const since = el('incident-since');
+      const started = utcTime(incident.started_at);
+      since.textContent = i18n.t('startedAt', { when: relativeTime(started) });
+      since.title = new Date(started).toLocaleString(i18n.lang);
+      el('incident-tickets').textContent = i18n.t('ticketsTakenIn', { count: incident.tickets });
+      el('incident-problem').hidden = !incident.problem_ticket_id;
+      el('incident-problem').textContent = i18n.t('problemTicket', { id: incident.problem_ticket_id });
+    }
+    if (active) {
+      const attached = state.ticket.attached;
+      el('ticket-status').textContent = i18n.t(attached ? 'ticketAttached' : 'ticketNotAttached');
+      el('ticket-status').classList.toggle('is-attached', attached);
+      const toggle = el('toggle-attach');
+      toggle.textContent = i18n.t(attached ? 'detach' : 'attach');
+      toggle.classList.toggle('c-btn--primary', !attached);
+    }
+    el('resolve').hidden = false;
+    el('resolve-confirm').hidden = true;
+  }
+
+  // The service keeps times in UTC; a timestamp without an offset is UTC, not the agent's local time
+  // (which is how Date.parse would read it).
+  function utcTime(iso) {
+    return Date.parse(/(Z|[+-]\d\d:?\d\d)$/.test(iso) ? iso : iso + 'Z');
+  }
+
+  function relativeTime(time) {
+    const minutes = Math.round((time - Date.now()) / 60000);
+    const format = new Intl.RelativeTimeFormat(i18n.lang, { numeric: 'auto' });
+    if (Math.abs(minutes) < 60) {
+      return format.format(Math.min(minutes, -1), 'minute');
+    }
+    if (Math.abs(minutes) < 48 * 60) {
+      return format.format(Math.round(minutes / 60), 'hour');
+    }
+    return format.format(Math.round(minutes / (24 * 60)), 'day');
+  }
+
+  // The subject's first word that says something, e.g. "API" in "Re: URGENT the API is down".
+  function suggestedQuery(subject) {
+    const words = subject.split(/[^\p{L}\p{N}'’-]+/u).filter(Boolean);
+    const meaningful = words.find((word) => word.length >= 3 && !/^\d+$/.test(word) &&
+      !STOP_WORDS.has(word.toLowerCase()));
+    return meaningful || words[0] || '';
+  }
+
+  function showAlert(message) {
+    el('alert-message').textContent = message;
+    el('alert').hidden = false;
+  }
+
+  function showNotice(message) {
+    el('notice-message').textContent = message;
+    el('notice').hidden = false;
+  }
+
+  // One action at a time: buttons are disabled while the service answers, so a double click
+  // cannot declare twice or attach and detach at once.
+  async function act(work) {
+    el('alert').hidden = true;
+    el('notice').hidden = true;
+    const buttons = document.querySelectorAll('button');
+    buttons.forEach((button) => { button.disabled = true; });
+    try {
+      await work();
+    } catch (error) {
+      showAlert(error.message);
+      // A refusal often means someone else changed the outage meanwhile: show what is true now.
+      state = await loadState().catch(() => state);
+      render();
+    } finally {
+      buttons.forEach((button) => { button.disabled = false; });
+      resize();
+    }
+  }
+
+  function resize() {
+    client.invoke('resize', { width: '100%', height: Math.ceil(document.body.scrollHeight) + 'px' });
+  }
+
+  el('open-declare').addEventListener('click', () => {
+    el('declare-title').value = zendesk.subject;
+    el('declare-query').value = suggestedQuery(zendesk.subject);
+    el('open-declare').hidden = true;
+    el('declare-form').hidden = false;
+    el('declare-title').focus();
+    resize();
+  });
+
+  el('cancel-declare').addEventListener('click', () => {
+    el('declare-form').hidden = true;
+    el('open-declare').hidden = false;
+    resize();
+  });
+
+  el('declare-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(async () => {
+      await callService('POST', '/api/incidents', {
+        ticket_id: zendesk.ticketId,
+        title: el('declare-title').value.trim(),
+        query: el('declare-query').value.trim(),
+        severity: Number(el('declare-severity').value)
+      });
+      // Declaring may take this very ticket in: read the whole state again rather than guess.
+      state = await loadState();
+      el('declare-form').hidden = true;
+      el('open-declare').hidden = false;
+      render();
+    });
+  });
+
+  el('toggle-attach').addEventListener('click', () => {
+    const incidentId = state.incident.id;
+    act(async () => {
+      const answer = state.ticket.attached
+        ? await callService('DELETE', '/api/incidents/' + incidentId + '/tickets/' + zendesk.ticketId)
+        : await callService('POST', '/api/incidents/' + incidentId + '/tickets', { ticket_id: zendesk.ticketId });
+      state.ticket = answer.ticket;
+      render();
+    });
+  });
+
+  el('notify-mine').addEventListener('click', () => {
+    act(async () => {
+      const answer = await callService('POST', '/api/incidents/' + state.incident.id + '/notify-mine');
+      showNotice(i18n.t('notifyQueued', { count: answer.queued }));
+    });
+  });
+
+  // Resolving mails every affected customer: it takes a second, deliberate click.
+  el('resolve').addEventListener('click', () => {
+    el('resolve').hidden = true;
+    el('resolve-confirm').hidden = false;
+    resize();
+  });
+
+  el('resolve-no').addEventListener('click', () => {
+    el('resolve-confirm').hidden = true;
+    el('resolve').hidden = false;
+    resize();
+  });
+
+  el('resolve-yes').addEventListener('click', () => {
+    act(async () => {
+      const answer = await callService('POST', '/api/incidents/' + state.incident.id + '/resolve');
+      state.incident = answer.incident;
+      render();
+    });
+  });
+})();
