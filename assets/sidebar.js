@@ -24,12 +24,17 @@
 
   client.on('app.registered', async function () {
     try {
-      const data = await client.get(['ticket.id', 'ticket.subject', 'currentUser', 'currentAccount.subdomain']);
+      const [data, metadata] = await Promise.all([
+        client.get(['ticket.id', 'ticket.subject', 'currentUser', 'currentAccount.subdomain']),
+        client.metadata()
+      ]);
       zendesk = {
         ticketId: data['ticket.id'],
         subject: data['ticket.subject'] || '',
         user: data.currentUser,
-        subdomain: data['currentAccount.subdomain']
+        subdomain: data['currentAccount.subdomain'],
+        // Not a secret, so the browser has it; only secure settings need the proxy's placeholders.
+        serviceUrl: String(metadata.settings.service_url || '').replace(/\/+$/, '')
       };
       i18n = window.OutageDeskI18n.forLocale(zendesk.user.locale);
       translatePage();
@@ -46,10 +51,11 @@
     return callService('GET', '/api/state?ticket_id=' + encodeURIComponent(zendesk.ticketId));
   }
 
-  // The proxy substitutes {{setting.*}} and {{jwt.token}}; the claims say who asks, from which account.
+  // The proxy substitutes the secure {{setting.shared_secret}} and {{jwt.token}}; the claims say who
+  // asks, from which account.
   async function callService(method, path, body) {
     const options = {
-      url: '{{setting.service_url}}' + path,
+      url: zendesk.serviceUrl + path,
       type: method,
       contentType: 'application/json',
       dataType: 'json',

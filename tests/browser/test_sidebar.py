@@ -63,9 +63,10 @@ def test_shows_the_running_outage_the_script_and_no_resolve_button_to_agents(sid
     expect(sidebar.button("Declare an outage from this ticket")).to_have_count(0)
     assert incident["id"] == state.answer["incident"]["id"]
 
-    # The request left the page with placeholders only: the proxy filled in the secure settings.
+    # The secret left the page as a placeholder only: the proxy filled it in. The service URL is
+    # an ordinary setting, read from the app's metadata.
     options = sidebar.zendesk.proxied[0]
-    assert options["url"] == f"{{{{setting.service_url}}}}/api/state?ticket_id={ticket['id']}"
+    assert options["url"] == f"{sidebar.zendesk.settings['service_url']}/api/state?ticket_id={ticket['id']}"
     assert options["headers"] == {"Authorization": "Bearer {{jwt.token}}"}
     assert options["jwt"]["secret_key"] == "{{setting.shared_secret}}"
     assert (options["secure"], options["cors"]) == (True, False)
