@@ -19,9 +19,9 @@ from importlib import resources
 from app.sandbox import tickets
 from app.sandbox.state import API_USER_ID, SandboxState
 from app.sandbox.timefmt import iso
+from app.zendesk.provisioning import DEFINITIONS_ROOT, load_definitions
 
 LANGUAGE_WEIGHTS = {"fr": 35, "en-US": 30, "es": 12, "ru": 10, "de": 7, "pt-BR": 6}
-MACRO_LANGUAGES = ("en", "fr", "es", "ru", "de", "pt-BR")
 CONTACT_REASONS = [
     ("Technical Issue::TI/Status Wavy", "technical_issue__ti_status_wavy"),
     ("Technical Issue::Bug", "technical_issue__bug"),
@@ -190,28 +190,12 @@ class _Builder:
         return self.summary
 
     def _macros(self) -> None:
-        texts = _data("macros.json")
-        for language in MACRO_LANGUAGES:
-            closing = [
-                {"field": "comment_value", "value": ["channel:all", texts["closing"][language]]},
-                {"field": "comment_mode_is_public", "value": True},
-                {"field": "status", "value": "solved"},
-            ]
-            acknowledgement = [
-                {"field": "comment_value", "value": texts["acknowledgement"][language]},
-                {"field": "comment_mode_is_public", "value": True},
-            ]
-            for title, actions, purpose in (
-                (f"Outage Desk closing ({language})", closing, "Tell the customer the service is back and solve"),
-                (
-                    f"Outage Desk acknowledgement ({language})",
-                    acknowledgement,
-                    "Apologise and promise an email when fixed",
-                ),
-            ):
-                macro = self.state.add_macro(title, actions, description=purpose, created_at=self.since)
-                self.summary.macro_ids[title] = macro["id"]
-        for other in texts["other"]:
+        # The account already holds Outage Desk's own macros, as `outage-desk setup` writes them.
+        for macro in load_definitions(DEFINITIONS_ROOT / "macros", "macro", {}):
+            added = self.state.add_macro(macro["title"], macro["actions"], description=macro.get("description"),
+                                         created_at=self.since)
+            self.summary.macro_ids[macro["title"]] = added["id"]
+        for other in _data("macros.json")["other"]:
             macro = self.state.add_macro(
                 other["title"], other["actions"], active=other["active"], created_at=self.since
             )

@@ -32,9 +32,9 @@ def test_macro_show_has_actions(seeded):
     api, summary = seeded
     macro = api.get(f"/api/v2/macros/{summary.macro_ids['Outage Desk closing (ru)']}").json["macro"]
     fields = {action["field"]: action["value"] for action in macro["actions"]}
-    assert fields["status"] == "solved" and fields["comment_mode_is_public"] is True
-    assert fields["comment_value"][0] == "channel:all"
-    assert fields["comment_value"][1].startswith("Здравствуйте, {{ticket.requester.first_name}}")
+    # As macros/closing-ru.json defines it, which `setup` writes to real accounts.
+    assert fields["status"] == "solved" and fields["comment_mode_is_public"] == "true"
+    assert fields["comment_value"].startswith("Здравствуйте, {{ticket.requester.first_name}}")
     assert macro["active"] is True
 
 
