@@ -35,6 +35,10 @@ MAX_NETWORK_RETRIES = 3
 MAX_RATE_LIMIT_WAIT = 15 * 60  # total seconds we accept to be throttled in one call
 BACKOFF_BASE = 0.5
 POLL_INTERVALS = (0.2, 0.5, 1.0, 2.0)
+MAX_ITEM_ATTEMPTS = 3  # a ticket that failed inside a job is sent again at most twice
+# Item errors no retry can fix: the ticket itself refuses the change.
+PERMANENT_ITEM_ERRORS = frozenset({"RecordInvalid", "ClosedTicket", "RecordNotFound", "PermissionDenied",
+                                   "Forbidden", "InvalidValue"})
 # Below this share of the per-minute budget, slow down before Zendesk answers 429.
 PACING_THRESHOLD = 0.05
 
@@ -266,12 +270,14 @@ class ZendeskGateway:
                     on_progress: Callable[[int], None] | None = None) -> BulkOutcome:
         """Apply per-ticket changes in update_many jobs of 100, and wait for every job.
 
-        Each item is a Zendesk ticket object with its `id`. Every result is checked:
-        a completed job may still have failed for some tickets.
+        Each item is a Zendesk ticket object with its `id`. Every result is checked: a
+        completed job may still have failed for some tickets, and exactly those are sent
+        again (in fresh batches) unless the failure is one a retry cannot fix.
         """
         outcome = BulkOutcome()
         pending = list(chunks(list(items)))
         inflight: dict[str, Sequence[dict]] = {}
+        attempts: dict[int, int] = {}
         polls = 0
         while pending or inflight:
             while pending and len(inflight) < MAX_INFLIGHT_JOBS:
@@ -280,17 +286,23 @@ class ZendeskGateway:
                                  lambda b=batch: self._client.tickets.update([ZenpyTicket(**item) for item in b]))
                 inflight[job.id] = batch
                 outcome.jobs += 1
-            if not inflight:
-                break
             self._clock.sleep(POLL_INTERVALS[min(polls, len(POLL_INTERVALS) - 1)])
             polls += 1
+            again: list[dict] = []
             for job in self._job_statuses(list(inflight)):
                 if job["status"] not in ("completed", "failed", "killed"):
                     continue
                 batch = inflight.pop(job["id"])
-                done = self._record_results(job, batch, outcome)
+                for item, reason in self._record_results(job, batch, outcome):
+                    ticket_id = int(item["id"])
+                    attempts[ticket_id] = attempts.get(ticket_id, 1) + 1
+                    if attempts[ticket_id] <= MAX_ITEM_ATTEMPTS and _retryable(item, reason):
+                        again.append(item)
+                    else:
+                        outcome.failed[ticket_id] = reason
                 if on_progress:
-                    on_progress(done)
+                    on_progress(len(batch))
+            pending.extend(chunks(again))
         return outcome
 
     def _job_statuses(self, job_ids: list[str]) -> list[dict[str, Any]]:
@@ -300,15 +312,27 @@ class ZendeskGateway:
         return statuses
 
     @staticmethod
-    def _record_results(job: dict[str, Any], batch: Sequence[dict], outcome: BulkOutcome) -> int:
+    def _record_results(job: dict[str, Any], batch: Sequence[dict],
+                        outcome: BulkOutcome) -> list[tuple[dict, str]]:
+        """Record the successes; return the failed items with their reasons."""
         results = {int(r["id"]): r for r in job.get("results") or () if r.get("id") is not None}
+        failed = []
         for item in batch:
-            ticket_id = int(item["id"])
-            result = results.get(ticket_id)
+            result = results.get(int(item["id"]))
             if result is not None and result.get("success", "error" not in result):
-                outcome.succeeded.add(ticket_id)
+                outcome.succeeded.add(int(item["id"]))
             elif result is None:
-                outcome.failed[ticket_id] = f"no result in job {job['id']} ({job['status']})"
+                failed.append((item, f"NoResult: none in job {job['id']} ({job['status']})"))
             else:
-                outcome.failed[ticket_id] = f"{result.get('error', 'Failed')}: {result.get('details', '')}".strip()
-        return len(batch)
+                failed.append((item, f"{result.get('error', 'Failed')}: {result.get('details', '')}".strip()))
+        return failed
+
+
+def _retryable(item: dict[str, Any], reason: str) -> bool:
+    """Whether sending the same change again can succeed."""
+    code = reason.split(":", 1)[0]
+    if code == "UpdateConflict":
+        # Without our own stamp, Zendesk used the queue time: re-apply on the fresh ticket.
+        # With one, the caller must re-read first (that is the point of the stamp).
+        return "updated_stamp" not in item
+    return code not in PERMANENT_ITEM_ERRORS

@@ -103,3 +103,27 @@ def test_export_follows_the_cursor_with_the_type_only_in_the_filter(gateway):
     assert pages[0][0].requester.locale == "es"
     # A requester the sideload missed is fetched in bulk, not one call per ticket.
     assert pages[1][0].requester.name == "Oleg" and query_of(responses.calls[2])["ids"] == "11"
+
+
+@responses.activate
+def test_tickets_that_failed_inside_a_job_are_sent_again_and_only_those(gateway):
+    items = [{"id": 1, "additional_tags": ["api_down"]}, {"id": 2, "additional_tags": ["api_down"]},
+             {"id": 3, "comment": {"body": "Fixed", "public": True}, "safe_update": True,
+              "updated_stamp": "2026-11-22T10:00:00Z"}]
+    responses.put(f"{API}/tickets/update_many.json", json={"job_status": job("j1")})
+    responses.put(f"{API}/tickets/update_many.json", json={"job_status": job("j2")})
+    responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [job("j1", "completed", [
+        {"id": 1, "action": "update", "success": True, "status": "Updated"},
+        # A conflict on a change sent without our stamp: Zendesk used the queue time, so re-apply.
+        {"id": 2, "action": "update", "success": False, "error": "UpdateConflict", "details": "changed"},
+        # With our own stamp the caller must re-read first: not retried here.
+        {"id": 3, "action": "update", "success": False, "error": "UpdateConflict", "details": "changed"}])]})
+    responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [job("j2", "completed", [
+        {"id": 2, "action": "update", "success": True, "status": "Updated"}])]})
+
+    outcome = gateway.bulk_update(items)
+
+    puts = [json.loads(c.request.body)["tickets"] for c in responses.calls if c.request.method == "PUT"]
+    assert [[t["id"] for t in put] for put in puts] == [[1, 2, 3], [2]]
+    assert outcome.succeeded == {1, 2}
+    assert outcome.failed == {3: "UpdateConflict: changed"}
