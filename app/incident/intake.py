@@ -10,14 +10,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
-from app.incident.model import UNSOLVED, State
+from app.incident.matching import belongs_to
+from app.incident.model import State
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow
 from app.zendesk.gateway import ZendeskGateway
-from app.zendesk.model import Ticket, User
+from app.zendesk.model import Ticket
 from app.zendesk.query import Query, parse
 
 log = logging.getLogger(__name__)
 
+# Kept findable: a declaration re-examines these, since search has not indexed those tickets yet.
+NO_INCIDENT = "ignored: no declared incident"
 REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outage \"{title}\" and stays open "
                "until it is resolved; the customer then gets the closing email.")
 
@@ -58,7 +61,7 @@ class Intake:
         outcomes: dict[int, str] = {}
         incidents = [i for i in self.active_incidents() if i.state == State.DECLARED]
         if not incidents:
-            outcomes = {e.id: "ignored: no declared incident" for e in events}
+            outcomes = {e.id: NO_INCIDENT for e in events}
             report.ignored = len(events)
         else:
             tickets = {t.id: t for t in self.gateway.tickets({e.ticket_id for e in events})}
@@ -97,10 +100,7 @@ class Intake:
                     else:
                         outcomes[event.id] = f"already in incident #{incident.id}"
                     break
-                if (ticket.status in UNSOLVED and ticket.id != incident.problem_ticket_id
-                        and not (ticket.requester and ticket.requester.is_agent)
-                        and queries[incident.id].matches(ticket.search_document(),
-                                                         _requester_document(ticket.requester))):
+                if belongs_to(incident, queries[incident.id], ticket):
                     to_take[incident.id][ticket.id] = ticket
                     outcomes[event.id] = f"take in for incident #{incident.id}"
                     break
@@ -125,9 +125,3 @@ def _mark_failed(events: list[InboxRow], failed: dict[int, str], outcomes: dict[
     for event in events:
         if event.ticket_id in failed:
             outcomes[event.id] = f"failed: {failed[event.ticket_id]}"
-
-
-def _requester_document(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.id, "email": user.email, "name": user.name, "locale": user.locale, "role": user.role}

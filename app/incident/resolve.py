@@ -215,6 +215,10 @@ class Resolution:
     def _solve_problem(self, incident: IncidentRow, report: ResolveReport) -> None:
         # Solving a problem solves its linked incidents and copies its comment to them: the
         # comment stays private so no customer gets a second email.
+        problem = self.gateway.tickets([incident.problem_ticket_id])
+        if problem and problem[0].status in ("solved", "closed"):
+            report.problem_solved = True  # a rerun after the end: nothing more to write
+            return
         note = PROBLEM_SOLVED_NOTE.format(sent=sum(report.sent.values()), callback=len(report.callbacks))
         outcome = self.gateway.bulk_update([{
             "id": incident.problem_ticket_id, "status": "solved", "assignee_id": self.referent().id,

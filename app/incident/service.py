@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Config
-from app.errors import InputError, StateError
-from app.incident.intake import Intake, IntakeReport
+from app.errors import InputError, StateError, ZendeskAuthError
+from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
+from app.incident.matching import belongs_to
 from app.incident.model import (
     PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language, impact_level, raised_priority,
 )
 from app.incident.resolve import Resolution, ResolveReport
-from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow, TaskRow
+from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, TaskRow
 from app.store.writes import insert_ignoring_duplicates
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.model import DropdownField, Macro, Ticket, User
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 HISTORY_NOTE = "API DOWN"
+# Search indexes new tickets within "a few minutes": the sweep covers twice that.
+CATCH_UP_WINDOW = timedelta(minutes=15)
 # A backfill claim older than this without finishing means its process died: take it over.
 BACKFILL_CLAIM_TIMEOUT = timedelta(minutes=15)
 # Written with the acknowledgement, so each customer gets it once whatever reruns.
@@ -201,6 +204,7 @@ class OutageDesk:
             taken, failed = self._take_in(incident, eligible, "backfill", on_progress)
             report.taken_in += taken
             report.failed.update(failed)
+        report.taken_in += self._catch_up(incident)
         if incident.origin_ticket_id:
             # The ticket the agent declared from belongs in, whatever the query says.
             taken, failed = self.attach(incident, [incident.origin_ticket_id])
@@ -211,6 +215,24 @@ class OutageDesk:
                             .values(backfilled_at=self.clock.now()))
             session.commit()
         return report
+
+    def _catch_up(self, incident: IncidentRow) -> int:
+        """Take in what search has not indexed yet: webhook events from before the declaration go
+        back to the worker, and the incremental export is swept over the last minutes."""
+        with self.sessions() as session:
+            session.execute(update(InboxRow).where(InboxRow.outcome == NO_INCIDENT,
+                                                   InboxRow.received_at >= incident.started_at)
+                            .values(processed_at=None, outcome=None))
+            session.commit()
+        query = parse(incident.query)
+        since = max(incident.started_at, self.clock.now() - CATCH_UP_WINDOW)
+        taken = 0
+        try:
+            for page in self.gateway.updated_tickets(since):
+                taken += self._take_in(incident, [t for t in page if belongs_to(incident, query, t)], "sweep")[0]
+        except ZendeskAuthError:
+            log.warning("incident.no-sweep", extra={"reason": "the incremental export needs an admin's token"})
+        return taken
 
     def _take_in(self, incident: IncidentRow, tickets: list[Ticket], source: str,
                  on_progress: Progress | None = None) -> tuple[int, dict[int, str]]:

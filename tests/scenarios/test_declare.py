@@ -1,10 +1,17 @@
 """Declaring an outage: every affected ticket is tagged, classified, linked, prioritised and open."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
+from app.clock import SystemClock
 from app.errors import StateError
+from app.jobs.inbox import drain_inbox
+from app.web import create_app
 from app.wiring import build_desk
 from app.zendesk.query import parse
+from tests.conftest import WEBHOOK_SECRET
+from tests.helpers import WebhookSender
 from tests.scenarios.conftest import desk_config, outage, start_account
 
 UNSOLVED = {"new", "open", "pending", "hold"}
@@ -96,3 +103,24 @@ def test_attach_takes_in_a_ticket_by_hand_and_says_which_ids_do_not_exist(accoun
     assert taken == 1 and set(failed) == {424242}
     ticket = account.ticket(unrelated)
     assert "api_down" in ticket["tags"] and ticket["problem_id"] == report.problem_ticket_id
+
+
+def test_tickets_search_has_not_indexed_yet_are_still_taken_in(tmp_path):
+    account = start_account(tickets=40, index_delay=600)  # search lags ten minutes behind
+    try:
+        desk = build_desk(desk_config(account, tmp_path))
+        webhooks = WebhookSender(create_app(desk_config(account, tmp_path)).test_client(), WEBHOOK_SECRET,
+                                 SystemClock())
+        two_minutes_ago = (datetime.now(timezone.utc) - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        swept = account.write_in("API down for us too", created_at=two_minutes_ago)
+        announced = account.write_in("API 503 since a minute")
+        webhooks.ticket_event(announced)  # came in before anyone declared
+        assert drain_inbox(desk).ignored == 1
+
+        desk.declare(outage(account))
+        drain_inbox(desk)
+
+        assert "api_down" in account.ticket(swept)["tags"]  # found by the incremental export
+        assert "api_down" in account.ticket(announced)["tags"]  # its early webhook was looked at again
+    finally:
+        account.server.shutdown()

@@ -49,6 +49,12 @@ MACROS = {"macros": [
     "meta": {"has_more": False}, "links": {}}
 
 
+def nothing_newer():
+    """The incremental export's sweep finds no ticket search has not indexed yet."""
+    responses.get(f"{API}/incremental/tickets/cursor.json", json={"tickets": [], "end_of_stream": True,
+                                                                 "after_url": None})
+
+
 def job_done(ticket_ids):
     responses.put(f"{API}/tickets/update_many.json", json={"job_status": {"id": "j1", "status": "queued"}})
     responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [{"id": "j1", "status": "completed",
@@ -66,6 +72,7 @@ def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(
     responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
                                                     "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
     responses.get(f"{API}/macros/active.json", json=MACROS)
+    nothing_newer()
     job_done([42])
     job_done([42])
 
@@ -92,6 +99,7 @@ def test_the_closing_reply_is_the_macro_written_by_the_referent_with_a_ledger_ta
     responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
                                                     "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
     responses.get(f"{API}/macros/active.json", json=MACROS)
+    nothing_newer()
     job_done([42])
     job_done([42])
     report = desk.declare(IncidentSpec(title="API down", query="API",
