@@ -127,3 +127,18 @@ def test_tickets_that_failed_inside_a_job_are_sent_again_and_only_those(gateway)
     assert [[t["id"] for t in put] for put in puts] == [[1, 2, 3], [2]]
     assert outcome.succeeded == {1, 2}
     assert outcome.failed == {3: "UpdateConflict: changed"}
+
+
+@responses.activate
+def test_rate_limit_headers_slow_the_client_down_before_zendesk_says_429(gateway, clock):
+    headers = {"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "7", "ratelimit-reset": "14"}
+    responses.get(f"{API}/users/me.json", headers=headers, json={"user": {"id": 1, "name": "API", "role": "admin"}})
+    responses.get(f"{API}/users/me.json", json={"user": {"id": 1, "name": "API", "role": "admin"}})
+
+    gateway.me()
+    assert clock.sleeps == []  # plenty left before the first call
+    gateway.me()
+
+    # 7 calls left for 14 seconds: spread them out, one every 2 seconds.
+    assert clock.sleeps == [2.0]
+    assert len(responses.calls) == 2
