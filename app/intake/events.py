@@ -15,6 +15,12 @@ KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved"})
 class TicketEvent:
     event: str
     ticket_id: int
+    updated_at: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """The same change of the same ticket, however many times Zendesk delivers it."""
+        return f"{self.event}:{self.ticket_id}:{self.updated_at}" if self.updated_at else None
 
 
 def parse_ticket_event(raw_body: bytes) -> TicketEvent:
@@ -38,4 +44,7 @@ def parse_ticket_event(raw_body: bytes) -> TicketEvent:
     ticket_id = int(str(raw_id).strip())
     if not 0 < ticket_id < 2**63:
         raise InputError("'ticket_id' is out of range")
-    return TicketEvent(event=event, ticket_id=ticket_id)
+    updated_at = data.get("updated_at")
+    if updated_at is not None and (not isinstance(updated_at, str) or len(updated_at) > 40):
+        raise InputError("'updated_at' must be a timestamp")
+    return TicketEvent(event=event, ticket_id=ticket_id, updated_at=updated_at or None)

@@ -52,7 +52,9 @@ class WebhookReceiver:
             # A 2xx, or Zendesk retries it and may trip its circuit breaker.
             log.info("intake.event-ignored", extra={"event": event.event[:40]})
             return Receipt(200, {"status": "ignored", "reason": "unknown event"})
-        invocation = request.headers.get(INVOCATION_HEADER) or self._fallback_id(request)
+        # Zendesk may deliver one change more than once, under new invocation ids: the event's
+        # own key dedupes those; the invocation id (or a digest) covers bodies without one.
+        invocation = event.key or request.headers.get(INVOCATION_HEADER) or self._fallback_id(request)
         row = InboxRow(invocation_id=invocation[:100], event=event.event, ticket_id=event.ticket_id,
                        received_at=self._clock.now())
         with self._sessions() as session:

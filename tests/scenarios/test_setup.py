@@ -44,7 +44,8 @@ def test_the_triggers_call_our_webhook_and_guard_against_loops(account, tmp_path
     assert webhook["endpoint"] == f"{SERVICE}/webhooks/zendesk"
     created = triggers["Outage Desk: new ticket"]["actions"][0]["value"]
     assert created[0] == webhook["id"]
-    assert json.loads(created[1]) == {"ticket_id": "{{ticket.id}}", "event": "ticket.created"}
+    assert json.loads(created[1]) == {"ticket_id": "{{ticket.id}}", "event": "ticket.created",
+                                      "updated_at": "{{ticket.updated_at_with_timestamp}}"}
     updated = triggers["Outage Desk: ticket updated"]["conditions"]["all"]
     assert {"field": "current_tags", "operator": "not_includes", "value": "api_down"} in updated
     reopen = triggers["Outage Desk: keep outage tickets open"]["conditions"]["all"]

@@ -76,3 +76,13 @@ def test_an_event_we_do_not_handle_gets_a_2xx_so_zendesk_does_not_retry(webhooks
     assert response.status_code == 200
     assert response.get_json()["status"] == "ignored"
     assert inbox(sessions) == []
+
+
+def test_the_same_ticket_change_delivered_twice_under_new_invocation_ids_is_stored_once(webhooks, sessions):
+    body = json.dumps({"ticket_id": "7", "event": "ticket.created", "updated_at": "2026-11-22T11:59:00Z"}).encode()
+    first = webhooks.post(body, invocation_id="inv-a")
+    again = webhooks.post(body, invocation_id="inv-b")
+    later = webhooks.post(json.dumps({"ticket_id": "7", "event": "ticket.created",
+                                      "updated_at": "2026-11-22T11:59:30Z"}).encode(), invocation_id="inv-c")
+    assert (first.status_code, again.status_code, later.status_code) == (202, 200, 202)
+    assert len(inbox(sessions)) == 2
