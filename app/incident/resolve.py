@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
@@ -14,7 +14,7 @@ from app.config import Config
 from app.incident.model import Audience, State, audience_of, closing_language
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
 from app.zendesk.gateway import ZendeskGateway, chunks
-from app.zendesk.model import Macro, User
+from app.zendesk.model import Macro, Ticket, User
 
 CALLBACK_NOTE = ("Outage resolved. This requester has no email address, so no closing email could be sent: "
                  "please call them back on {phone}.")
@@ -85,22 +85,38 @@ class Resolution:
         referent = self.referent()
         now = self.clock.now()
         rows = []
-        for batch in chunks(ids, 1000):
-            for ticket in self.gateway.tickets(batch):
-                if ticket.status == "closed":
-                    continue
-                audience = audience_of(ticket.tags, ticket.channel, ticket.via_rel, ticket.assignee_id)
-                requester = ticket.requester
-                language = closing_language(requester.locale if requester else None, set(macros),
-                                            self.config.outage_desk_default_language)
-                author = ticket.assignee_id if audience == Audience.ASSIGNED else referent.id
-                no_email = requester is None or not requester.email
-                rows.append(NotificationRow(
-                    incident_id=incident.id, ticket_id=ticket.id, audience=audience, language=language,
-                    state="callback-planned" if no_email else "planned", author_id=author,
-                    phone=(requester.phone or requester.name) if requester and no_email else None,
-                    updated_stamp=ticket.updated_at, updated_at=now))
+        for ticket in self._current(incident, ids):
+            if ticket.status == "closed":
+                continue
+            audience = audience_of(ticket.tags, ticket.channel, ticket.via_rel, ticket.assignee_id)
+            requester = ticket.requester
+            language = closing_language(requester.locale if requester else None, set(macros),
+                                        self.config.outage_desk_default_language)
+            author = ticket.assignee_id if audience == Audience.ASSIGNED else referent.id
+            no_email = requester is None or not requester.email
+            rows.append(NotificationRow(
+                incident_id=incident.id, ticket_id=ticket.id, audience=audience, language=language,
+                state="callback-planned" if no_email else "planned", author_id=author,
+                phone=(requester.phone or requester.name) if requester and no_email else None,
+                updated_stamp=ticket.updated_at, updated_at=now))
         return rows
+
+    def _current(self, incident: IncidentRow, ids: list[int]) -> Iterator[Ticket]:
+        """The affected tickets as they are now, requesters attached, streamed.
+
+        One search-export page holds 1,000 tickets where show_many holds 100; the few the index
+        has not caught up with yet are read by id. A stale `updated_at` only costs a safe-update
+        conflict, which re-reads that ticket.
+        """
+        wanted = set(ids)
+        since = incident.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for page in self.gateway.export_tickets(f"tags:{incident.tag} created>={since}"):
+            for ticket in page:
+                if ticket.id in wanted:
+                    wanted.discard(ticket.id)
+                    yield ticket
+        for batch in chunks(sorted(wanted), 1000):
+            yield from self.gateway.tickets(batch)
 
     @staticmethod
     def _plan_report(incident: IncidentRow, rows: list[NotificationRow]) -> ResolveReport:

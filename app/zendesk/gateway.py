@@ -36,7 +36,7 @@ RETRY_STATUSES = {500: 2, 502: 4, 503: 6, 504: 6}
 MAX_NETWORK_RETRIES = 3
 MAX_RATE_LIMIT_WAIT = 15 * 60  # total seconds we accept to be throttled in one call
 BACKOFF_BASE = 0.5
-POLL_INTERVALS = (0.2, 0.5, 1.0, 2.0)
+POLL_INTERVAL_MIN, POLL_INTERVAL_MAX = 0.2, 8.0  # seconds between job-status polls
 MAX_ITEM_ATTEMPTS = 3  # a ticket that failed inside a job is sent again at most twice
 # Item errors no retry can fix: the ticket itself refuses the change.
 PERMANENT_ITEM_ERRORS = frozenset({"RecordInvalid", "ClosedTicket", "RecordNotFound", "PermissionDenied",
@@ -295,7 +295,7 @@ class ZendeskGateway:
         pending = list(chunks(list(items)))
         inflight: dict[str, Sequence[dict]] = {}
         attempts: dict[int, int] = {}
-        polls = 0
+        interval = POLL_INTERVAL_MIN
         while pending or inflight:
             while pending and len(inflight) < MAX_INFLIGHT_JOBS:
                 batch = pending.pop(0)
@@ -303,12 +303,16 @@ class ZendeskGateway:
                                  lambda b=batch: self._client.tickets.update([ZenpyTicket(**item) for item in b]))
                 inflight[job.id] = batch
                 outcome.jobs += 1
-            self._clock.sleep(POLL_INTERVALS[min(polls, len(POLL_INTERVALS) - 1)])
-            polls += 1
+            self._clock.sleep(interval)
             again: list[dict] = []
-            for job in self._job_statuses(list(inflight)):
-                if job["status"] not in ("completed", "failed", "killed"):
-                    continue
+            finished = [job for job in self._job_statuses(list(inflight))
+                        if job["status"] in ("completed", "failed", "killed")]
+            # Every poll is an API call: wait longer while jobs are slow, less once they move.
+            if not finished:
+                interval = min(interval * 2, POLL_INTERVAL_MAX)
+            elif len(finished) * 2 > len(inflight):
+                interval = max(interval / 2, POLL_INTERVAL_MIN)
+            for job in finished:
                 batch = inflight.pop(job["id"])
                 for item, reason in self._record_results(job, batch, outcome):
                     ticket_id = int(item["id"])
