@@ -25,7 +25,7 @@ from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, Notificat
 from app.store.writes import insert_ignoring_duplicates
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.model import DropdownField, Macro, Ticket, User
-from app.zendesk.query import parse
+from app.zendesk.query import QueryError, parse
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,10 @@ class OutageDesk:
         :raises StateError: an incident with the same tag is already active.
         :raises InputError: the query cannot be parsed.
         """
-        parse(spec.query)  # refuse a bad query before anything is written
+        try:
+            parse(spec.query)  # refuse a bad query before anything is written
+        except QueryError as error:
+            raise InputError(f"the search query cannot be used: {error}") from None
         incident = IncidentRow(title=spec.title, kind=spec.kind, severity=spec.severity, tag=spec.tag,
                                cr_value=spec.cr_value, query=spec.query, state=State.DECLARED,
                                started_at=spec.started_at, declared_at=self.clock.now(),
@@ -344,13 +347,15 @@ class OutageDesk:
                                 created_at=self.clock.now()))
             session.commit()
 
-    def mark_resolved(self, incident_id: int) -> IncidentRow:
-        """End the outage in the store at once, so nothing is reopened while replies go out."""
+    def mark_resolved(self, incident_id: int, by_user: int) -> IncidentRow:
+        """End the outage in the store at once and queue the closing replies, in one transaction,
+        so nothing is reopened while they go out and no resolved incident lacks its task."""
         with self.sessions() as session:
             incident = session.get(IncidentRow, incident_id)
-            if incident.state != State.RESOLVED:
-                incident.state, incident.ended_at = State.RESOLVED, self.clock.now()
-                session.commit()
+            incident.state, incident.ended_at = State.RESOLVED, self.clock.now()
+            session.add(TaskRow(kind="resolve", incident_id=incident_id, user_id=by_user,
+                                created_at=self.clock.now()))
+            session.commit()
             return incident
 
     def pending_notifications(self, incident_id: int, author_id: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from app.errors import InputError
@@ -23,6 +24,20 @@ class TicketEvent:
         return f"{self.event}:{self.ticket_id}:{self.updated_at}" if self.updated_at else None
 
 
+ID_PATTERN = re.compile(r"[0-9]{1,19}")  # ASCII digits only: int() reads other scripts' digits too
+
+
+def parse_id(value: object, name: str) -> int:
+    """A Zendesk id (ticket, user, incident): a positive integer that fits in 64 bits.
+
+    :raises InputError: anything else.
+    """
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not ID_PATTERN.fullmatch(text) or not 0 < int(text) < 2**63:
+        raise InputError(f"{name} must be a positive whole number")
+    return int(text)
+
+
 def parse_ticket_event(raw_body: bytes) -> TicketEvent:
     """Parse a trigger's JSON body.
 
@@ -37,13 +52,8 @@ def parse_ticket_event(raw_body: bytes) -> TicketEvent:
     event = data.get("event")
     if not isinstance(event, str) or not event:
         raise InputError("body has no 'event'")
-    raw_id = data.get("ticket_id")
     # Placeholders render as text, so the id usually arrives as a string of digits.
-    if isinstance(raw_id, bool) or not isinstance(raw_id, (int, str)) or not str(raw_id).strip().isdigit():
-        raise InputError("body has no numeric 'ticket_id'")
-    ticket_id = int(str(raw_id).strip())
-    if not 0 < ticket_id < 2**63:
-        raise InputError("'ticket_id' is out of range")
+    ticket_id = parse_id(data.get("ticket_id"), "ticket_id")
     updated_at = data.get("updated_at")
     if updated_at is not None and (not isinstance(updated_at, str) or len(updated_at) > 40):
         raise InputError("'updated_at' must be a timestamp")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jwt
 
 from app.clock import Clock, SystemClock
-from app.errors import SignatureError
+from app.errors import InputError, SignatureError
+from app.intake.events import parse_id
 
 # ZAF signs client.request JWTs with HS256 only; pinning it refuses "none" and key-confusion tricks.
 ALGORITHMS = ["HS256"]
@@ -43,14 +45,18 @@ class SidebarToken:
         except jwt.InvalidTokenError as error:
             raise SignatureError(f"invalid token: {type(error).__name__}") from None
         now = self._clock.now().timestamp()
-        if not isinstance(claims["exp"], (int, float)) or claims["exp"] + LEEWAY_SECONDS < now:
+        exp = claims["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
+            raise SignatureError("token expiry is not a time")
+        if exp + LEEWAY_SECONDS < now:
             raise SignatureError("expired token")
-        if claims["exp"] > now + MAX_LIFETIME_SECONDS:
+        if exp > now + MAX_LIFETIME_SECONDS:
             raise SignatureError("token lives too long")
-        sub = str(claims["sub"])
-        if not sub.isdigit():
-            raise SignatureError("token subject is not a Zendesk user id")
+        try:
+            user_id = parse_id(claims["sub"], "sub")
+        except InputError:
+            raise SignatureError("token subject is not a Zendesk user id") from None
         account = str(claims.get("account") or "")
         if self._account and account != self._account:
             raise SignatureError("token is for another Zendesk account")
-        return SidebarClaims(user_id=int(sub), account=account)
+        return SidebarClaims(user_id=user_id, account=account)

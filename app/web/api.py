@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 
 from app.errors import ConfigError, InputError, PermissionDenied, StateError
+from app.intake.events import parse_id
 from app.incident.model import IncidentSpec, State
 from app.store.tables import IncidentRow
 
@@ -39,12 +40,6 @@ def _body() -> dict[str, Any]:
     return data
 
 
-def _ticket_id(value: Any) -> int:
-    if isinstance(value, bool) or not str(value).isdigit() or not 0 < int(value) < 2**63:
-        raise InputError("ticket_id must be a positive whole number")
-    return int(value)
-
-
 def _incident_json(incident: IncidentRow | None) -> dict | None:
     if incident is None:
         return None
@@ -54,7 +49,7 @@ def _incident_json(incident: IncidentRow | None) -> dict | None:
 
 
 def _declared(incident_id: int) -> IncidentRow:
-    incident = _desk().incident(incident_id)
+    incident = _desk().incident(parse_id(incident_id, "incident id"))
     if incident.state != State.DECLARED:
         raise StateError(f"incident #{incident_id} is {incident.state}")
     return incident
@@ -62,7 +57,7 @@ def _declared(incident_id: int) -> IncidentRow:
 
 @bp.get("/state")
 def state():
-    ticket_id = _ticket_id(request.args.get("ticket_id"))
+    ticket_id = parse_id(request.args.get("ticket_id"), "ticket_id")
     desk = _desk()
     incident = desk.latest_incident()
     attached = incident is not None and desk.is_affected(incident.id, ticket_id)
@@ -73,7 +68,7 @@ def state():
 @bp.post("/incidents")
 def declare():
     body = _body()
-    ticket_id = _ticket_id(body.get("ticket_id"))
+    ticket_id = parse_id(body.get("ticket_id"), "ticket_id")
     severity = body.get("severity", 2)
     if isinstance(severity, bool) or not isinstance(severity, int):
         raise InputError("severity must be an urgency level from 1 to 4")
@@ -86,13 +81,14 @@ def declare():
 
 @bp.post("/incidents/<int:incident_id>/tickets")
 def attach(incident_id: int):
-    ticket_id = _ticket_id(_body().get("ticket_id"))
+    ticket_id = parse_id(_body().get("ticket_id"), "ticket_id")
     _desk().queue_task("attach", _declared(incident_id).id, ticket_id=ticket_id, user_id=g.user_id)
     return jsonify(ticket={"id": ticket_id, "attached": True}), 202
 
 
 @bp.delete("/incidents/<int:incident_id>/tickets/<int:ticket_id>")
 def detach(incident_id: int, ticket_id: int):
+    ticket_id = parse_id(ticket_id, "ticket_id")
     _desk().queue_task("detach", _declared(incident_id).id, ticket_id=ticket_id, user_id=g.user_id)
     return jsonify(ticket={"id": ticket_id, "attached": False}), 200
 
@@ -100,7 +96,7 @@ def detach(incident_id: int, ticket_id: int):
 @bp.post("/incidents/<int:incident_id>/notify-mine")
 def notify_mine(incident_id: int):
     desk = _desk()
-    incident = desk.incident(incident_id)
+    incident = desk.incident(parse_id(incident_id, "incident id"))
     if incident.state != State.RESOLVED:
         raise StateError("the outage is not resolved yet: nothing to notify")
     desk.queue_task("notify-mine", incident.id, user_id=g.user_id)
@@ -111,6 +107,5 @@ def notify_mine(incident_id: int):
 def resolve(incident_id: int):
     if g.role != "admin":
         raise PermissionDenied("only admins can resolve an outage")
-    incident = _desk().mark_resolved(_declared(incident_id).id)
-    _desk().queue_task("resolve", incident.id, user_id=g.user_id)
+    incident = _desk().mark_resolved(_declared(incident_id).id, by_user=g.user_id)
     return jsonify(incident=_incident_json(incident)), 202
