@@ -185,19 +185,25 @@ def package(out_dir) -> None:
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn web workers.")
 @click.pass_obj
 def serve(config: Config, bind, workers) -> None:
-    """Run the web service (webhooks, sidebar API) under gunicorn."""
+    """Run the web service (webhooks, sidebar API) under gunicorn; the jobs run in `outage-desk worker`."""
     from gunicorn.app.base import BaseApplication
 
     from app.store.db import make_engine, upgrade
     from app.web import create_app
 
-    upgrade(make_engine(config.database_url))
-    create_app(config)  # fail here, in one line, on bad config rather than in every worker
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    engine.dispose()
+    # Fail here, in one line, on bad config rather than in every worker; then close its connections,
+    # which forked workers must not share.
+    create_app(config).extensions["outage_desk.sessions"].kw["bind"].dispose()
 
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
+            # Each worker builds its app, and so its engine and pool, after the fork.
+            self.cfg.set("preload_app", False)
 
         def load(self):
             return create_app(config)
@@ -206,13 +212,15 @@ def serve(config: Config, bind, workers) -> None:
 
 
 @cli.command()
+@click.option("--lease-seconds", type=click.IntRange(min=3), default=30, show_default=True,
+              help="How long a worker that stopped (killed, frozen) blocks a standby before it takes over.")
 @click.pass_obj
-def worker(config: Config) -> None:
-    """Run the background worker: takes webhook events into incidents, in batches."""
-    from app.jobs.scheduler import build_scheduler
+def worker(config: Config, lease_seconds) -> None:
+    """Run the background worker (webhook events into incidents, sidebar tasks); a second one stands by."""
+    from app.jobs.worker import run_worker
     from app.wiring import build_desk
 
-    build_scheduler(build_desk(config)).start()
+    run_worker(build_desk(config), timedelta(seconds=lease_seconds))
 
 
 @cli.command()

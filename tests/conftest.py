@@ -1,13 +1,107 @@
 from __future__ import annotations
 
+import os
+import uuid
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
 import pytest
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool, Pool
 
 from app.config import Config
-from app.store.db import make_engine, make_session_factory, upgrade
+from app.store.db import make_engine, make_session_factory, store_url, upgrade
 from app.web import create_app
 from tests.helpers import FrozenClock, WebhookSender
 
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+# A PostgreSQL URL whose role may create databases (`.ci/run` starts such a server and sets it).
+POSTGRES_URL_ENV = "OUTAGE_DESK_TEST_POSTGRES_URL"
+# Where every test runs on SQLite and on PostgreSQL: the store, the worker, the fault tests and the
+# exactly-once and intake scenarios. Unit tests stay on SQLite: they test logic, not the database.
+BOTH_DATABASES = ("tests/store/", "tests/jobs/", "tests/faults/", "tests/scenarios/test_declare.py",
+                  "tests/scenarios/test_outage_to_resolution.py")
+# Each test's database URL by its tmp_path, for helpers that get only the path (desk_config).
+_DATABASE_URLS: dict[Path, str] = {}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests under BOTH_DATABASES that use a store once per database."""
+    path = metafunc.definition.path.relative_to(metafunc.config.rootpath).as_posix()
+    if "database_url" in metafunc.fixturenames and path.startswith(BOTH_DATABASES):
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+
+class PostgresServer:
+    """The test server: one fresh database per test, dropped afterwards."""
+
+    def __init__(self, url: str):
+        self.url = store_url(url)
+        self.admin: Engine = create_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+    def create_database(self) -> str:
+        name = f"outage_desk_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {POSTGRES_URL_ENV} is not: the PostgreSQL tests cannot run", pytrace=False)
+        pytest.skip(f"set {POSTGRES_URL_ENV} to run the PostgreSQL variant")
+    server = PostgresServer(url)
+    yield server
+    server.admin.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's own empty store: a SQLite file, or a new PostgreSQL database.
+
+    SQLite unless parametrized: tests under BOTH_DATABASES get both, and so does any test that
+    parametrizes it indirectly with ["sqlite", "postgresql"].
+    """
+    if getattr(request, "param", "sqlite") == "sqlite":
+        url = f"sqlite:///{tmp_path}/desk.db"
+        _DATABASE_URLS[tmp_path] = url
+        yield url
+        del _DATABASE_URLS[tmp_path]
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    name = make_url(url).database
+    opened: weakref.WeakSet = weakref.WeakSet()
+
+    def remember(dbapi_connection, _record) -> None:
+        if isinstance(dbapi_connection, psycopg.Connection) and dbapi_connection.info.dbname == name:
+            opened.add(dbapi_connection)
+
+    # Engines the code under test never disposes would otherwise close their connections at some
+    # later garbage collection, with a ResourceWarning in whichever test runs then.
+    event.listen(Pool, "connect", remember)
+    _DATABASE_URLS[tmp_path] = url
+    yield url
+    del _DATABASE_URLS[tmp_path]
+    event.remove(Pool, "connect", remember)
+    for connection in list(opened):
+        connection.close()
+    server.drop_database(url)
+
+
+def database_url_for(tmp_path: Path) -> str:
+    """The database of the test whose tmp_path this is (its SQLite file if it asked for none)."""
+    return _DATABASE_URLS.get(tmp_path, f"sqlite:///{tmp_path}/desk.db")
 
 
 @pytest.fixture
@@ -16,9 +110,9 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def config(tmp_path) -> Config:
+def config(database_url) -> Config:
     return Config(zendesk_subdomain="acme", zendesk_email="api@acme.test", zendesk_api_token="tok-secret-123",
-                  zendesk_webhook_secret=WEBHOOK_SECRET, database_url=f"sqlite:///{tmp_path}/desk.db",
+                  zendesk_webhook_secret=WEBHOOK_SECRET, database_url=database_url,
                   outage_desk_referent="referent@example.com")
 
 

@@ -50,6 +50,12 @@ class IncidentSpec:
     cr_value: str = "Technical Issue::TI/Status Wavy"
 
     def __post_init__(self):
+        for name, limit in (("title", 200), ("query", 2000), ("cr_value", 200), ("tag", 80)):
+            value = getattr(self, name)
+            if len(value) > limit:
+                raise InputError(f"the {name} is longer than {limit} characters")
+            if "\x00" in value:
+                raise InputError(f"the {name} holds a NUL character")
         if not self.title.strip():
             raise InputError("the incident needs a title")
         if not self.query.strip():

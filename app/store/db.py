@@ -2,40 +2,81 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL URLs as hosts hand them out name no driver; psycopg 3 is the one installed.
+POSTGRES_SCHEMES = {"postgres", "postgresql"}
+# Any fixed number: the key of the PostgreSQL advisory lock that serialises migrations.
+MIGRATION_LOCK_KEY = 0x0D35_0001
+WAL_SWITCH_ATTEMPTS = 100
+WAL_SWITCH_PAUSE_SECONDS = 0.02
+
+
+def store_url(database_url: str) -> URL:
+    """`database_url` parsed, with plain `postgresql://` (or `postgres://`) meaning psycopg 3."""
+    url = make_url(database_url)
+    return url.set(drivername="postgresql+psycopg") if url.drivername in POSTGRES_SCHEMES else url
 
 
 def make_engine(database_url: str) -> Engine:
     """An engine for `database_url`; SQLite gets WAL and a busy timeout for the worker thread."""
-    if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+    url = store_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True)
+    # pre-ping: a server restart or a proxy's idle timeout costs a reconnect, not a failed job.
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    # Turning a new file to WAL needs it alone for a moment, and SQLite then answers "locked" at
+    # once instead of waiting: a second process opening the same new file tries again.
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(WAL_SWITCH_PAUSE_SECONDS)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+def alembic_config(connection: Connection) -> AlembicConfig:
+    """Alembic's settings for our migrations, run on `connection` (migrations/env.py takes it from here)."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration."""
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # `serve` and `worker` often start together on a fresh store: the second waits here for
+        # the first's migrations (DDL included) to commit, then finds nothing left to do.
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":
+            # pysqlite opens no transaction before DDL by itself: take the write lock up front.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        command.upgrade(alembic_config(connection), "head")

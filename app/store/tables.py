@@ -1,4 +1,4 @@
-"""The tables: incidents, the tickets they took in, the webhook inbox, the closing ledger."""
+"""The tables: incidents, the tickets they took in, the webhook inbox, the closing ledger, the worker lease."""
 
 from __future__ import annotations
 
@@ -92,15 +92,17 @@ class NotificationRow(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     audience: Mapped[str] = mapped_column(String(20))  # abandoned | unassigned | assigned
-    language: Mapped[str] = mapped_column(String(10))
-    # planned -> sent | callback | failed; "submitted" while a write may be in flight.
-    state: Mapped[str] = mapped_column(String(20))
+    # Free text from Zendesk (macro titles, requester names, error reasons): PostgreSQL, unlike
+    # SQLite, enforces a VARCHAR's length, so these have none.
+    language: Mapped[str] = mapped_column(Text)
+    # planned -> sent | callback | failed; "submitted:<kind>" while a write may be in flight.
+    state: Mapped[str] = mapped_column(String(40))
     author_id: Mapped[int | None] = mapped_column(BigInteger)
-    phone: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(Text)
     # The ticket's updated_at when planned: sent with safe_update so that of two writes
     # racing after a crash, only one can apply.
     updated_stamp: Mapped[str] = mapped_column(String(40))
-    detail: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("notifications_state", "incident_id", "state"),)
@@ -118,7 +120,7 @@ class TaskRow(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    outcome: Mapped[str | None] = mapped_column(String(300))
+    outcome: Mapped[str | None] = mapped_column(Text)  # may quote an error from Zendesk
 
     __table_args__ = (Index("tasks_pending", "done_at", "id"),)
 
@@ -130,3 +132,13 @@ class SettingRow(Base):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class LeaseRow(Base):
+    """Who may run a one-process-only duty (the worker's jobs), until when: renewed while they run."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -10,9 +10,14 @@ from sqlalchemy.orm import Session
 from app.store.tables import Base
 
 
+def upsert_insert(session: Session, table: type[Base]) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which alone offers ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    return dialect.insert(table)
+
+
 def insert_ignoring_duplicates(session: Session, table: type[Base], rows: Sequence[dict]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
     if not rows:
         return
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    session.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+    session.execute(upsert_insert(session, table).on_conflict_do_nothing(), list(rows))

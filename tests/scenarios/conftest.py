@@ -14,7 +14,7 @@ from app.sandbox.seed import SeedSummary, seed_outage
 from app.sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
 from app.sandbox.state import SandboxState
 from app.wiring import build_desk
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import WEBHOOK_SECRET, database_url_for
 
 API_EMAIL = "outage-desk-api@example.com"
 API_TOKEN = "scenario-token"
@@ -79,10 +79,16 @@ def account():
     account.server.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def scenario_database(database_url) -> str:
+    """Every scenario gets its own store, which desk_config finds by the test's tmp_path."""
+    return database_url
+
+
 def desk_config(account: Account, tmp_path) -> Config:
     return Config(zendesk_subdomain="acme", zendesk_url=account.url, zendesk_email=API_EMAIL,
                   zendesk_api_token=API_TOKEN, zendesk_webhook_secret=WEBHOOK_SECRET,
-                  database_url=f"sqlite:///{tmp_path}/desk.db", outage_desk_referent=str(account.seed.referent_id))
+                  database_url=database_url_for(tmp_path), outage_desk_referent=str(account.seed.referent_id))
 
 
 @pytest.fixture

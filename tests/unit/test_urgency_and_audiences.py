@@ -1,10 +1,14 @@
 """The runbook's rules: urgency only ever raised, one closing group per ticket, the right language."""
 
+from datetime import datetime, timezone
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.errors import InputError
 from app.incident.model import (
-    LEVEL_BY_PRIORITY, Audience, audience_of, closing_language, impact_level, raised_priority,
+    LEVEL_BY_PRIORITY, Audience, IncidentSpec, audience_of, closing_language, impact_level, raised_priority,
 )
 
 priorities = st.sampled_from([None, "low", "normal", "high", "urgent"])
@@ -47,3 +51,11 @@ def test_language_exact_then_base_then_default():
     assert closing_language("ja", available, "en") == "en"
     assert closing_language(None, available, "en") == "en"
     assert closing_language("ja", {""}, "en") == ""
+
+
+def test_an_incident_refuses_text_the_store_could_not_hold():
+    start = datetime(2026, 11, 22, tzinfo=timezone.utc)
+    with pytest.raises(InputError, match="NUL"):
+        IncidentSpec(title="API\x00down", query="API", started_at=start)
+    with pytest.raises(InputError, match="longer than 200"):
+        IncidentSpec(title="x" * 201, query="API", started_at=start)

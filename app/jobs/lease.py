@@ -1,0 +1,57 @@
+"""The worker lease: only the process holding it runs jobs; a second worker waits, then takes over."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock
+from app.store.leases import lease_holder, release_lease, take_lease
+
+log = logging.getLogger(__name__)
+
+WORKER_LEASE = "worker"
+# How long a worker that stopped renewing (killed, frozen, cut off) blocks its standby.
+# Holders' clocks must agree to well within this.
+LEASE_TTL = timedelta(seconds=30)
+
+
+class WorkerLease:
+    """This process's claim on the worker lease, renewed by every :meth:`hold`."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, ttl: timedelta = LEASE_TTL,
+                 owner: str | None = None):
+        self.sessions = sessions
+        self.clock = clock
+        self.ttl = ttl
+        # Host and pid tell an operator which process it is; the token tells two leases of one process apart.
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._held: bool | None = None
+        # The scheduler's job threads and its heartbeat all call hold().
+        self._lock = threading.Lock()
+
+    def hold(self) -> bool:
+        """Take or renew the lease; True while this process may run jobs. Logs each change once."""
+        with self._lock:
+            held = take_lease(self.sessions, WORKER_LEASE, self.owner, self.clock.now(), self.ttl)
+            if held != self._held:
+                if held:
+                    log.info("jobs.lease-taken", extra={"owner": self.owner})
+                else:
+                    holder = lease_holder(self.sessions, WORKER_LEASE)
+                    log.warning("jobs.lease-waiting", extra={"owner": self.owner, "holder": holder.owner,
+                                                             "until": holder.expires_at.isoformat()})
+                self._held = held
+            return held
+
+    def release(self) -> None:
+        """Hand the lease on at once (a clean stop), so a standby need not wait for it to lapse."""
+        with self._lock:
+            release_lease(self.sessions, WORKER_LEASE, self.owner)
+            self._held = False

@@ -1,0 +1,83 @@
+"""The migrations on SQLite and PostgreSQL: the declared schema, both ways, rows kept, racing starts."""
+
+import threading
+from datetime import datetime, timezone
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from app.store.db import alembic_config, make_engine, upgrade
+from app.store.tables import Base
+
+
+def schema_drift(engine) -> list:
+    with engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+def test_the_migrations_build_the_declared_schema_and_a_second_run_changes_nothing(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)
+    assert schema_drift(engine) == []
+    engine.dispose()
+
+
+def test_the_migrations_go_down_to_nothing_and_up_again(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    upgrade(engine)
+    assert schema_drift(engine) == []
+    engine.dispose()
+
+
+def test_a_store_made_by_an_older_release_keeps_its_rows_and_takes_the_longer_texts(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002")
+    now = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO incidents (id, title, kind, severity, tag, cr_value, query, state, started_at) "
+            "VALUES (1, 'API down', 'unplanned', 2, 'api_down', 'cr', 'API', 'declared', :now)"), {"now": now})
+        connection.execute(text(
+            "INSERT INTO notifications (incident_id, ticket_id, audience, language, state, updated_stamp, updated_at) "
+            "VALUES (1, 7, 'assigned', 'fr', 'planned', 'stamp', :now)"), {"now": now})
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "UPDATE notifications SET state = 'submitted:callback-planned', language = :language, "
+            "phone = :phone, detail = :detail"),
+            {"language": "Portuguese (Brazil)", "phone": "A requester whose name is far longer than forty letters",
+             "detail": "UpdateConflict: " + "x" * 400})
+        row = connection.execute(text("SELECT ticket_id, state FROM notifications")).one()
+    assert tuple(row) == (7, "submitted:callback-planned")
+    engine.dispose()
+
+
+def test_two_processes_starting_on_a_fresh_store_both_migrate_it_without_error(database_url):
+    engines = [make_engine(database_url) for _ in range(2)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def migrate(engine) -> None:
+        start.wait()
+        try:
+            upgrade(engine)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=migrate, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert schema_drift(engines[0]) == []
+    for engine in engines:
+        engine.dispose()
