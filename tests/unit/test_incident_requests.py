@@ -61,12 +61,8 @@ def job_done(ticket_ids):
         "results": [{"id": t, "action": "update", "status": "Updated", "success": True} for t in ticket_ids]}]})
 
 
-def put_bodies():
-    return [json.loads(c.request.body) for c in responses.calls if c.request.method == "PUT"]
-
-
-@responses.activate
-def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(desk):
+def an_account_with_one_outage_ticket():
+    """Zendesk as declare finds it: our fields and macros, and ticket 42 matching the query."""
     account_objects()
     responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
     responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
@@ -75,6 +71,15 @@ def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(
     nothing_newer()
     job_done([42])
     job_done([42])
+
+
+def put_bodies():
+    return [json.loads(c.request.body) for c in responses.calls if c.request.method == "PUT"]
+
+
+@responses.activate
+def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(desk):
+    an_account_with_one_outage_ticket()
 
     desk.declare(IncidentSpec(title="API down", query="API", severity=3,
                               started_at=datetime(2026, 11, 22, 10, tzinfo=timezone.utc)))
@@ -94,14 +99,7 @@ def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(
 
 @responses.activate
 def test_the_closing_reply_is_the_macro_written_by_the_referent_with_a_ledger_tag_and_safe_update(desk, sessions):
-    account_objects()
-    responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
-    responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
-                                                    "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
-    responses.get(f"{API}/macros/active.json", json=MACROS)
-    nothing_newer()
-    job_done([42])
-    job_done([42])
+    an_account_with_one_outage_ticket()
     report = desk.declare(IncidentSpec(title="API down", query="API",
                                        started_at=datetime(2026, 11, 22, 10, tzinfo=timezone.utc)))
     responses.get(f"{API}/tickets/show_many.json", json={"tickets": [dict(TICKET, status="open")], "users": [REQUESTER]})
