@@ -193,6 +193,8 @@ class OutageDesk:
         self._ensure_problem_ticket(incident)
         problem_id = incident.problem_ticket_id
         report = DeclareReport(incident_id=incident.id, problem_ticket_id=problem_id)
+        # Before the backfill's own writes, so the sweep reads only the last minutes' activity.
+        report.taken_in += self._catch_up(incident)
         since = incident.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         for page in self.gateway.export_tickets(f"{incident.query} created>={since} status<solved"):
             report.found += len(page)
@@ -207,7 +209,6 @@ class OutageDesk:
             taken, failed = self._take_in(incident, eligible, "backfill", on_progress)
             report.taken_in += taken
             report.failed.update(failed)
-        report.taken_in += self._catch_up(incident)
         if incident.origin_ticket_id:
             # The ticket the agent declared from belongs in, whatever the query says.
             taken, failed = self.attach(incident, [incident.origin_ticket_id])

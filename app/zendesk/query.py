@@ -356,7 +356,7 @@ _KEYWORDS = {
 }
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # subjects repeat in a flood; a bigger cache only holds memory
 def _index_text(text: str) -> str:
     # Space-padded token string, so a word or phrase test is one substring search.
     folded = unicodedata.normalize("NFKD", text.casefold())
