@@ -107,8 +107,8 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
             figures.add("Left alone: solved/closed, agent requesters",
                         f"{report.skipped_solved} / {report.skipped_agent_requester}")
             acknowledged_at_declare = len(state.emails)
-            figures.add("Zendesk API calls for declare: tag + acknowledge (floor ⌈N/100⌉ + ⌈M/100⌉)",
-                        f"{declare_calls} ({math.ceil(report.taken_in / 100) + math.ceil(acknowledged_at_declare / 100)})")
+            figures.add("Zendesk API calls for declare: N take-ins + M acknowledgements (floor ⌈(N+M)/100⌉)",
+                        f"{declare_calls} ({math.ceil((report.taken_in + acknowledged_at_declare) / 100)})")
 
             arrivals = _customers_write_in(sandbox.url, new_tickets, rng)
             solved_by_agents = _agents_solve(sandbox.url, token, sorted(expected)[:5])

@@ -23,8 +23,9 @@ from app.incident.model import (
 from app.incident.resolve import Resolution, ResolveReport
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, TaskRow
 from app.store.writes import insert_ignoring_duplicates
+from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
-from app.zendesk.model import DropdownField, Macro, Ticket, User
+from app.zendesk.model import BulkOutcome, DropdownField, Macro, Ticket, User
 from app.zendesk.query import QueryError, parse
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,27 @@ class DeclareReport:
     failed: dict[int, str] = field(default_factory=dict)
 
 
+@dataclass
+class TakeInTally:
+    """One pipeline's take-in so far; `swept` keeps a ticket the sweep found from being written
+    again when the export finds it too, before the store has recorded it."""
+
+    swept: set[int] = field(default_factory=set)
+    taken: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def _log_acknowledgement_failures(outcome: BulkOutcome) -> None:
+    for ticket_id, reason in outcome.failed.items():
+        log.warning("incident.acknowledgement-failed", extra={"ticket": ticket_id, "reason": reason})
+
+
 @dataclass(frozen=True)
 class AccountObjects:
-    """The account's own fields, macros and referent, looked up once by id or title."""
+    """The account's own fields, looked up once by id or title."""
 
     cr_field: DropdownField
     impact_field: DropdownField | None
-    referent: User | None
 
 
 class OutageDesk:
@@ -80,8 +95,12 @@ class OutageDesk:
         if impact_name not in fields:
             # Priorities then follow the incident's level alone.
             log.warning("incident.no-impact-field", extra={"field": impact_name})
-        referent = self.gateway.find_user(self.config.outage_desk_referent) if self.config.outage_desk_referent else None
-        return AccountObjects(cr_field=fields[cr_name], impact_field=fields.get(impact_name), referent=referent)
+        return AccountObjects(cr_field=fields[cr_name], impact_field=fields.get(impact_name))
+
+    @cached_property
+    def referent(self) -> User | None:
+        """The product referent, who writes to abandoned callers and unassigned tickets."""
+        return self.gateway.find_user(self.config.outage_desk_referent) if self.config.outage_desk_referent else None
 
     def _cr_option(self, incident: IncidentRow) -> str:
         value = self.account.cr_field.option_value(incident.cr_value)
@@ -189,12 +208,18 @@ class OutageDesk:
             session.commit()
 
     def backfill(self, incident: IncidentRow, on_progress: Progress | None = None) -> DeclareReport:
-        """Take in every matching ticket since the start (search export: past the 1,000 cap)."""
+        """Take in every matching ticket since the start (search export: past the 1,000 cap).
+
+        One pipeline of bulk jobs carries every page: while Zendesk works through one page's
+        jobs the next page is read, and each page's acknowledgements follow its take-in.
+        """
         self._ensure_problem_ticket(incident)
         problem_id = incident.problem_ticket_id
         report = DeclareReport(incident_id=incident.id, problem_ticket_id=problem_id)
+        tally = TakeInTally()
+        writer = self.gateway.bulk_writer(on_progress)
         # Before the backfill's own writes, so the sweep reads only the last minutes' activity.
-        report.taken_in += self._catch_up(incident)
+        self._catch_up(incident, writer, tally)
         since = incident.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         for page in self.gateway.export_tickets(f"{incident.query} created>={since} status<solved"):
             report.found += len(page)
@@ -206,9 +231,9 @@ class OutageDesk:
                     report.skipped_agent_requester += ticket.id != problem_id
                 else:
                     eligible.append(ticket)
-            taken, failed = self._take_in(incident, eligible, "backfill", on_progress)
-            report.taken_in += taken
-            report.failed.update(failed)
+            self._queue_take_in(writer, incident, eligible, "backfill", tally)
+        writer.finish()
+        report.taken_in, report.failed = tally.taken, tally.failed
         if incident.origin_ticket_id:
             # The ticket the agent declared from belongs in, whatever the query says.
             taken, failed = self.attach(incident, [incident.origin_ticket_id])
@@ -220,7 +245,7 @@ class OutageDesk:
             session.commit()
         return report
 
-    def _catch_up(self, incident: IncidentRow) -> int:
+    def _catch_up(self, incident: IncidentRow, writer: BulkWriter, tally: TakeInTally) -> None:
         """Take in what search has not indexed yet: webhook events from before the declaration go
         back to the worker, and the incremental export is swept over the last minutes."""
         with self.sessions() as session:
@@ -230,26 +255,38 @@ class OutageDesk:
             session.commit()
         query = parse(incident.query)
         since = max(incident.started_at, self.clock.now() - CATCH_UP_WINDOW)
-        taken = 0
         try:
             for page in self.gateway.updated_tickets(since):
-                taken += self._take_in(incident, [t for t in page if belongs_to(incident, query, t)], "sweep")[0]
+                found = [t for t in page if belongs_to(incident, query, t)]
+                self._queue_take_in(writer, incident, found, "sweep", tally)
+                tally.swept.update(t.id for t in found)
         except ZendeskAuthError:
             log.warning("incident.no-sweep", extra={"reason": "the incremental export needs an admin's token"})
-        return taken
 
     def _take_in(self, incident: IncidentRow, tickets: list[Ticket], source: str,
                  on_progress: Progress | None = None) -> tuple[int, dict[int, str]]:
-        """Tag, classify, link, prioritise and keep open; record what Zendesk accepted."""
+        """Take these tickets in now; returns how many were, and the failures."""
+        tally = TakeInTally()
+        writer = self.gateway.bulk_writer(on_progress)
+        self._queue_take_in(writer, incident, tickets, source, tally)
+        writer.finish()
+        return tally.taken, tally.failed
+
+    def _queue_take_in(self, writer: BulkWriter, incident: IncidentRow, tickets: list[Ticket], source: str,
+                       tally: TakeInTally) -> None:
+        """Tag, classify, link, prioritise and keep open; once Zendesk has accepted, record the
+        tickets and acknowledge their customers (after, never alongside: one comment per update)."""
         with self.sessions() as session:
             already = set(session.scalars(select(AffectedTicketRow.ticket_id).where(
                 AffectedTicketRow.incident_id == incident.id,
                 AffectedTicketRow.ticket_id.in_([t.id for t in tickets]))))
-        fresh = [t for t in tickets if t.id not in already]
-        if not fresh:
-            return 0, {}
-        items = [self._take_in_item(incident, t) for t in fresh]
-        outcome = self.gateway.bulk_update(items, on_progress)
+        fresh = [t for t in tickets if t.id not in already and t.id not in tally.swept]
+        if fresh:
+            writer.add([self._take_in_item(incident, t) for t in fresh],
+                       then=lambda outcome: self._taken_in(writer, incident, fresh, source, outcome, tally))
+
+    def _taken_in(self, writer: BulkWriter, incident: IncidentRow, tickets: list[Ticket], source: str,
+                  outcome: BulkOutcome, tally: TakeInTally) -> None:
         now = self.clock.now()
         with self.sessions() as session:
             insert_ignoring_duplicates(session, AffectedTicketRow, [
@@ -258,13 +295,14 @@ class OutageDesk:
             session.commit()
         for ticket_id, reason in outcome.failed.items():
             log.warning("incident.take-in-failed", extra={"ticket": ticket_id, "reason": reason})
-        self._acknowledge([t for t in fresh if t.id in outcome.succeeded])
-        return len(outcome.succeeded), outcome.failed
+        tally.taken += len(outcome.succeeded)
+        tally.failed.update(outcome.failed)
+        writer.add(self._acknowledgements([t for t in tickets if t.id in outcome.succeeded]),
+                   then=_log_acknowledgement_failures)
 
     @cached_property
     def _acknowledgement_macros(self) -> dict[str, Macro]:
-        referent = self.account.referent
-        if referent is None:
+        if self.referent is None:
             log.warning("incident.no-acknowledgement", extra={"reason": "OUTAGE_DESK_REFERENT is not set"})
             return {}
         try:
@@ -273,11 +311,11 @@ class OutageDesk:
             log.warning("incident.no-acknowledgement", extra={"reason": str(error)})
             return {}
 
-    def _acknowledge(self, tickets: list[Ticket]) -> None:
+    def _acknowledgements(self, tickets: list[Ticket]) -> list[dict]:
         """The runbook's calm acknowledgement, once per customer, in their language, as the referent."""
         macros = self._acknowledgement_macros
         if not macros:
-            return
+            return []
         items = []
         for ticket in tickets:
             requester = ticket.requester
@@ -286,10 +324,8 @@ class OutageDesk:
                 continue
             macro = macros[closing_language(requester.locale, set(macros), self.config.outage_desk_default_language)]
             items.append({"id": ticket.id, "additional_tags": [ACKNOWLEDGED_TAG],
-                          "comment": {"body": macro.comment, "public": True, "author_id": self.account.referent.id}})
-        outcome = self.gateway.bulk_update(items)
-        for ticket_id, reason in outcome.failed.items():
-            log.warning("incident.acknowledgement-failed", extra={"ticket": ticket_id, "reason": reason})
+                          "comment": {"body": macro.comment, "public": True, "author_id": self.referent.id}})
+        return items
 
     def _take_in_item(self, incident: IncidentRow, ticket: Ticket) -> dict:
         item = {
@@ -423,5 +459,5 @@ class OutageDesk:
     def resolve(self, incident: IncidentRow, dry_run: bool = False, on_progress: Progress | None = None,
                 only_author: int | None = None) -> ResolveReport:
         """Send the closing macro to every affected ticket exactly once, then solve the problem."""
-        resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.account.referent)
+        resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent)
         return resolution.run(incident, dry_run, on_progress, only_author)

@@ -1,7 +1,7 @@
 """The one way to Zendesk: bulk writes, jobs, search export, macros, users — with retries.
 
-Reads go through zenpy's transport and come back as our small types; writes are zenpy
-objects. Retries and waits live here and nowhere else.
+Every call goes through zenpy's transport (auth, URLs, error checks); answers come back as
+our small types. Retries and waits live here and in the bulk pipeline it drives, nowhere else.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from zenpy.lib.endpoint import Url
 from app.clock import Clock, SystemClock
 from app.errors import InputError, ZendeskError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError
 from app.zendesk.client import RateLimitState
+from app.zendesk.bulk import BulkWriter, JobPace
 from app.zendesk.model import BulkOutcome, DropdownField, Macro, Ticket, User
 
 log = logging.getLogger(__name__)
@@ -30,17 +31,11 @@ T = TypeVar("T")
 BATCH_SIZE = 100  # update_many and show_many take at most 100 ids
 EXPORT_PAGE_SIZE = 1000  # search and incremental exports allow 1000 per page: fewer calls
 INCREMENTAL_MIN_AGE_SECONDS = 61  # its start_time must be at least a minute in the past
-MAX_INFLIGHT_JOBS = 25  # Zendesk allows 30 queued or running jobs per account; leave room
 # Retries per status, PagerDuty-style; 401/403/404/422 are never retried.
 RETRY_STATUSES = {500: 2, 502: 4, 503: 6, 504: 6}
 MAX_NETWORK_RETRIES = 3
 MAX_RATE_LIMIT_WAIT = 15 * 60  # total seconds we accept to be throttled in one call
 BACKOFF_BASE = 0.5
-POLL_INTERVAL_MIN, POLL_INTERVAL_MAX = 0.2, 8.0  # seconds between job-status polls
-MAX_ITEM_ATTEMPTS = 3  # a ticket that failed inside a job is sent again at most twice
-# Item errors no retry can fix: the ticket itself refuses the change.
-PERMANENT_ITEM_ERRORS = frozenset({"RecordInvalid", "ClosedTicket", "RecordNotFound", "PermissionDenied",
-                                   "Forbidden", "InvalidValue"})
 # Below this share of the per-minute budget, slow down before Zendesk answers 429.
 PACING_THRESHOLD = 0.05
 
@@ -59,6 +54,7 @@ class ZendeskGateway:
         self._rate_limit = rate_limit
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
+        self._job_pace = JobPace()
 
     @property
     def calls(self) -> int:
@@ -283,77 +279,26 @@ class ZendeskGateway:
 
     # -- bulk writes -----------------------------------------------------
 
+    def bulk_writer(self, on_progress: Callable[[int], None] | None = None) -> BulkWriter:
+        """A pipeline of update_many jobs: `add` batches of changes, then `finish`."""
+        return BulkWriter(self._submit_job, self._job_statuses, self._clock, self._job_pace, on_progress)
+
     def bulk_update(self, items: Sequence[dict[str, Any]],
                     on_progress: Callable[[int], None] | None = None) -> BulkOutcome:
-        """Apply per-ticket changes in update_many jobs of 100, and wait for every job.
-
-        Each item is a Zendesk ticket object with its `id`. Every result is checked: a
-        completed job may still have failed for some tickets, and exactly those are sent
-        again (in fresh batches) unless the failure is one a retry cannot fix.
-        """
-        outcome = BulkOutcome()
-        pending = list(chunks(list(items)))
-        inflight: dict[str, Sequence[dict]] = {}
-        attempts: dict[int, int] = {}
-        interval = POLL_INTERVAL_MIN
-        while pending or inflight:
-            while pending and len(inflight) < MAX_INFLIGHT_JOBS:
-                batch = pending.pop(0)
-                job = self._call("PUT tickets/update_many",
-                                 lambda b=batch: self._client.tickets.update([ZenpyTicket(**item) for item in b]))
-                inflight[job.id] = batch
-                outcome.jobs += 1
-            self._clock.sleep(interval)
-            again: list[dict] = []
-            finished = [job for job in self._job_statuses(list(inflight))
-                        if job["status"] in ("completed", "failed", "killed")]
-            # Every poll is an API call: wait longer while jobs are slow, less once they move.
-            if not finished:
-                interval = min(interval * 2, POLL_INTERVAL_MAX)
-            elif len(finished) * 2 > len(inflight):
-                interval = max(interval / 2, POLL_INTERVAL_MIN)
-            for job in finished:
-                batch = inflight.pop(job["id"])
-                for item, reason in self._record_results(job, batch, outcome):
-                    ticket_id = int(item["id"])
-                    attempts[ticket_id] = attempts.get(ticket_id, 1) + 1
-                    if attempts[ticket_id] <= MAX_ITEM_ATTEMPTS and _retryable(item, reason):
-                        again.append(item)
-                    else:
-                        outcome.failed[ticket_id] = reason
-                if on_progress:
-                    on_progress(len(batch))
-            pending.extend(chunks(again))
+        """Apply per-ticket changes (Zendesk ticket objects with their `id`) in update_many jobs
+        of 100, and wait for every job; tickets that failed inside a job are retried."""
+        writer = self.bulk_writer(on_progress)
+        outcome = writer.add(items)
+        writer.finish()
         return outcome
+
+    def _submit_job(self, batch: Sequence[dict[str, Any]]) -> str:
+        # Plain JSON: the items are already Zendesk ticket objects, and building zenpy
+        # objects for them cost more CPU than the rest of a declare.
+        return self._send("PUT", "tickets/update_many.json", {"tickets": list(batch)})["job_status"]["id"]
 
     def _job_statuses(self, job_ids: list[str]) -> list[dict[str, Any]]:
         statuses: list[dict[str, Any]] = []
         for batch in chunks(job_ids):
             statuses.extend(self._get("job_statuses/show_many.json", ids=",".join(batch))["job_statuses"])
         return statuses
-
-    @staticmethod
-    def _record_results(job: dict[str, Any], batch: Sequence[dict],
-                        outcome: BulkOutcome) -> list[tuple[dict, str]]:
-        """Record the successes; return the failed items with their reasons."""
-        results = {int(r["id"]): r for r in job.get("results") or () if r.get("id") is not None}
-        failed = []
-        for item in batch:
-            result = results.get(int(item["id"]))
-            if result is not None and result.get("success", "error" not in result):
-                outcome.succeeded.add(int(item["id"]))
-            elif result is None:
-                failed.append((item, f"NoResult: none in job {job['id']} ({job['status']})"))
-            else:
-                failed.append((item, f"{result.get('error', 'Failed')}: {result.get('details', '')}".strip()))
-        return failed
-
-
-def _retryable(item: dict[str, Any], reason: str) -> bool:
-    """Whether sending the same change again can succeed."""
-    code = reason.split(":", 1)[0]
-    if code == "UpdateConflict":
-        # Without our own stamp, Zendesk used the queue time: re-apply on the fresh ticket.
-        # With one, the caller must re-read first (that is the point of the stamp).
-        return "updated_stamp" not in item
-    return code not in PERMANENT_ITEM_ERRORS

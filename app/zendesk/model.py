@@ -117,8 +117,7 @@ class Macro:
 
 @dataclass
 class BulkOutcome:
-    """What a series of update_many jobs did, ticket by ticket."""
+    """What update_many jobs did to a set of changes, ticket by ticket."""
 
     succeeded: set[int] = field(default_factory=set)
     failed: dict[int, str] = field(default_factory=dict)  # ticket id -> "Error: details"
-    jobs: int = 0
