@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from app.incident.model import UNSOLVED
-from app.sandbox import guard, seed
+from app.sandbox import guard
 from app.sandbox.seed import seed_outage
 from app.sandbox.server import create_sandbox_app, serve_sandbox
 from app.sandbox.state import SandboxState
@@ -27,14 +27,10 @@ QUERY = "API"
 SEED_FACTOR = 1.35
 SEED_MARGIN = 100
 OUTAGE_HOURS = 3
-# The seed's US numbers (+1 415 555 ####) are only 10,000: past about 60,000 tickets its draw of an
-# unused number never ends. More digits change nothing Outage Desk looks at.
-WIDE_US_PHONE = "+1 415 5## ####"
 
 
 def seed_exactly(state: SandboxState, outage_tickets: int, start: datetime) -> int:
     """Seed an outage in which exactly `outage_tickets` tickets are due for take-in; returns the referent's id."""
-    seed._data("people.json")["en-US"]["phone"] = WIDE_US_PHONE
     summary = seed_outage(state, tickets=math.ceil(outage_tickets * SEED_FACTOR) + SEED_MARGIN, seed=7, start=start)
     due = _due_for_take_in(state)
     if len(due) < outage_tickets:

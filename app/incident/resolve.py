@@ -19,8 +19,8 @@ from app.zendesk.model import Macro, Ticket, User
 CALLBACK_NOTE = ("Outage resolved. This requester has no email address, so no closing email could be sent: "
                  "please call them back on {phone}.")
 PROBLEM_SOLVED_NOTE = "Outage resolved by Outage Desk: {sent} customers notified, {callback} on the callback list."
-# How many times a closing write is re-planned after a safe-update conflict (someone else
-# touched the ticket between our read and our write).
+# How many times a closing write, or the problem's solve, is re-planned after a safe-update
+# conflict (someone else touched the ticket between our read and our write).
 MAX_CONFLICT_RETRIES = 3
 
 
@@ -229,17 +229,46 @@ class Resolution:
         return report
 
     def _solve_problem(self, incident: IncidentRow, report: ResolveReport) -> None:
-        # Solving a problem solves its linked incidents and copies its comment to them: the
-        # comment stays private so no customer gets a second email.
-        problem = self.gateway.tickets([incident.problem_ticket_id])
-        if problem and problem[0].status in ("solved", "closed"):
-            report.problem_solved = True  # a rerun after the end: nothing more to write
-            return
+        with self.sessions() as session:
+            solved_at = session.get(IncidentRow, incident.id).problem_solved_at
+        # Recorded once the solve is known to have landed: a rerun after that asks Zendesk nothing.
+        if solved_at is None:
+            if not self._write_problem_solve(incident, report):
+                return
+            with self.sessions() as session:
+                session.get(IncidentRow, incident.id).problem_solved_at = self.clock.now()
+                session.commit()
+        report.problem_solved = True
+
+    def _write_problem_solve(self, incident: IncidentRow, report: ResolveReport) -> bool:
+        """Solve the problem ticket with its note, unless that landed already; whether it is solved now.
+
+        The write carries a marker tag and the problem's updated_at as just read (safe update): a rerun
+        after a crash finds the tag if the killed run's write landed, and if that write is still queued,
+        of it and the rerun's only the first to run applies; the other conflicts and re-reads.
+        """
+        problem_id, referent_id = incident.problem_ticket_id, self.referent().id
         note = PROBLEM_SOLVED_NOTE.format(sent=sum(report.sent.values()), callback=len(report.callbacks))
-        outcome = self.gateway.bulk_update([{
-            "id": incident.problem_ticket_id, "status": "solved", "assignee_id": self.referent().id,
-            "comment": {"body": note, "public": False, "author_id": self.referent().id}}])
-        report.problem_solved = incident.problem_ticket_id in outcome.succeeded
+        for _attempt in range(MAX_CONFLICT_RETRIES + 1):
+            found = self.gateway.tickets([problem_id])
+            if not found:
+                return False
+            problem = found[0]
+            # Solved by a write of ours (its tag says so) or by an agent: nothing more to write.
+            if problem_solved_tag(incident.id) in problem.tags or problem.status in ("solved", "closed"):
+                return True
+            # Solving a problem solves its linked incidents and copies its comment to them: the
+            # comment stays private so no customer gets a second email.
+            outcome = self.gateway.bulk_update([{
+                "id": problem_id, "safe_update": True, "updated_stamp": problem.updated_at,
+                "status": "solved", "assignee_id": referent_id,
+                "comment": {"body": note, "public": False, "author_id": referent_id},
+                "additional_tags": [problem_solved_tag(incident.id)]}])
+            if problem_id in outcome.succeeded:
+                return True
+            if not outcome.failed.get(problem_id, "").startswith("UpdateConflict"):
+                return False
+        return False
 
 
 CLOSED_TAG = "outage_desk_closed"
@@ -253,3 +282,8 @@ def closing_tag(incident_id: int) -> str:
 def callback_tag(incident_id: int) -> str:
     """The tag on tickets whose requester must be called back instead."""
     return f"outage_desk_callback_{incident_id}"
+
+
+def problem_solved_tag(incident_id: int) -> str:
+    """The tag written in the same update as the problem ticket's resolution note."""
+    return f"outage_desk_problem_solved_{incident_id}"

@@ -38,6 +38,9 @@ BUSINESS_IMPACTS = [
     ("4 - Question", "impact_4"),
 ]
 ABANDON_TAGS = ("voice_abandoned_in_queue", "voice_abandoned_in_ivr", "voice_abandoned_in_voicemail")
+# Numbers in use drawn in a row before a phone pattern counts as used up and gets one more free digit.
+# Even at 90% full, 50 in a row come once in 200 draws; an exhausted pattern would never end the draw.
+PHONE_DRAWS = 50
 
 
 @dataclass
@@ -91,6 +94,12 @@ def _name_part(entry: str | list[str]) -> tuple[str, str]:
     return (entry, _ascii(entry)) if isinstance(entry, str) else (entry[0], entry[1])
 
 
+def _wider(pattern: str) -> str:
+    """The phone pattern with its last fixed digit free: ten times the numbers, in the same format."""
+    last = max(i for i, ch in enumerate(pattern) if ch.isdigit())
+    return f"{pattern[:last]}#{pattern[last + 1:]}"
+
+
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in folded if ch.isascii() and (ch.isalnum() or ch == "-"))
@@ -104,6 +113,7 @@ class _Builder:
         self.customers: dict[str, list[dict]] = {language: [] for language in LANGUAGE_WEIGHTS}
         self.callers: dict[str, list[dict]] = {language: [] for language in LANGUAGE_WEIGHTS}
         self.emails: set[str] = set()
+        self.phone_patterns = {language: self.people[language]["phone"] for language in LANGUAGE_WEIGHTS}
         self.agents: list[dict] = []
         self.counts = {"channel": Counter(), "language": Counter(), "status": Counter()}
         self.since = iso(start - timedelta(days=400))
@@ -245,11 +255,14 @@ class _Builder:
         return user
 
     def _phone(self, language: str) -> str:
-        pattern = self.people[language]["phone"]
+        """An unused number of the language's pattern, widened for good once it is (nearly) used up."""
         while True:
-            phone = "".join(str(self.rng.randrange(10)) if ch == "#" else ch for ch in pattern)
-            if self.state.user_by_phone(phone) is None:
-                return phone
+            pattern = self.phone_patterns[language]
+            for _ in range(PHONE_DRAWS):
+                phone = "".join(str(self.rng.randrange(10)) if ch == "#" else ch for ch in pattern)
+                if self.state.user_by_phone(phone) is None:
+                    return phone
+            self.phone_patterns[language] = _wider(pattern)
 
     def _text(self, kind: str, label: str, language: str, requester: dict, moment: datetime) -> tuple[str, str]:
         """(subject, description) in the requester's language."""

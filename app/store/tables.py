@@ -50,6 +50,8 @@ class IncidentRow(Base):
     # Who runs the backfill: claimed atomically, so the CLI and the worker never both do it.
     backfill_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     origin_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    # When resolve knew the problem ticket solved with its note: a rerun asks Zendesk nothing more.
+    problem_solved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # One active incident per tag: the database enforces it, not a check-then-insert.

@@ -317,4 +317,5 @@ def test_resolve_killed_at_random_moments_sends_each_closing_email_exactly_once(
     assert set(emails) == targets and set(emails.values()) == {1}, report
     assert final_ledger == Counter(sent=len(targets), callback=len(callbacks)), report
     assert problem_status == "solved", report
+    assert problem_notes == 1, f"the problem ticket's resolution note is not there exactly once\n{report}"
     assert again.returncode == 0 and emails_after_again == emails, f"a further resolve sent more\n{report}"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
-from app.sandbox.seed import seed_outage
+from app.sandbox.seed import _Builder, _data, seed_outage
 from app.sandbox.state import SandboxState
 from app.zendesk.query import parse
 
@@ -25,6 +26,38 @@ def test_same_seed_same_account():
     assert first_state.tickets == second_state.tickets and first_state.users == second_state.users
     _, other = seeded(seed=6)
     assert other.outage_ticket_ids != first.outage_ticket_ids
+
+
+class BoundedRandom(random.Random):
+    """A seeded RNG that fails the test past `budget` draws, so a draw that would never end fails instead."""
+
+    def __init__(self, seed: int, budget: int):
+        super().__init__(seed)
+        self.budget = budget
+
+    def randrange(self, *args):
+        self.budget -= 1
+        assert self.budget >= 0, "the draw of an unused phone number did not end"
+        return super().randrange(*args)
+
+
+def test_phone_draws_go_on_with_unique_numbers_once_a_pattern_is_used_up(monkeypatch):
+    # Ten numbers, used up by the eleventh caller, as "+1 415 555 ####" is past about 60,000 tickets.
+    monkeypatch.setitem(_data("people.json")["en-US"], "phone", "+1 415 555 010#")
+
+    def callers(seed: int) -> list[str]:
+        state = SandboxState()
+        builder = _Builder(state, BoundedRandom(seed, budget=100_000), START, END)
+        phones = []
+        for _ in range(40):
+            phones.append(builder._phone("en-US"))
+            state.add_user(phones[-1], phone=phones[-1], locale="en-US")
+        return phones
+
+    phones = callers(5)
+    assert len(set(phones)) == 40
+    assert {(phone[:7], len(phone)) for phone in phones} == {("+1 415 ", len("+1 415 555 0100"))}
+    assert callers(5) == phones
 
 
 def test_people_fields_and_macros(api):

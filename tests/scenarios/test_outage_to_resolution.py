@@ -1,17 +1,25 @@
 """Runbook stories from declaration to the closing email, through signed webhooks and the sandbox."""
 
+import io
+import json
 import logging
+from datetime import datetime, timezone
 
 import pytest
 import requests
 from sqlalchemy import select
 
+from app.incident.resolve import PROBLEM_SOLVED_NOTE
 from app.jobs.inbox import drain_inbox
-from app.store.tables import InboxRow
+from app.sandbox.timefmt import iso
+from app.store.tables import IncidentRow, InboxRow
 from app.web import create_app
 from tests.conftest import WEBHOOK_SECRET
-from tests.helpers import WebhookSender
-from tests.scenarios.conftest import desk_config, outage
+from tests.helpers import WebhookSender, wait_until
+from tests.scenarios.conftest import API_EMAIL, API_TOKEN, desk_config, outage
+
+PROBLEM_NOTE_OPENING = PROBLEM_SOLVED_NOTE.split("{")[0]
+UPDATE_MANY = "PUT /api/v2/tickets/update_many"
 
 
 @pytest.fixture
@@ -173,3 +181,83 @@ def test_a_resolve_that_dies_after_submitting_sends_nothing_twice_when_run_again
         by_ticket[email["ticket_id"]] = by_ticket.get(email["ticket_id"], 0) + 1
     assert set(by_ticket.values()) == {1}
     assert len(by_ticket) == sum(closing.sent.values()) > 0
+
+
+def problem_notes(account, problem_id: int) -> int:
+    return sum(1 for comment in account.comments(problem_id) if comment["body"].startswith(PROBLEM_NOTE_OPENING))
+
+
+def jobs_inflight(account) -> int:
+    with account.state.lock:
+        return sum(1 for job in account.state.jobs.values() if job.status in ("queued", "working"))
+
+
+class HoldProblemSolve:
+    """A fault at the HTTP boundary: Zendesk takes the problem's solve in but answers 500, and runs it late.
+
+    The run never learns whether its write landed and stops there; the writes it sent wait in `held`,
+    Zendesk's queue, until the test lets them run.
+    """
+
+    def __init__(self, wsgi_app, problem_id: int):
+        self.wsgi_app, self.problem_id = wsgi_app, problem_id
+        self.holding, self.held = True, []
+
+    def __call__(self, environ, start_response):
+        if self.holding and environ["PATH_INFO"].startswith("/api/v2/tickets/update_many"):
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            if any(ticket["id"] == self.problem_id for ticket in json.loads(body)["tickets"]):
+                self.held.append(body)
+                start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+                return [b'{"error":"InternalError"}']
+        return self.wsgi_app(environ, start_response)
+
+
+def test_a_resolve_that_dies_with_the_problem_solve_queued_solves_the_problem_once_when_run_again(account, desk):
+    report = desk.declare(outage(account))
+    problem_id = report.problem_ticket_id
+    fault = HoldProblemSolve(account.server.app.wsgi_app, problem_id)
+    account.server.app.wsgi_app = fault
+
+    with pytest.raises(Exception, match="500"):
+        desk.resolve(desk.incident(report.incident_id))
+    assert fault.held and account.ticket(problem_id)["status"] == "open"
+    fault.holding = False
+    # Zendesk's updated_at counts seconds: a write landing in the problem's last second would leave it
+    # unchanged, and the held writes' stamp still matching.
+    wait_until(lambda: iso(datetime.now(timezone.utc)) > account.ticket(problem_id)["updated_at"])
+
+    closing = desk.resolve(desk.incident(report.incident_id))
+    # Only now does Zendesk run what the dead run queued: after the rerun read the problem still open.
+    for body in fault.held:
+        requests.put(f"{account.url}/api/v2/tickets/update_many.json", data=body, timeout=10,
+                     auth=(f"{API_EMAIL}/token", API_TOKEN),
+                     headers={"Content-Type": "application/json"}).raise_for_status()
+    wait_until(lambda: not jobs_inflight(account))
+
+    assert closing.problem_solved and account.ticket(problem_id)["status"] == "solved"
+    assert problem_notes(account, problem_id) == 1
+
+
+def test_a_problem_solve_that_landed_unrecorded_is_found_by_its_tag_and_not_written_again(account, desk):
+    report = desk.declare(outage(account))
+    problem_id = report.problem_ticket_id
+    desk.resolve(desk.incident(report.incident_id))
+    # The solve landed, then the run died before the store recorded it; someone reopened the problem since.
+    with desk.sessions() as session:
+        session.get(IncidentRow, report.incident_id).problem_solved_at = None
+        session.commit()
+    account.agent_update(problem_id, status="open")
+    mark = len(account.state.calls)
+
+    again = desk.resolve(desk.incident(report.incident_id))
+
+    assert again.problem_solved and problem_notes(account, problem_id) == 1
+    assert UPDATE_MANY not in {call["endpoint"] for call in account.state.calls[mark:]}
+    assert desk.incident(report.incident_id).problem_solved_at is not None
+    # Recorded now: a further rerun asks Zendesk nothing about the problem.
+    mark = len(account.state.calls)
+    assert desk.resolve(desk.incident(report.incident_id)).problem_solved
+    assert not [call for call in account.state.calls[mark:]
+                if call["endpoint"] == UPDATE_MANY or str(problem_id) in call["path"]]

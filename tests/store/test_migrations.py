@@ -56,7 +56,9 @@ def test_a_store_made_by_an_older_release_keeps_its_rows_and_takes_the_longer_te
             {"language": "Portuguese (Brazil)", "phone": "A requester whose name is far longer than forty letters",
              "detail": "UpdateConflict: " + "x" * 400})
         row = connection.execute(text("SELECT ticket_id, state FROM notifications")).one()
+        incident = connection.execute(text("SELECT id, problem_solved_at FROM incidents")).one()
     assert tuple(row) == (7, "submitted:callback-planned")
+    assert tuple(incident) == (1, None)  # resolved or not, its next resolve reads the problem ticket
     engine.dispose()
 
 
