@@ -36,7 +36,7 @@ def _parse_time(value: str, option: str) -> datetime:
 @click.option("--cr-field", help="Contact-reason drop-down: id or title (env OUTAGE_DESK_CR_FIELD).")
 @click.option("--impact-field", help="Business-impact drop-down: id or title (env OUTAGE_DESK_IMPACT_FIELD).")
 @click.option("--closing-macro", help="Closing macro: id, or title of '<title> (<lang>)' variants.")
-@click.option("--ack-macro", help="Acknowledgement macro: id or title (env OUTAGE_DESK_ACK_MACRO).")
+@click.option("--ack-macro", help="Acknowledgement macro: id or title, or off (env OUTAGE_DESK_ACK_MACRO).")
 @click.option("--referent", help="Product referent: user id or email (env OUTAGE_DESK_REFERENT).")
 @click.pass_context
 def cli(ctx: click.Context, database_url, cr_field, impact_field, closing_macro, ack_macro, referent) -> None:

@@ -38,6 +38,7 @@ CATCH_UP_WINDOW = timedelta(minutes=15)
 BACKFILL_CLAIM_TIMEOUT = timedelta(minutes=15)
 # Written with the acknowledgement, so each customer gets it once whatever reruns.
 ACKNOWLEDGED_TAG = "outage_desk_acknowledged"
+ACKNOWLEDGEMENT_OFF = "off"  # OUTAGE_DESK_ACK_MACRO=off: no acknowledgement pass
 DETACH_NOTE = "Detached from the outage \"{title}\" by an agent in Outage Desk: it will not get the closing email."
 
 
@@ -302,6 +303,8 @@ class OutageDesk:
 
     @cached_property
     def _acknowledgement_macros(self) -> dict[str, Macro]:
+        if self.config.outage_desk_ack_macro.lower() == ACKNOWLEDGEMENT_OFF:
+            return {}  # the team acknowledges some other way (its own trigger, by hand)
         if self.referent is None:
             log.warning("incident.no-acknowledgement", extra={"reason": "OUTAGE_DESK_REFERENT is not set"})
             return {}

@@ -1,5 +1,6 @@
 """Declaring an outage: every affected ticket is tagged, classified, linked, prioritised and open."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -52,6 +53,19 @@ def test_declare_takes_in_every_outage_ticket_and_leaves_the_rest_alone(account,
     acknowledged = [e["ticket_id"] for e in account.state.emails]
     assert sorted(acknowledged) == sorted(t for t in expected
                                           if account.state.users[account.ticket(t)["requester_id"]].get("email"))
+
+
+def test_with_acknowledgements_off_declare_sends_no_email_and_one_write_per_100_tickets(account, tmp_path):
+    expected = outage_tickets(account)
+    desk = build_desk(replace(desk_config(account, tmp_path), outage_desk_ack_macro="off"))
+    try:
+        report = desk.declare(outage(account))
+    finally:
+        desk.sessions.kw["bind"].dispose()
+
+    assert report.taken_in == len(expected)
+    assert account.state.emails == []
+    assert account.state.stats()["by_endpoint"]["PUT /api/v2/tickets/update_many"] == -(-len(expected) // 100)
 
 
 def test_priority_is_raised_to_the_more_urgent_level_and_never_lowered(account, desk):
