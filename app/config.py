@@ -33,6 +33,8 @@ class Config:
     outage_desk_ack_macro: str = "Outage Desk acknowledgement"
     outage_desk_referent: str | None = None
     outage_desk_default_language: str = "en"
+    # Requester or ticket tag of customers in trial or onboarding: their outage tickets go one level up.
+    outage_desk_new_customer_tag: str = "new_customer"
     outage_desk_max_webhook_bytes: int = 64 * 1024
 
     @staticmethod

@@ -74,14 +74,18 @@ def impact_level(option_value: object) -> int | None:
     return int(match.group()) if match else None
 
 
-def raised_priority(current: str | None, impact: int | None, incident_level: int) -> str | None:
-    """The priority to set: the most urgent of the ticket's own and the incident's, never lower.
+def raised_priority(current: str | None, impact: int | None, incident_level: int,
+                    new_customer: bool = False) -> str | None:
+    """The priority to set: the most urgent of the ticket's own, its impact level and the incident's,
+    one level more for a new customer (the runbook: losing one costs most), never lower.
 
     Returns None when the ticket already has it (nothing to write).
     """
     levels = [incident_level]
     if impact is not None:
         levels.append(impact)
+    if new_customer:
+        levels.append(max(1, min(levels) - 1))
     if current in LEVEL_BY_PRIORITY:
         levels.append(LEVEL_BY_PRIORITY[current])
     target = PRIORITY_BY_LEVEL[min(levels)]

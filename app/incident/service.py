@@ -342,7 +342,9 @@ class OutageDesk:
         }
         impact_field = self.account.impact_field
         impact = impact_level(ticket.custom_fields.get(impact_field.id)) if impact_field else None
-        priority = raised_priority(ticket.priority, impact, incident.severity)
+        new_tag = self.config.outage_desk_new_customer_tag
+        new_customer = new_tag in ticket.tags or (ticket.requester is not None and new_tag in ticket.requester.tags)
+        priority = raised_priority(ticket.priority, impact, incident.severity, new_customer)
         if priority:
             item["priority"] = priority
         return item

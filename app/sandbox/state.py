@@ -124,6 +124,7 @@ class SandboxState:
         locale: str = "en-US",
         role: str = "end-user",
         created_at: str | None = None,
+        tags: tuple[str, ...] = (),
     ) -> dict:
         """Create a user and index it by email and phone."""
         with self.lock:
@@ -134,6 +135,7 @@ class SandboxState:
                 "phone": phone,
                 "locale": locale,
                 "role": role,
+                "tags": list(tags),
                 "created_at": created_at or _now(),
             }
             self.users[user["id"]] = user

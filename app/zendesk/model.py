@@ -16,6 +16,7 @@ class User:
     locale: str | None
     role: str
     phone: str | None = None
+    tags: tuple[str, ...] = ()
 
     @property
     def is_agent(self) -> bool:
@@ -24,7 +25,8 @@ class User:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> User:
         return cls(id=int(data["id"]), name=data.get("name") or "", email=data.get("email"),
-                   locale=data.get("locale"), role=data.get("role") or "end-user", phone=data.get("phone"))
+                   locale=data.get("locale"), role=data.get("role") or "end-user", phone=data.get("phone"),
+                   tags=tuple(data.get("tags") or ()))
 
 
 @dataclass(frozen=True)

@@ -74,12 +74,16 @@ def test_priority_is_raised_to_the_more_urgent_level_and_never_lowered(account, 
                                        custom_fields=[{"id": impact, "value": "impact_1"}])
     already_urgent = account.write_in("API is down", priority="urgent")
     no_priority = account.write_in("Is the API down?")
+    on_trial = account.write_in("API down during our trial", email="trial@example.org")
+    with account.state.lock:  # flagged in Zendesk as a customer in trial
+        account.state.users[account.ticket(on_trial)["requester_id"]]["tags"] = ["new_customer"]
 
     desk.declare(outage(account, severity=3))
 
     assert account.ticket(low_but_blocked)["priority"] == "urgent"  # its own impact level 1 wins
     assert account.ticket(already_urgent)["priority"] == "urgent"  # never lowered to the incident's 3
     assert account.ticket(no_priority)["priority"] == "normal"  # the incident's level 3
+    assert account.ticket(on_trial)["priority"] == "high"  # a new customer: one level above
 
 
 def test_a_second_incident_with_the_same_tag_is_refused(account, desk):

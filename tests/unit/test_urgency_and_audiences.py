@@ -15,11 +15,12 @@ priorities = st.sampled_from([None, "low", "normal", "high", "urgent"])
 levels = st.integers(min_value=1, max_value=4)
 
 
-@given(current=priorities, impact=st.none() | levels, incident=levels)
-def test_priority_is_only_ever_raised(current, impact, incident):
-    new = raised_priority(current, impact, incident)
+@given(current=priorities, impact=st.none() | levels, incident=levels, new_customer=st.booleans())
+def test_priority_is_only_ever_raised(current, impact, incident, new_customer):
+    new = raised_priority(current, impact, incident, new_customer)
     final = new or current
-    assert LEVEL_BY_PRIORITY[final] <= min(x for x in (incident, impact) if x is not None)
+    assert LEVEL_BY_PRIORITY[final] <= min(x for x in (incident, impact) if x is not None) - new_customer or (
+        LEVEL_BY_PRIORITY[final] == 1)
     if current is not None:
         assert LEVEL_BY_PRIORITY[final] <= LEVEL_BY_PRIORITY[current]
 
@@ -28,6 +29,12 @@ def test_the_more_urgent_of_ticket_impact_and_incident_wins():
     assert raised_priority("low", 1, 2) == "urgent"
     assert raised_priority(None, None, 2) == "high"
     assert raised_priority("urgent", 4, 3) is None  # never lowered, nothing to write
+
+
+def test_a_new_customer_goes_one_level_higher_than_anyone_else():
+    assert raised_priority(None, None, 3, new_customer=True) == "high"
+    assert raised_priority("low", 2, 3, new_customer=True) == "urgent"
+    assert raised_priority(None, 1, 2, new_customer=True) == "urgent"  # there is nothing above urgent
 
 
 def test_impact_level_reads_the_option_tag():
