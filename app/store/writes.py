@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.store.tables import Base
 
 
-def upsert_insert(session: Session, table: type[Base]) -> sqlite.Insert | postgresql.Insert:
+def dialect_insert(bind: Engine | Connection, table: type[Base]) -> sqlite.Insert | postgresql.Insert:
     """The dialect's INSERT, which alone offers ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    dialect = sqlite if bind.dialect.name == "sqlite" else postgresql
     return dialect.insert(table)
+
+
+def upsert_insert(session: Session, table: type[Base]) -> sqlite.Insert | postgresql.Insert:
+    """`dialect_insert` for the session's database."""
+    return dialect_insert(session.get_bind(), table)
 
 
 def insert_ignoring_duplicates(session: Session, table: type[Base], rows: Sequence[dict]) -> None:

@@ -24,13 +24,14 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     app = Flask(__name__)
     # Werkzeug refuses larger bodies with 413 before our code reads them.
     app.config["MAX_CONTENT_LENGTH"] = config.outage_desk_max_webhook_bytes
-    sessions = make_session_factory(make_engine(config.database_url))
+    engine = make_engine(config.database_url)
+    sessions = make_session_factory(engine)
     secret = config.zendesk_webhook_secret or load_setting(sessions, "webhook_signing_secret")
     if not secret:
         raise ConfigError("ZENDESK_WEBHOOK_SECRET", "is not set, and `outage-desk setup` has stored none")
     app.extensions["outage_desk.sessions"] = sessions
     app.extensions["outage_desk.receiver"] = WebhookReceiver(
-        ZendeskSignature(secret, clock), sessions, clock, config.outage_desk_max_webhook_bytes)
+        ZendeskSignature(secret, clock), engine, clock, config.outage_desk_max_webhook_bytes)
     if config.zaf_shared_secret:
         gateway = build_gateway(config, clock)
         app.extensions["outage_desk.desk"] = OutageDesk(config, sessions, gateway, clock)

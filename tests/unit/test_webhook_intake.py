@@ -2,9 +2,13 @@
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from app.store.tables import InboxRow
+
+# The store's own INSERT … ON CONFLICT is what dedupes: worth running on both databases.
+BOTH_STORES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 def inbox(sessions):
@@ -19,6 +23,7 @@ def test_a_signed_ticket_event_is_stored_then_acknowledged(webhooks, sessions):
     assert [(r.ticket_id, r.event, r.processed_at) for r in rows] == [(4242, "ticket.created", None)]
 
 
+@BOTH_STORES
 def test_a_redelivered_invocation_is_stored_once(webhooks, sessions):
     first = webhooks.ticket_event(7, invocation_id="same-invocation")
     again = webhooks.ticket_event(7, invocation_id="same-invocation")
@@ -78,6 +83,7 @@ def test_an_event_we_do_not_handle_gets_a_2xx_so_zendesk_does_not_retry(webhooks
     assert inbox(sessions) == []
 
 
+@BOTH_STORES
 def test_the_same_ticket_change_delivered_twice_under_new_invocation_ids_is_stored_once(webhooks, sessions):
     body = json.dumps({"ticket_id": "7", "event": "ticket.created", "updated_at": "2026-11-22T11:59:00Z"}).encode()
     first = webhooks.post(body, invocation_id="inv-a")
@@ -86,3 +92,21 @@ def test_the_same_ticket_change_delivered_twice_under_new_invocation_ids_is_stor
                                       "updated_at": "2026-11-22T11:59:30Z"}).encode(), invocation_id="inv-c")
     assert (first.status_code, again.status_code, later.status_code) == (202, 200, 202)
     assert len(inbox(sessions)) == 2
+
+
+@BOTH_STORES
+def test_each_accepted_delivery_answers_with_the_id_it_is_stored_under(webhooks, sessions):
+    first = webhooks.ticket_event(7, invocation_id="inv-a")
+    assert webhooks.ticket_event(7, invocation_id="inv-a").status_code == 200  # a redelivery, not stored
+    second = webhooks.ticket_event(8, invocation_id="inv-b")
+    ids = [first.get_json()["id"], second.get_json()["id"]]
+    assert [row.id for row in inbox(sessions)] == ids
+
+
+def test_the_sqlite_store_runs_wal_with_synchronous_normal(app):
+    # Every commit survives a process crash, so "stored before the 2xx" holds; OFF could corrupt
+    # the file on a power cut.
+    engine = app.extensions["outage_desk.sessions"].kw["bind"]
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
