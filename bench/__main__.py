@@ -17,7 +17,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--tickets", type=int, default=10_000, help="N for parts 1 and 3")
     parser.add_argument("--large", type=int, default=100_000, help="the larger N of part 3")
-    parser.add_argument("--webhook-seconds", type=float, default=10.0, help="measured seconds per app in part 2")
+    parser.add_argument("--webhook-seconds", type=float, default=30.0,
+                        help="measured seconds per app in part 2, over its alternating rounds")
     parser.add_argument("--trace", action="store_true",
                         help="part 3 also reports tracemalloc peaks (its declares run about 3 times slower)")
     args = parser.parse_args()

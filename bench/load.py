@@ -17,6 +17,16 @@ class LoadResult:
     seconds: float = 0.0
     client_cpu: float = 0.0  # share of one core the generator itself used
 
+    @classmethod
+    def merged(cls, runs: list[LoadResult]) -> LoadResult:
+        """Several runs of one app as one: all their requests over all their measured seconds."""
+        merged = cls(seconds=sum(r.seconds for r in runs), unexpected=sum(r.unexpected for r in runs))
+        for run in runs:
+            merged.latencies.extend(run.latencies)
+        busy = sum(r.client_cpu * r.seconds for r in runs)
+        merged.client_cpu = busy / merged.seconds if merged.seconds else 0.0
+        return merged
+
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
