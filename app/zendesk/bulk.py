@@ -23,6 +23,7 @@ POLL_INTERVAL_MIN, POLL_INTERVAL_MAX = 0.2, 30.0  # seconds between job-status p
 # later leaves Zendesk's queue idle.
 POLL_WHEN_DONE = 0.6
 RATE_SMOOTHING = 0.5  # weight of the newest throughput reading
+MAX_BACKOFF_DOUBLINGS = 8
 MAX_ITEM_ATTEMPTS = 3  # a ticket that failed inside a job is sent again at most twice
 # Item errors no retry can fix: the ticket itself refuses the change.
 PERMANENT_ITEM_ERRORS = frozenset({"RecordInvalid", "ClosedTicket", "RecordNotFound", "PermissionDenied",
@@ -44,11 +45,12 @@ class JobPace:
     def wait(self, inflight: int, last: bool) -> float:
         """Seconds to wait before the next poll of `inflight` jobs; `last`: nothing will follow
         them, so wait for all of them rather than for room to send more."""
+        backoff = 2 ** min(self._idle_polls, MAX_BACKOFF_DOUBLINGS)
         if self.rate is None:
-            guess = POLL_INTERVAL_MIN * 2 ** self._idle_polls
+            guess = POLL_INTERVAL_MIN * backoff
         else:
             expected = inflight if last else max(1, math.ceil(inflight * POLL_WHEN_DONE))
-            guess = expected / self.rate * 2 ** self._idle_polls
+            guess = expected / self.rate * backoff
         return min(max(guess, POLL_INTERVAL_MIN), POLL_INTERVAL_MAX)
 
     def observe(self, finished: int, elapsed: float) -> None:
@@ -149,9 +151,11 @@ class BulkWriter:
 
     def _wait_and_poll(self, last: bool = False) -> None:
         self._clock.sleep(self._pace.wait(len(self._inflight), last))
-        statuses = self._poll(list(self._inflight))
+        statuses = {s["id"]: s for s in self._poll(list(self._inflight))}
         now = self._clock.monotonic()
-        finished = [s for s in statuses if s["status"] in ("completed", "failed", "killed") and s["id"] in self._inflight]
+        # Zendesk forgets a job after a day: one it no longer knows is over, with no results.
+        finished = [statuses.get(job_id, {"id": job_id, "status": "gone", "results": []}) for job_id in self._inflight]
+        finished = [s for s in finished if s["status"] in ("completed", "failed", "killed", "gone")]
         self._pace.observe(len(finished), now - self._last_poll)
         self._last_poll = now
         settled: dict[_Group, None] = {}
@@ -170,6 +174,7 @@ class BulkWriter:
         """Record a finished job's results; returns the groups it left with nothing unsettled."""
         results = {int(r["id"]): r for r in status.get("results") or () if r.get("id") is not None}
         touched: dict[_Group, None] = {}
+        again: list[_Entry] = []
         for entry in job.entries:
             ticket_id = int(entry.item["id"])
             result = results.get(ticket_id)
@@ -180,10 +185,11 @@ class BulkWriter:
                           else f"{result.get('error', 'Failed')}: {result.get('details', '')}".strip())
                 if entry.attempts < MAX_ITEM_ATTEMPTS and _retryable(entry.item, reason):
                     entry.attempts += 1
-                    self._pending.appendleft(entry)
+                    again.append(entry)
                 else:
                     self._record(entry.group, ticket_id, reason)
             touched[entry.group] = None
+        self._pending.extendleft(reversed(again))  # first in the queue, in their order
         if self._on_progress:
             self._on_progress(len(job.entries))
         return {group: None for group in touched if not group.unsettled}

@@ -25,6 +25,7 @@ class JobQueue:
         self.jobs: dict[str, dict] = {}
         self.log: list[tuple[str, list]] = []  # ("put", the tickets sent) / ("poll", finished job ids)
         self.most_inflight = 0
+        self.forgotten: set[str] = set()  # job ids Zendesk no longer lists (their data expired)
         self._free_at = 0.0
 
     def put(self, request):
@@ -41,7 +42,7 @@ class JobQueue:
         ids = parse_qs(urlsplit(request.url).query)["ids"][0].split(",")
         now = self.clock.monotonic()
         statuses = []
-        for job_id in ids:
+        for job_id in set(ids) - self.forgotten:
             job = self.jobs[job_id]
             done = job["done_at"] <= now
             statuses.append({"id": job_id, "status": "completed" if done else "working",
@@ -117,3 +118,13 @@ def test_an_empty_write_makes_no_call_and_still_reports(gateway, zendesk):
     writer.finish()
     assert writer.jobs == 0
     assert len(reported) == 1 and zendesk.log == []
+
+
+def test_a_job_zendesk_no_longer_knows_is_sent_again_instead_of_polled_forever(gateway, zendesk):
+    zendesk.forgotten = {"j1"}  # job data expires a day after the job was created
+
+    outcome = gateway.bulk_update(tag(range(1, 51)))
+
+    puts = [[t["id"] for t in tickets] for kind, tickets in zendesk.log if kind == "put"]
+    assert puts == [list(range(1, 51))] * 2
+    assert outcome.succeeded == set(range(1, 51))
