@@ -40,32 +40,20 @@ def bulk_rows(tickets: int, workdir: Path) -> tuple[list[Row | Section], list[st
         Row("declare (runbook: take-in + acknowledgement): taken in / acknowledged / failed",
             f"{declared['taken_in']:,} / {acknowledged:,} / {declared['failed']}", f"{tickets:,} / - / 0",
             declared["taken_in"] == tickets and not declared["failed"]),
-        Row("  Zendesk API calls (of which 429)", f"{declare_calls.calls} ({declare_calls.rate_limited})"),
-        Row("  floor: ceil((N + acks)/100), one comment per update", str(ack_floor)),
-        Row("  vs 1.1 x floor + 20", str(declare_calls.calls), f"<= {call_target(ack_floor)}",
-            declare_calls.calls <= call_target(ack_floor)),
-        *_endpoint_rows(declare_calls),
+        *_call_rows(declare_calls, "ceil((N + acks)/100), one comment per update", ack_floor),
         Row("  wall time", f"{declared['wall_seconds']:.1f} s"),
         Row("  peak RSS of the desk process (at start)",
             f"{megabytes(declared['rss_peak'])} ({megabytes(declared['rss_before'])})"),
         Row("declare, tagging only (OUTAGE_DESK_ACK_MACRO=off): taken in / emails / failed",
             f"{tagged['taken_in']:,} / {tag_calls.emails} / {tagged['failed']}", f"{tickets:,} / 0 / 0",
             tagged["taken_in"] == tickets and not tag_calls.emails and not tagged["failed"]),
-        Row("  Zendesk API calls (of which 429)", f"{tag_calls.calls} ({tag_calls.rate_limited})"),
-        Row("  floor: ceil(N/100)", str(tag_floor)),
-        Row("  vs 1.1 x floor + 20", str(tag_calls.calls), f"<= {call_target(tag_floor)}",
-            tag_calls.calls <= call_target(tag_floor)),
-        *_endpoint_rows(tag_calls),
+        *_call_rows(tag_calls, "ceil(N/100)", tag_floor),
         Row("  wall time", f"{tagged['wall_seconds']:.1f} s"),
         Row("resolve: emailed + callback notes / failed / pending",
             f"{resolved['sent']:,} + {resolved['callbacks']:,} / {resolved['failed']} / {resolved['pending']}",
             f"{tickets:,} in all", notified == tickets and not resolved["failed"] and not resolved["pending"]),
         Row("  problem ticket solved", str(resolved["problem_solved"]), "True", resolved["problem_solved"]),
-        Row("  Zendesk API calls (of which 429)", f"{resolve_calls.calls} ({resolve_calls.rate_limited})"),
-        Row("  floor: ceil(N/100) bulk writes", str(resolve_floor)),
-        Row("  vs 1.1 x floor + 20", str(resolve_calls.calls), f"<= {call_target(resolve_floor)}",
-            resolve_calls.calls <= call_target(resolve_floor)),
-        *_endpoint_rows(resolve_calls),
+        *_call_rows(resolve_calls, "ceil(N/100)", resolve_floor),
         Row("  wall time", f"{resolved['wall_seconds']:.1f} s"),
         Row("  peak RSS of the desk process (at start)",
             f"{megabytes(resolved['rss_peak'])} ({megabytes(resolved['rss_before'])})"),
@@ -77,9 +65,14 @@ def bulk_rows(tickets: int, workdir: Path) -> tuple[list[Row | Section], list[st
     return rows, notes
 
 
-def _endpoint_rows(stats: ApiStats) -> list[Row]:
-    """Where the calls went: the busiest endpoints, the rest summed."""
+def _call_rows(stats: ApiStats, floor_name: str, floor: int) -> list[Row]:
+    """A phase's API calls against its floor, then where they went: the busiest endpoints, the rest summed."""
     top = stats.by_endpoint.most_common(TOP_ENDPOINTS)
     rest = stats.calls - sum(count for _, count in top)
-    rows = [Row(f"    {endpoint}", str(count)) for endpoint, count in top]
-    return rows + ([Row("    other endpoints", str(rest))] if rest else [])
+    return [
+        Row("  Zendesk API calls (of which 429)", f"{stats.calls} ({stats.rate_limited})"),
+        Row(f"  floor: {floor_name}", str(floor)),
+        Row("  vs 1.1 x floor + 20", str(stats.calls), f"<= {call_target(floor)}", stats.calls <= call_target(floor)),
+        *(Row(f"    {endpoint}", str(count)) for endpoint, count in top),
+        *([Row("    other endpoints", str(rest))] if rest else []),
+    ]
