@@ -35,6 +35,11 @@ class Config:
     outage_desk_default_language: str = "en"
     # Requester or ticket tag of customers in trial or onboarding: their outage tickets go one level up.
     outage_desk_new_customer_tag: str = "new_customer"
+    # Detection: this many new tickets on one subject within the window make a suspected outage.
+    outage_desk_detect_threshold: int = 5
+    outage_desk_detect_window_minutes: int = 30
+    # Who a suspected outage calls on in Slack: the production and product referents' <@U…> ids.
+    outage_desk_slack_mentions: str = "<!here>"
     outage_desk_max_webhook_bytes: int = 64 * 1024
 
     @staticmethod

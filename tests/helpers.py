@@ -1,11 +1,13 @@
-"""Test helpers: a frozen clock, a webhook sender that signs like Zendesk, a polling wait."""
+"""Test helpers: a frozen clock, a webhook sender that signs like Zendesk, a polling wait, a Slack channel."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from app.intake.signature import ZendeskSignature
 
@@ -64,3 +66,30 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+class SlackChannel:
+    """A Slack incoming webhook on loopback: what the team's channel would show, message by message."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        channel = self
+
+        class Hook(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                channel.messages.append(json.loads(body)["text"])
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/services/T000/B000/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

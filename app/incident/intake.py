@@ -26,6 +26,8 @@ REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outa
 
 # The desk's take-in: (incident, tickets, source) -> (how many taken in, failures by ticket id).
 TakeIn = Callable[[IncidentRow, list[Ticket], str], tuple[int, dict[int, str]]]
+# Detection: sees the new tickets no declared incident took in.
+Observe = Callable[[list[Ticket]], object]
 
 
 @dataclass
@@ -42,12 +44,13 @@ class Intake:
     """Works through the stored webhook events with the desk's own incidents and take-in."""
 
     def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
-                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn):
+                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None):
         self.sessions = sessions
         self.gateway = gateway
         self.clock = clock
         self.active_incidents = active_incidents
         self.take_in = take_in
+        self.observe = observe
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
@@ -60,9 +63,11 @@ class Intake:
         report.events = len(events)
         outcomes: dict[int, str] = {}
         incidents = [i for i in self.active_incidents() if i.state == State.DECLARED]
+        created = {e.ticket_id for e in events if e.event == "ticket.created"}
         if not incidents:
             outcomes = {e.id: NO_INCIDENT for e in events}
             report.ignored = len(events)
+            tickets = {t.id: t for t in self.gateway.tickets(created)} if created and self.observe else {}
         else:
             tickets = {t.id: t for t in self.gateway.tickets({e.ticket_id for e in events})}
             self._dispatch(events, tickets, incidents, outcomes, report)
@@ -72,6 +77,9 @@ class Intake:
                 session.execute(update(InboxRow).where(InboxRow.id == event_id)
                                 .values(processed_at=now, outcome=outcome[:200]))
             session.commit()
+        if self.observe:
+            taken = {e.ticket_id for e in events if outcomes.get(e.id, "").startswith("take in")}
+            self.observe([tickets[i] for i in sorted(created - taken) if i in tickets])
         return report
 
     def _dispatch(self, events: list[InboxRow], tickets: dict[int, Ticket], incidents: list[IncidentRow],

@@ -12,9 +12,11 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.alerts.slack import SlackAlerts
 from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
+from app.incident.detection import Detector
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.matching import belongs_to
 from app.incident.model import (
@@ -84,6 +86,7 @@ class OutageDesk:
         self.sessions = sessions
         self.gateway = gateway
         self.clock = clock
+        self.alerts = SlackAlerts(config.slack_webhook_url, config.outage_desk_slack_mentions)
 
     # -- account objects -------------------------------------------------------
 
@@ -244,6 +247,9 @@ class OutageDesk:
             session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
                             .values(backfilled_at=self.clock.now()))
             session.commit()
+        self.alerts.send(f":red_circle: Outage declared: *{incident.title}*. {report.taken_in} tickets taken in "
+                         f"and linked to problem ticket #{problem_id}; new ones follow as they arrive. "
+                         "Agents: the script is in the Outage Desk sidebar.")
         return report
 
     def _catch_up(self, incident: IncidentRow, writer: BulkWriter, tally: TakeInTally) -> None:
@@ -456,8 +462,15 @@ class OutageDesk:
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
+        # Detection reads each new ticket's subject: worth those reads only with Slack to tell.
+        observe = self._detector.observe if self.alerts.enabled else None
         return Intake(self.sessions, self.gateway, self.clock, self.active_incidents,
-                      self._take_in).take_in_pending(limit)
+                      self._take_in, observe).take_in_pending(limit)
+
+    @cached_property
+    def _detector(self) -> Detector:
+        return Detector(self.sessions, self.clock, self.alerts, self.config.outage_desk_detect_threshold,
+                        timedelta(minutes=self.config.outage_desk_detect_window_minutes))
 
     # -- resolve -----------------------------------------------------------------
 
@@ -465,4 +478,11 @@ class OutageDesk:
                 only_author: int | None = None) -> ResolveReport:
         """Send the closing macro to every affected ticket exactly once, then solve the problem."""
         resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent)
-        return resolution.run(incident, dry_run, on_progress, only_author)
+        with self.sessions() as session:
+            already_over = session.get(IncidentRow, incident.id).problem_solved_at is not None
+        report = resolution.run(incident, dry_run, on_progress, only_author)
+        if report.problem_solved and not already_over:
+            self.alerts.send(f":white_check_mark: Outage resolved: *{incident.title}*. "
+                             f"{sum(report.sent.values())} customers got the closing email; "
+                             f"{len(report.callbacks)} without an email address are on the call-back list.")
+        return report

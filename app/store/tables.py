@@ -144,3 +144,29 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     owner: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SightingRow(Base):
+    """A new ticket seen by detection, under its subject's key."""
+
+    __tablename__ = "sightings"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("sightings_by_subject", "subject_key", "seen_at"),)
+
+
+class AlertRow(Base):
+    """A suspected-outage alert sent: one per subject per detection window."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(200))
+    tickets: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("alerts_by_subject", "subject_key", "sent_at"),)
