@@ -28,14 +28,17 @@ def memory_rows(small: int, large: int, workdir: Path, trace: bool) -> tuple[lis
         *(Row(f"N = {n:,}: peak RSS (at start)", f"{megabytes(run['rss_peak'])} ({megabytes(run['rss_before'])})")
           for n, run in runs.items()),
         _ratio("peak RSS ratio (whole process, imports included)", large_run["rss_peak"], small_run["rss_peak"]),
-        _ratio("growth ratio (peak RSS minus RSS at start)", _growth(large_run), _growth(small_run)),
+        # Beside the target, not under it: the allocator and SQLite's page cache fill to a plateau
+        # whose size weighs heavily on the small run's growth; --trace measures Python's own.
+        Row("growth ratio (peak RSS minus RSS at start)", f"{_growth(large_run) / max(_growth(small_run), 1):.2f}"),
     ]
     if trace:
         rows += [Row(f"N = {n:,}: tracemalloc peak", megabytes(run["traced_peak"])) for n, run in runs.items()]
         rows.append(_ratio("tracemalloc peak ratio (Python allocations)", large_run["traced_peak"],
                            small_run["traced_peak"]))
     notes = ["Memory figures are the desk process's only; the sandbox runs in its own process. "
-             "'At start' is after imports, wiring and migrations, before declare."]
+             "'At start' is the resident memory after imports, wiring and migrations, when the peak is reset so "
+             "that start-up's own peak is not taken for declare's."]
     return rows, notes
 
 

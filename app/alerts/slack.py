@@ -15,6 +15,11 @@ log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
 
 
+def escape(text: str) -> str:
+    """Text people wrote (subjects, titles) is shown as text: Slack must not act on `<!channel>` or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class SlackAlerts:
     """Posts to the team's channel; without a webhook URL, alerts only go to the log."""
 

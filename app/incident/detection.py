@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.alerts.slack import SlackAlerts
+from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
 from app.store.tables import AlertRow, SightingRow
 from app.store.writes import insert_ignoring_duplicates
@@ -55,7 +55,7 @@ class Detector:
         self.window = window
 
     def observe(self, tickets: list[Ticket]) -> list[str]:
-        """Record these new tickets; returns the subjects alerted on now."""
+        """Record these new tickets; returns the subjects Slack was alerted about now."""
         rows = []
         for ticket in tickets:
             key = subject_key(ticket.subject)
@@ -74,23 +74,28 @@ class Detector:
                 alerted = session.scalar(select(func.count()).select_from(AlertRow).where(
                     AlertRow.subject_key == key, AlertRow.sent_at >= since))
                 if count >= self.threshold and not alerted:
-                    session.add(AlertRow(subject_key=key, tickets=count, sent_at=self.clock.now()))
                     surging.append((key, count))
             session.commit()
+        alerted_now = []
         for key, count in surging:
-            self._alert(key, count)
-        return [key for key, _ in surging]
+            # Recorded only once Slack has it: an alert Slack refused is tried again with the next ticket.
+            if self._alert(key, count):
+                with self.sessions() as session:
+                    session.add(AlertRow(subject_key=key, tickets=count, sent_at=self.clock.now()))
+                    session.commit()
+                alerted_now.append(key)
+        return alerted_now
 
-    def _alert(self, key: str, count: int) -> None:
+    def _alert(self, key: str, count: int) -> bool:
         with self.sessions() as session:
             examples = list(session.scalars(select(SightingRow).where(SightingRow.subject_key == key)
                                             .order_by(SightingRow.seen_at.desc()).limit(3)))
-        listed = ", ".join(f"#{row.ticket_id} \"{row.subject}\"" for row in examples)
+        listed = ", ".join(f"#{row.ticket_id} \"{escape(row.subject)}\"" for row in examples)
         minutes = int(self.window.total_seconds() // 60)
         log.warning("incident.suspected", extra={"subject": key, "tickets": count})
-        self.alerts.send(f":rotating_light: Possible outage: {count} new tickets in {minutes} min about "
-                         f"\"{key}\" ({listed}). Check the status page; if it is down, declare the outage "
-                         "in Outage Desk.", mention=True)
+        return self.alerts.send(f":rotating_light: Possible outage: {count} new tickets in {minutes} min about "
+                                f"\"{escape(key)}\" ({listed}). Check the status page; if it is down, "
+                                "declare the outage in Outage Desk.", mention=True)
 
     def _created(self, ticket: Ticket) -> datetime:
         try:

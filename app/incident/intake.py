@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # Kept findable: a declaration re-examines these, since search has not indexed those tickets yet.
 NO_INCIDENT = "ignored: no declared incident"
+NOT_IN_AN_INCIDENT = "ignored: not part of an incident"
 REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outage \"{title}\" and stays open "
                "until it is resolved; the customer then gets the closing email.")
 
@@ -78,8 +79,9 @@ class Intake:
                                 .values(processed_at=now, outcome=outcome[:200]))
             session.commit()
         if self.observe:
-            taken = {e.ticket_id for e in events if outcomes.get(e.id, "").startswith("take in")}
-            self.observe([tickets[i] for i in sorted(created - taken) if i in tickets])
+            # Only tickets no declared incident claims: those are already handled.
+            unclaimed = {e.ticket_id for e in events if outcomes.get(e.id) in (NO_INCIDENT, NOT_IN_AN_INCIDENT)}
+            self.observe([tickets[i] for i in sorted(created & unclaimed) if i in tickets])
         return report
 
     def _dispatch(self, events: list[InboxRow], tickets: dict[int, Ticket], incidents: list[IncidentRow],
@@ -97,7 +99,7 @@ class Intake:
                 outcomes[event.id] = "skipped: unknown ticket"
                 report.unknown += 1
                 continue
-            outcomes[event.id] = "ignored: not part of an incident"
+            outcomes[event.id] = NOT_IN_AN_INCIDENT
             for incident in incidents:
                 if (incident.id, ticket.id) in affected:
                     # Solved by an agent: reopen it. Already reopened by our trigger (which cannot

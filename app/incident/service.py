@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.alerts.slack import SlackAlerts
+from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
@@ -160,11 +160,13 @@ class OutageDesk:
         """Open the incident, create its problem ticket and take in every matching ticket since the start.
 
         :raises StateError: an incident with the same tag is already active.
-        :raises InputError: the query or the CR value does not fit the account.
+        :raises InputError: the query, the CR value or the referent does not fit the account.
         """
         incident = self.open_incident(spec, claim_backfill=True)
-        self._cr_option(incident)
         try:
+            # What the writes need, checked before the first of them.
+            self._cr_option(incident)
+            log.info("incident.acknowledging", extra={"languages": sorted(self._acknowledgement_macros)})
             self._ensure_problem_ticket(incident)
         except Exception:
             # Nothing was written to Zendesk: free the tag so the admin can simply declare again.
@@ -247,7 +249,7 @@ class OutageDesk:
             session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
                             .values(backfilled_at=self.clock.now()))
             session.commit()
-        self.alerts.send(f":red_circle: Outage declared: *{incident.title}*. {report.taken_in} tickets taken in "
+        self.alerts.send(f":red_circle: Outage declared: *{escape(incident.title)}*. {report.taken_in} tickets taken in "
                          f"and linked to problem ticket #{problem_id}; new ones follow as they arrive. "
                          "Agents: the script is in the Outage Desk sidebar.")
         return report
@@ -270,11 +272,10 @@ class OutageDesk:
         except ZendeskAuthError:
             log.warning("incident.no-sweep", extra={"reason": "the incremental export needs an admin's token"})
 
-    def _take_in(self, incident: IncidentRow, tickets: list[Ticket], source: str,
-                 on_progress: Progress | None = None) -> tuple[int, dict[int, str]]:
+    def _take_in(self, incident: IncidentRow, tickets: list[Ticket], source: str) -> tuple[int, dict[int, str]]:
         """Take these tickets in now; returns how many were, and the failures."""
         tally = TakeInTally()
-        writer = self.gateway.bulk_writer(on_progress)
+        writer = self.gateway.bulk_writer()
         self._queue_take_in(writer, incident, tickets, source, tally)
         writer.finish()
         return tally.taken, tally.failed
@@ -289,11 +290,13 @@ class OutageDesk:
                 AffectedTicketRow.ticket_id.in_([t.id for t in tickets]))))
         fresh = [t for t in tickets if t.id not in already and t.id not in tally.swept]
         if fresh:
+            # Looked up before the write: a bad referent must stop us before anything lands.
+            macros = self._acknowledgement_macros
             writer.add([self._take_in_item(incident, t) for t in fresh],
-                       then=lambda outcome: self._taken_in(writer, incident, fresh, source, outcome, tally))
+                       then=lambda outcome: self._taken_in(writer, incident, fresh, source, outcome, tally, macros))
 
     def _taken_in(self, writer: BulkWriter, incident: IncidentRow, tickets: list[Ticket], source: str,
-                  outcome: BulkOutcome, tally: TakeInTally) -> None:
+                  outcome: BulkOutcome, tally: TakeInTally, macros: dict[str, Macro]) -> None:
         now = self.clock.now()
         with self.sessions() as session:
             insert_ignoring_duplicates(session, AffectedTicketRow, [
@@ -304,8 +307,8 @@ class OutageDesk:
             log.warning("incident.take-in-failed", extra={"ticket": ticket_id, "reason": reason})
         tally.taken += len(outcome.succeeded)
         tally.failed.update(outcome.failed)
-        writer.add(self._acknowledgements([t for t in tickets if t.id in outcome.succeeded]),
-                   then=_log_acknowledgement_failures)
+        writer.add(self._acknowledgements([t for t in tickets if t.id in outcome.succeeded], macros),
+                   then=_log_acknowledgement_failures, then_adds=False)
 
     @cached_property
     def _acknowledgement_macros(self) -> dict[str, Macro]:
@@ -320,9 +323,8 @@ class OutageDesk:
             log.warning("incident.no-acknowledgement", extra={"reason": str(error)})
             return {}
 
-    def _acknowledgements(self, tickets: list[Ticket]) -> list[dict]:
+    def _acknowledgements(self, tickets: list[Ticket], macros: dict[str, Macro]) -> list[dict]:
         """The runbook's calm acknowledgement, once per customer, in their language, as the referent."""
-        macros = self._acknowledgement_macros
         if not macros:
             return []
         items = []
@@ -482,7 +484,7 @@ class OutageDesk:
             already_over = session.get(IncidentRow, incident.id).problem_solved_at is not None
         report = resolution.run(incident, dry_run, on_progress, only_author)
         if report.problem_solved and not already_over:
-            self.alerts.send(f":white_check_mark: Outage resolved: *{incident.title}*. "
+            self.alerts.send(f":white_check_mark: Outage resolved: *{escape(incident.title)}*. "
                              f"{sum(report.sent.values())} customers got the closing email; "
                              f"{len(report.callbacks)} without an email address are on the call-back list.")
         return report

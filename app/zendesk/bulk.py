@@ -24,6 +24,7 @@ POLL_INTERVAL_MIN, POLL_INTERVAL_MAX = 0.2, 30.0  # seconds between job-status p
 POLL_WHEN_DONE = 0.6
 RATE_SMOOTHING = 0.5  # weight of the newest throughput reading
 MAX_BACKOFF_DOUBLINGS = 8
+JOB_STATUS_LIFETIME = 24 * 3600  # seconds Zendesk keeps a job's status
 MAX_ITEM_ATTEMPTS = 3  # a ticket that failed inside a job is sent again at most twice
 # Item errors no retry can fix: the ticket itself refuses the change.
 PERMANENT_ITEM_ERRORS = frozenset({"RecordInvalid", "ClosedTicket", "RecordNotFound", "PermissionDenied",
@@ -68,6 +69,7 @@ class _Group:
 
     unsettled: int
     then: Then | None
+    then_adds: bool
     outcome: BulkOutcome = field(default_factory=BulkOutcome)
 
 
@@ -81,11 +83,12 @@ class _Entry:
 @dataclass(eq=False)
 class _Job:
     entries: list[_Entry]
+    submitted_at: float
 
     @property
     def may_add(self) -> bool:
         """Whether its completion can call back with more to write."""
-        return any(entry.group.then is not None for entry in self.entries)
+        return any(entry.group.then is not None and entry.group.then_adds for entry in self.entries)
 
 
 class BulkWriter:
@@ -114,9 +117,12 @@ class BulkWriter:
         self._calling_back = False
         self.jobs = 0
 
-    def add(self, items: Sequence[dict[str, Any]], then: Then | None = None) -> BulkOutcome:
-        """Queue changes; returns their outcome, complete once `finish` returns or `then` is called."""
-        group = _Group(unsettled=len(items), then=then)
+    def add(self, items: Sequence[dict[str, Any]], then: Then | None = None, then_adds: bool = True) -> BulkOutcome:
+        """Queue changes; returns their outcome, complete once `finish` returns or `then` is called.
+
+        `then_adds=False` promises that `then` adds nothing, so a short last batch need not wait for it.
+        """
+        group = _Group(unsettled=len(items), then=then, then_adds=then_adds)
         if not items:
             if then:
                 then(group.outcome)
@@ -146,29 +152,39 @@ class BulkWriter:
         if not self._inflight:
             self._last_poll = self._clock.monotonic()  # the pace counts time with jobs to do only
         job_id = self._submit([entry.item for entry in entries])
-        self._inflight[job_id] = _Job(entries)
+        self._inflight[job_id] = _Job(entries, submitted_at=self._clock.monotonic())
         self.jobs += 1
 
     def _wait_and_poll(self, last: bool = False) -> None:
         self._clock.sleep(self._pace.wait(len(self._inflight), last))
         statuses = {s["id"]: s for s in self._poll(list(self._inflight))}
         now = self._clock.monotonic()
-        # Zendesk forgets a job after a day: one it no longer knows is over, with no results.
-        finished = [statuses.get(job_id, {"id": job_id, "status": "gone", "results": []}) for job_id in self._inflight]
+        # Zendesk keeps a job's status for a day: a job it no longer lists after that is over, with no
+        # results. Sooner, an unlisted job may still run (and land), so it is not sent again.
+        finished = [statuses.get(job_id, {"id": job_id, "status": "gone", "results": []})
+                    for job_id, job in self._inflight.items()
+                    if job_id in statuses or now - job.submitted_at > JOB_STATUS_LIFETIME]
         finished = [s for s in finished if s["status"] in ("completed", "failed", "killed", "gone")]
         self._pace.observe(len(finished), now - self._last_poll)
         self._last_poll = now
         settled: dict[_Group, None] = {}
         for status in finished:
             settled.update(self._settle(self._inflight.pop(status["id"]), status))
+        # Every settled group hears back even if one callback fails; the first failure is raised after.
+        failure: Exception | None = None
         self._calling_back = True
         try:
             for group in settled:
                 if group.then:
                     then, group.then = group.then, None
-                    then(group.outcome)
+                    try:
+                        then(group.outcome)
+                    except Exception as error:  # noqa: BLE001 - re-raised below, once all have run
+                        failure = failure or error
         finally:
             self._calling_back = False
+        if failure:
+            raise failure
 
     def _settle(self, job: _Job, status: dict[str, Any]) -> dict[_Group, None]:
         """Record a finished job's results; returns the groups it left with nothing unsettled."""

@@ -239,3 +239,16 @@ def test_sending_the_whole_ticket_back_is_not_a_change(api, agents, clock):
     assert same.status_code == 200
     assert same.json["ticket"]["updated_at"] == ticket["updated_at"]
     assert same.json["audit"]["events"] == []
+
+
+def test_users_search_finds_a_user_by_exact_email_or_by_a_term(api):
+    jane = api.state.add_user("Jane Referent", email="Jane@Example.com")
+
+    by_email = api.get("/api/v2/users/search.json?query=email:jane@example.com").get_json()
+    by_term = api.get("/api/v2/users/search.json?query=referent").get_json()
+    nobody = api.get("/api/v2/users/search.json?query=email:nobody@example.com").get_json()
+
+    assert [u["id"] for u in by_email["users"]] == [jane["id"]]
+    assert [u["id"] for u in by_term["users"]] == [jane["id"]]
+    assert nobody == {"users": [], "next_page": None, "previous_page": None, "count": 0}
+    assert api.get("/api/v2/users/search.json").status_code == 400

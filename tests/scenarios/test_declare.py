@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.clock import SystemClock
-from app.errors import StateError
+from app.errors import InputError, StateError
 from app.jobs.inbox import drain_inbox
 from app.web import create_app
 from app.wiring import build_desk
@@ -66,6 +66,20 @@ def test_with_acknowledgements_off_declare_sends_no_email_and_one_write_per_100_
     assert report.taken_in == len(expected)
     assert account.state.emails == []
     assert account.state.stats()["by_endpoint"]["PUT /api/v2/tickets/update_many"] == -(-len(expected) // 100)
+
+
+def test_a_referent_zendesk_does_not_know_stops_declare_before_any_write(account, tmp_path):
+    desk = build_desk(replace(desk_config(account, tmp_path), outage_desk_referent="nobody@nowhere.test"))
+    before = len(account.state.tickets)
+    try:
+        with pytest.raises(InputError, match="nobody@nowhere.test"):
+            desk.declare(outage(account))
+        assert desk.active_incidents() == []  # the admin can fix the setting and declare again
+    finally:
+        desk.sessions.kw["bind"].dispose()
+
+    assert len(account.state.tickets) == before  # no problem ticket either
+    assert not any("api_down" in t["tags"] for t in account.state.tickets.values())
 
 
 def test_priority_is_raised_to_the_more_urgent_level_and_never_lowered(account, desk):

@@ -59,6 +59,27 @@ def test_the_fifth_contact_about_one_subject_calls_the_referents_once(account, a
     assert len(channel.messages) == 1  # once per window, not once per ticket
 
 
+def test_tickets_the_declared_outage_takes_in_raise_no_alert(account, alerting, channel):
+    desk, webhooks = alerting
+    customers_write(account, webhooks, ["API down"] * 3)
+    drain_inbox(desk)
+    customers_write(account, webhooks, ["API down"] * 2)  # they arrive while the outage is being declared
+    desk.declare(outage(account))
+    drain_inbox(desk)
+
+    assert not any("Possible outage" in message for message in channel.messages)
+
+
+def test_what_customers_wrote_is_shown_in_slack_as_text(account, alerting, channel):
+    desk, webhooks = alerting
+    customers_write(account, webhooks, ["<!channel> API down"] * 5)
+    drain_inbox(desk)
+
+    assert len(channel.messages) == 1
+    assert '"&lt;!channel&gt; API down"' in channel.messages[0]
+    assert "<!channel>" not in channel.messages[0]
+
+
 def test_the_channel_hears_the_declaration_and_the_end_once(account, alerting, channel):
     desk, _ = alerting
     report = desk.declare(outage(account, title="API down: 503 everywhere"))
