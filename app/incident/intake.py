@@ -61,9 +61,13 @@ class Intake:
                                           .order_by(InboxRow.id).limit(limit)))
         if not events:
             return report
+        incidents = [i for i in self.active_incidents() if i.state == State.DECLARED]
+        if any(i.backfilled_at is None for i in incidents):
+            # A backfill is taking tickets in and has not recorded them all yet: its events wait,
+            # or a ticket both of us find would be written, and acknowledged, twice.
+            return report
         report.events = len(events)
         outcomes: dict[int, str] = {}
-        incidents = [i for i in self.active_incidents() if i.state == State.DECLARED]
         created = {e.ticket_id for e in events if e.event == "ticket.created"}
         if not incidents:
             outcomes = {e.id: NO_INCIDENT for e in events}

@@ -155,3 +155,20 @@ def test_tickets_search_has_not_indexed_yet_are_still_taken_in(tmp_path):
         assert "api_down" in account.ticket(announced)["tags"]  # its early webhook was looked at again
     finally:
         account.server.shutdown()
+
+
+def test_a_webhook_arriving_while_declare_takes_tickets_in_waits_and_the_customer_hears_once(account, desk,
+                                                                                             tmp_path):
+    webhooks = WebhookSender(create_app(desk_config(account, tmp_path)).test_client(), WEBHOOK_SECRET,
+                             SystemClock())
+    incident = desk.open_incident(outage(account), claim_backfill=True)  # declare has begun
+    ticket_id = account.write_in("API down here as well")
+    webhooks.ticket_event(ticket_id)
+
+    assert drain_inbox(desk).events == 0  # the worker leaves it to the backfill for now
+    desk.backfill(incident)
+    report = drain_inbox(desk)
+
+    assert report.events == 1 and report.taken_in == 0  # already in, by the backfill
+    assert len(account.state.emails_for(ticket_id)) == 1
+    assert len([c for c in account.comments(ticket_id) if c["body"] == "API DOWN"]) == 1
