@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -12,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.config import DEFAULT_CR_VALUE, Config, load_config
-from app.errors import InputError, OutageDeskError
+from app.errors import InputError, OutageDeskError, StateError
 from app.incident.model import IncidentSpec, Kind
 
 console = Console(stderr=False)
@@ -137,6 +139,30 @@ def resolve(config: Config, incident_id, dry_run) -> None:
     if report.failed:
         console.print(f"{len(report.failed)} tickets failed; run resolve again to retry them.")
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--incident", "incident_id", type=int,
+              help="Incident number (default: the active one, else the last resolved).")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@click.pass_obj
+def report(config: Config, incident_id, fmt, output) -> None:
+    """The incident's report: volume over time, channels and groups, time to acknowledge and notify, who was notified."""
+    from app.wiring import build_desk
+
+    desk = build_desk(config)
+    incident = desk.incident(incident_id) if incident_id is not None else desk.latest_incident()
+    if incident is None:
+        raise StateError("no incident yet: nothing to report")
+    found = desk.report(incident)
+    rendered = {"html": found.as_html, "csv": found.as_csv,
+                "json": lambda: json.dumps(found.as_json(), indent=2, ensure_ascii=False) + "\n"}[fmt]()
+    if output:
+        Path(output).write_text(rendered, encoding="utf-8")
+        console.print(f"Report of incident #{incident.id} ({len(found.lines)} tickets) written to {output}.")
+    else:
+        click.echo(rendered, nl=False)
 
 
 @cli.command()

@@ -85,7 +85,7 @@ class Resolution:
         referent = self.referent()
         now = self.clock.now()
         rows = []
-        for ticket in self._current(incident, ids):
+        for ticket in affected_now(self.gateway, incident, ids):
             if ticket.status == "closed":
                 continue
             audience = audience_of(ticket.tags, ticket.channel, ticket.via_rel, ticket.assignee_id)
@@ -100,23 +100,6 @@ class Resolution:
                 phone=(requester.phone or requester.name) if requester and no_email else None,
                 updated_stamp=ticket.updated_at, updated_at=now))
         return rows
-
-    def _current(self, incident: IncidentRow, ids: list[int]) -> Iterator[Ticket]:
-        """The affected tickets as they are now, requesters attached, streamed.
-
-        One search-export page holds 1,000 tickets where show_many holds 100; the few the index
-        has not caught up with yet are read by id. A stale `updated_at` only costs a safe-update
-        conflict, which re-reads that ticket.
-        """
-        wanted = set(ids)
-        since = incident.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        for page in self.gateway.export_tickets(f"tags:{incident.tag} created>={since}"):
-            for ticket in page:
-                if ticket.id in wanted:
-                    wanted.discard(ticket.id)
-                    yield ticket
-        for batch in chunks(sorted(wanted), 1000):
-            yield from self.gateway.tickets(batch)
 
     @staticmethod
     def _plan_report(incident: IncidentRow, rows: list[NotificationRow]) -> ResolveReport:
@@ -269,6 +252,24 @@ class Resolution:
             if not outcome.failed.get(problem_id, "").startswith("UpdateConflict"):
                 return False
         return False
+
+
+def affected_now(gateway: ZendeskGateway, incident: IncidentRow, ids: Iterable[int]) -> Iterator[Ticket]:
+    """The affected tickets as they are now, requesters attached, streamed.
+
+    One search-export page holds 1,000 tickets where show_many holds 100; the few the index
+    has not caught up with yet are read by id. A stale `updated_at` only costs a safe-update
+    conflict, which re-reads that ticket.
+    """
+    wanted = set(ids)
+    since = incident.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for page in gateway.export_tickets(f"tags:{incident.tag} created>={since}"):
+        for ticket in page:
+            if ticket.id in wanted:
+                wanted.discard(ticket.id)
+                yield ticket
+    for batch in chunks(sorted(wanted), 1000):
+        yield from gateway.tickets(batch)
 
 
 CLOSED_TAG = "outage_desk_closed"

@@ -22,7 +22,8 @@ from app.incident.matching import belongs_to
 from app.incident.model import (
     PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language, impact_level, raised_priority,
 )
-from app.incident.resolve import Resolution, ResolveReport
+from app.incident.report import IncidentReport, ticket_lines
+from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, TaskRow
 from app.store.writes import insert_ignoring_duplicates
 from app.zendesk.bulk import BulkWriter
@@ -473,6 +474,18 @@ class OutageDesk:
     def _detector(self) -> Detector:
         return Detector(self.sessions, self.clock, self.alerts, self.config.outage_desk_detect_threshold,
                         timedelta(minutes=self.config.outage_desk_detect_window_minutes))
+
+    # -- report ------------------------------------------------------------------
+
+    def report(self, incident: IncidentRow) -> IncidentReport:
+        """The incident's report: its tickets as they are in Zendesk now, and the store's ledger."""
+        with self.sessions() as session:
+            affected = list(session.scalars(select(AffectedTicketRow)
+                                            .where(AffectedTicketRow.incident_id == incident.id)))
+            notifications = {row.ticket_id: row for row in session.scalars(
+                select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
+        tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
+        return IncidentReport(incident, ticket_lines(affected, notifications, tickets))
 
     # -- resolve -----------------------------------------------------------------
 

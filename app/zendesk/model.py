@@ -40,6 +40,7 @@ class Ticket:
     problem_id: int | None
     requester_id: int | None
     assignee_id: int | None
+    group_id: int | None
     tags: tuple[str, ...]
     custom_fields: dict[int, Any]
     channel: str | None
@@ -62,6 +63,7 @@ class Ticket:
             problem_id=data.get("problem_id"),
             requester_id=requester_id,
             assignee_id=data.get("assignee_id"),
+            group_id=data.get("group_id"),
             tags=tuple(data.get("tags") or ()),
             custom_fields={int(f["id"]): f.get("value") for f in data.get("custom_fields") or ()},
             channel=via.get("channel"),

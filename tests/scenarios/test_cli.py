@@ -1,5 +1,8 @@
 """The CLI against a live sandbox: what an admin types and reads."""
 
+import csv
+import io
+import json
 import os
 import subprocess
 import sys
@@ -44,3 +47,34 @@ def test_a_wrong_token_is_one_line_exit_77_and_never_printed(account, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     assert "ZendeskAuthError" in result.stderr and "401" in result.stderr
     assert "wrong-token-value" not in result.stderr + result.stdout
+
+
+def test_the_report_after_resolve_says_who_was_notified_in_every_format(account, tmp_path):
+    since = account.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    outage_desk(account, tmp_path, "declare", "--title", "API <down>", "--query", "API", "--since", since)
+    mark = len(account.state.emails)
+    assert outage_desk(account, tmp_path, "resolve").returncode == 0
+    emailed = {e["ticket_id"] for e in account.emails_since(mark)}
+
+    as_json = outage_desk(account, tmp_path, "report", "--format", "json")
+    as_csv = outage_desk(account, tmp_path, "report", "--format", "csv")
+    as_html = outage_desk(account, tmp_path, "report", "--output", "report.html")
+
+    assert as_json.returncode == as_csv.returncode == as_html.returncode == 0, as_json.stderr + as_html.stderr
+    report = json.loads(as_json.stdout)
+    summary = report["summary"]
+    assert {t["ticket_id"] for t in report["tickets"] if t["notification"] == "sent"} == emailed
+    assert sum(summary["notified"].values()) == len(emailed)
+    assert summary["tickets"] == len(report["tickets"]) == sum(summary["by_channel"].values())
+    assert sum(bucket["tickets"] for bucket in report["volume"]) == summary["tickets"]
+    assert summary["time_to_notify_seconds"]["max"] >= summary["time_to_notify_seconds"]["median"] >= 0
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert {int(r["ticket_id"]) for r in rows if r["notification"] == "sent"} == emailed
+    page = (tmp_path / "report.html").read_text()
+    assert "<svg" in page and "API &lt;down&gt;" in page and "API <down>" not in page
+
+
+def test_report_without_any_incident_is_one_line_and_exit_3(account, tmp_path):
+    result = outage_desk(account, tmp_path, "report")
+    assert result.returncode == 3
+    assert result.stderr.strip() == "outage-desk: StateError: no incident yet: nothing to report"
