@@ -1,8 +1,9 @@
-"""Shared pieces of the fuzz tests: settings, store snapshots, response checks, text strategies."""
+"""Shared pieces of the fuzz tests: settings, store snapshots, response checks, text strategies, id verdicts."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Flask, got_request_exception
@@ -81,3 +82,18 @@ digitish_text = st.one_of(
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 json_values = st.recursive(json_scalars, lambda children: st.lists(children, max_size=4)
                            | st.dictionaries(st.text(max_size=10), children, max_size=4), max_leaves=6)
+
+
+def id_verdict(value, plain: re.Pattern) -> str:
+    """"valid", "invalid" or "unclear" for a ticket id, written from the contract rather than from the
+    parser: `plain` is what a valid id string looks like; digits of other scripts are left unclear,
+    since the contract does not settle them."""
+    if isinstance(value, bool):
+        return "invalid"
+    if isinstance(value, int):
+        return "valid" if 0 < value < 2 ** 63 else "invalid"
+    if not isinstance(value, str):
+        return "invalid"
+    if plain.fullmatch(value):
+        return "valid" if 0 < int(value) < 2 ** 63 else "invalid"
+    return "invalid" if not any(ch.isdigit() or ch.isnumeric() for ch in value) else "unclear"

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from app.intake.events import KNOWN_EVENTS
 from app.intake.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, ZendeskSignature
-from tests.fuzz.support import (assert_not_5xx, changed_tables, digitish_text, fuzz_examples, header_text,
+from tests.fuzz.support import (assert_not_5xx, changed_tables, digitish_text, fuzz_examples, header_text, id_verdict,
                                 json_reply, json_values, store_snapshot)
 
 WEBHOOK = "/webhooks/zendesk"
@@ -148,18 +148,7 @@ PLAIN_ID = re.compile(r"\s*[0-9]+\s*")
 
 
 def ticket_id_verdict(value) -> str:
-    """"valid", "invalid", or "unclear" (non-ASCII digits, which the contract does not settle)."""
-    if isinstance(value, bool):
-        return "invalid"
-    if isinstance(value, int):
-        return "valid" if 0 < value < 2 ** 63 else "invalid"
-    if not isinstance(value, str):
-        return "invalid"
-    if PLAIN_ID.fullmatch(value):
-        return "valid" if 0 < int(value) < 2 ** 63 else "invalid"
-    if not any(ch.isdigit() or ch.isnumeric() for ch in value):
-        return "invalid"
-    return "unclear"
+    return id_verdict(value, PLAIN_ID)
 
 
 # -- the tests ---------------------------------------------------------------------------------------
