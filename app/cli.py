@@ -255,7 +255,7 @@ def worker(config: Config, lease_seconds) -> None:
 @click.option("--rate-limit", type=int, default=700, show_default=True, help="Requests per minute.")
 def sandbox(port, tickets, rate_limit) -> None:
     """Run a local Zendesk-compatible sandbox seeded with an outage."""
-    from app.sandbox.runner import run_forever
+    from zendesk_sandbox.runner import run_forever
 
     run_forever(port=port, tickets=tickets, rate_limit=rate_limit, console=console)
 

@@ -24,9 +24,9 @@ from app.config import Config
 from app.incident.model import UNSOLVED, IncidentSpec
 from app.incident.service import OutageDesk
 from app.jobs.scheduler import build_scheduler
-from app.sandbox.seed import seed_outage
-from app.sandbox.server import create_sandbox_app, serve_sandbox
-from app.sandbox.state import SandboxState
+from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
+from zendesk_sandbox.state import SandboxState
 from app.web import create_app
 from app.wiring import build_desk
 from app.zendesk.query import parse

@@ -13,10 +13,10 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from app.incident.model import UNSOLVED
-from app.sandbox import guard
-from app.sandbox.seed import seed_outage
-from app.sandbox.server import create_sandbox_app, serve_sandbox
-from app.sandbox.state import SandboxState
+from zendesk_sandbox import guard
+from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
+from zendesk_sandbox.state import SandboxState
 from app.zendesk.query import parse
 
 API_EMAIL = "outage-desk-api@example.com"

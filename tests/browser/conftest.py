@@ -10,7 +10,7 @@ import jwt
 import pytest
 import requests
 
-from app.sandbox.server import serve_sandbox
+from zendesk_sandbox.server import serve_sandbox
 from app.store.db import make_engine, upgrade
 from app.web import create_app
 from tests.browser.harness import (CHROMIUM, CHROMIUM_ARGS, LocalCdn, Recorder, ServiceCall, ZendeskStub,

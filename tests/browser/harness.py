@@ -19,7 +19,7 @@ import jwt
 import requests
 from flask import Flask, jsonify, request, send_from_directory
 
-from app.sandbox.server import serve_sandbox
+from zendesk_sandbox.server import serve_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifest.json"

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.sandbox.seed import seed_outage
-from app.sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
-from app.sandbox.state import SandboxState
+from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
+from zendesk_sandbox.state import SandboxState
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, Account
 
 

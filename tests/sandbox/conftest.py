@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from app.sandbox.seed import SeedSummary, seed_outage
-from app.sandbox.server import create_sandbox_app
-from app.sandbox.state import SandboxState
+from zendesk_sandbox.seed import SeedSummary, seed_outage
+from zendesk_sandbox.server import create_sandbox_app
+from zendesk_sandbox.state import SandboxState
 from tests.helpers import FrozenClock
 
 from .support import API_EMAIL, API_TOKEN, T0, Api

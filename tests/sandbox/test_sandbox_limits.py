@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from app.sandbox.state import API_USER_ID, SandboxState
+from zendesk_sandbox.state import API_USER_ID, SandboxState
 
 from .support import API_TOKEN, Api
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from app.sandbox.seed import seed_outage
-from app.sandbox.state import SandboxState
+from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.state import SandboxState
 from app.zendesk.query import parse
 
 from .support import T0, path_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from app.sandbox.serial import SerialWorker
+from zendesk_sandbox.serial import SerialWorker
 
 
 def test_tasks_run_in_order_and_a_failure_does_not_stop_the_rest():

@@ -11,7 +11,7 @@ from flask import Flask, request
 
 from app.clock import SystemClock
 from app.intake.signature import ZendeskSignature
-from app.sandbox.server import create_sandbox_app, serve_sandbox
+from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 
 from .support import API_EMAIL, API_TOKEN
 

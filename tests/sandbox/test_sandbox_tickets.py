@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.sandbox.state import API_USER_ID
+from zendesk_sandbox.state import API_USER_ID
 
 from .support import API_EMAIL, create, update
 

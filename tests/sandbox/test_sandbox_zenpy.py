@@ -11,7 +11,7 @@ from zenpy.lib.api_objects import Comment, Ticket
 from zenpy.lib.exception import APIException
 
 from app.clock import SystemClock
-from app.sandbox.server import create_sandbox_app, serve_sandbox
+from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 
 from .support import API_EMAIL, API_TOKEN
 

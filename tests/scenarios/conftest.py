@@ -10,9 +10,9 @@ import requests
 
 from app.config import Config
 from app.incident.model import IncidentSpec
-from app.sandbox.seed import SeedSummary, seed_outage
-from app.sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
-from app.sandbox.state import SandboxState
+from zendesk_sandbox.seed import SeedSummary, seed_outage
+from zendesk_sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
+from zendesk_sandbox.state import SandboxState
 from app.wiring import build_desk
 from tests.conftest import WEBHOOK_SECRET, database_url_for
 

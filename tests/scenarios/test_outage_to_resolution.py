@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.incident.resolve import PROBLEM_SOLVED_NOTE
 from app.jobs.inbox import drain_inbox
-from app.sandbox.timefmt import iso
+from zendesk_sandbox.timefmt import iso
 from app.store.tables import IncidentRow, InboxRow
 from app.web import create_app
 from tests.conftest import WEBHOOK_SECRET

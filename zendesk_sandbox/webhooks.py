@@ -9,11 +9,11 @@ import uuid
 
 import requests
 
-from app.clock import Clock
+from zendesk_sandbox.clock import Clock
 from app.intake.signature import ZendeskSignature
-from app.sandbox.serial import SerialWorker
-from app.sandbox.state import SandboxState
-from app.sandbox.timefmt import iso
+from zendesk_sandbox.serial import SerialWorker
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.timefmt import iso
 
 log = logging.getLogger(__name__)
 RETRIES = 3

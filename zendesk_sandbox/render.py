@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from app.sandbox.state import SandboxState
-from app.sandbox.tickets import field_values
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.tickets import field_values
 
 
 def ticket_json(state: SandboxState, ticket: dict, base: str) -> dict:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from app.sandbox import rules
-from app.sandbox.context import base_url, current
-from app.sandbox.errors import ApiError, not_found, resource_body
-from app.sandbox.guard import admin_only
-from app.sandbox.macros import macro_changes
-from app.sandbox.paging import cursor_page, offset_page
-from app.sandbox.render import macro_json, ticket_json
-from app.sandbox.state import SandboxState
-from app.sandbox.tickets import preview_update
-from app.sandbox.timefmt import iso
-from app.sandbox.validation import Problems
+from zendesk_sandbox import rules
+from zendesk_sandbox.context import base_url, current
+from zendesk_sandbox.errors import ApiError, not_found, resource_body
+from zendesk_sandbox.guard import admin_only
+from zendesk_sandbox.macros import macro_changes
+from zendesk_sandbox.paging import cursor_page, offset_page
+from zendesk_sandbox.render import macro_json, ticket_json
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.tickets import preview_update
+from zendesk_sandbox.timefmt import iso
+from zendesk_sandbox.validation import Problems
 
 bp = Blueprint("api_macros", __name__)
 WRITABLE = ("title", "actions", "active", "description", "restriction", "position")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from app.sandbox.context import base_url, current
-from app.sandbox.errors import ApiError, int_list, json_body, not_found
-from app.sandbox.jobs import MAX_INFLIGHT_JOBS, TooManyJobs
-from app.sandbox.render import sideload_users, ticket_json, wants_users
-from app.sandbox.tickets import normalize_tags, via
-from app.sandbox.timefmt import iso
+from zendesk_sandbox.context import base_url, current
+from zendesk_sandbox.errors import ApiError, int_list, json_body, not_found
+from zendesk_sandbox.jobs import MAX_INFLIGHT_JOBS, TooManyJobs
+from zendesk_sandbox.render import sideload_users, ticket_json, wants_users
+from zendesk_sandbox.tickets import normalize_tags, via
+from zendesk_sandbox.timefmt import iso
 
 bp = Blueprint("api_tickets", __name__)
 MAX_MANY = 100

@@ -8,8 +8,8 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app.clock import Clock, SystemClock
-from app.sandbox import (
+from zendesk_sandbox.clock import Clock, SystemClock
+from zendesk_sandbox import (
     api_jobs,
     api_macros,
     api_search,
@@ -22,10 +22,10 @@ from app.sandbox import (
     control,
     guard,
 )
-from app.sandbox.context import Sandbox
-from app.sandbox.errors import ApiError
-from app.sandbox.state import SandboxState
-from app.sandbox.tickets import UpdateError
+from zendesk_sandbox.context import Sandbox
+from zendesk_sandbox.errors import ApiError
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.tickets import UpdateError
 
 
 def create_sandbox_app(

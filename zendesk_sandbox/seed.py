@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from importlib import resources
 
-from app.sandbox import tickets
-from app.sandbox.state import API_USER_ID, SandboxState
-from app.sandbox.timefmt import iso
+from zendesk_sandbox import tickets
+from zendesk_sandbox.state import API_USER_ID, SandboxState
+from zendesk_sandbox.timefmt import iso
 from app.zendesk.provisioning import DEFINITIONS_ROOT, load_definitions
 
 LANGUAGE_WEIGHTS = {"fr": 35, "en-US": 30, "es": 12, "ru": 10, "de": 7, "pt-BR": 6}
@@ -86,7 +86,7 @@ def seed_outage(
 
 @cache
 def _data(name: str) -> dict:
-    return json.loads((resources.files("app.sandbox") / "seed_data" / name).read_text(encoding="utf-8"))
+    return json.loads((resources.files("zendesk_sandbox") / "seed_data" / name).read_text(encoding="utf-8"))
 
 
 def _name_part(entry: str | list[str]) -> tuple[str, str]:

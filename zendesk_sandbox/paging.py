@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from app.sandbox.context import base_url
-from app.sandbox.errors import ApiError, int_arg
+from zendesk_sandbox.context import base_url
+from zendesk_sandbox.errors import ApiError, int_arg
 
 MAX_PAGE_SIZE = 100
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.sandbox.validation import Problems
+from zendesk_sandbox.validation import Problems
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 REQUEST_FORMATS = ("json", "xml", "form_encoded")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from app.sandbox import ticket_fields
-from app.sandbox.context import base_url, current
-from app.sandbox.errors import not_found, resource_body
-from app.sandbox.guard import admin_only
-from app.sandbox.render import ticket_field_json
-from app.sandbox.timefmt import iso
+from zendesk_sandbox import ticket_fields
+from zendesk_sandbox.context import base_url, current
+from zendesk_sandbox.errors import not_found, resource_body
+from zendesk_sandbox.guard import admin_only
+from zendesk_sandbox.render import ticket_field_json
+from zendesk_sandbox.timefmt import iso
 
 bp = Blueprint("api_ticket_fields", __name__)
 

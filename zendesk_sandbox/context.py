@@ -6,13 +6,13 @@ from datetime import datetime
 
 from flask import current_app, request
 
-from app.clock import Clock
-from app.sandbox import tickets
-from app.sandbox.jobs import JobRunner
-from app.sandbox.rate_limit import RateLimiter
-from app.sandbox.state import Job, SandboxState
-from app.sandbox.tickets import Outcome, UpdateError
-from app.sandbox.webhooks import WebhookDispatcher
+from zendesk_sandbox.clock import Clock
+from zendesk_sandbox import tickets
+from zendesk_sandbox.jobs import JobRunner
+from zendesk_sandbox.rate_limit import RateLimiter
+from zendesk_sandbox.state import Job, SandboxState
+from zendesk_sandbox.tickets import Outcome, UpdateError
+from zendesk_sandbox.webhooks import WebhookDispatcher
 
 
 class Sandbox:
@@ -69,7 +69,7 @@ class Sandbox:
     def update_ticket(
         self, ticket_id: int, changes: dict, *, actor_id: int, stamp: str | None = None, stamp_exact: bool = True
     ) -> Outcome:
-        """Update one ticket (see app.sandbox.tickets.update_ticket) and fire ticket.solved webhooks."""
+        """Update one ticket (see zendesk_sandbox.tickets.update_ticket) and fire ticket.solved webhooks."""
         with self.state.lock:
             outcome = tickets.update_ticket(
                 self.state, ticket_id, changes, actor_id=actor_id, now=self.now(), stamp=stamp, stamp_exact=stamp_exact

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from app.sandbox.timefmt import iso
+from zendesk_sandbox.timefmt import iso
 
 API_USER_ID = 1
 API_USER_NAME = "Outage Desk API"
@@ -169,7 +169,7 @@ class SandboxState:
     # Tickets
 
     def insert_ticket(self, ticket: dict, *, indexed_at: float = float("-inf")) -> None:
-        """Store a new ticket (built by app.sandbox.tickets) and index it by creation time."""
+        """Store a new ticket (built by zendesk_sandbox.tickets) and index it by creation time."""
         with self.lock:
             self.tickets[ticket["id"]] = ticket
             self.comments.setdefault(ticket["id"], [])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.sandbox import rules
-from app.sandbox.state import SandboxState
-from app.sandbox.validation import Problems
+from zendesk_sandbox import rules
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.validation import Problems
 
 RULE_KEYS = ("conditions", "all", "any", "actions")
 

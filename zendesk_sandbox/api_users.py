@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from app.sandbox.context import base_url, current
-from app.sandbox.errors import ApiError, int_list, not_found
-from app.sandbox.render import user_json
+from zendesk_sandbox.context import base_url, current
+from zendesk_sandbox.errors import ApiError, int_list, not_found
+from zendesk_sandbox.render import user_json
 
 bp = Blueprint("api_users", __name__)
 SEARCH_PAGE = 100

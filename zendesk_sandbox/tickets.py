@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.sandbox import placeholders
-from app.sandbox.state import SandboxState
-from app.sandbox.timefmt import iso, parse_iso
+from zendesk_sandbox import placeholders
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.timefmt import iso, parse_iso
 from app.zendesk.query import PRIORITIES, STATUSES, TICKET_TYPES
 
 MAX_COMMENTS = 5000

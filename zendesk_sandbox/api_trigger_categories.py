@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from app.sandbox import triggers
-from app.sandbox.context import current
-from app.sandbox.errors import ApiError, resource_body
-from app.sandbox.guard import admin_only
-from app.sandbox.paging import cursor_page, offset_page
-from app.sandbox.timefmt import iso
-from app.sandbox.validation import Problems
+from zendesk_sandbox import triggers
+from zendesk_sandbox.context import current
+from zendesk_sandbox.errors import ApiError, resource_body
+from zendesk_sandbox.guard import admin_only
+from zendesk_sandbox.paging import cursor_page, offset_page
+from zendesk_sandbox.timefmt import iso
+from zendesk_sandbox.validation import Problems
 
 bp = Blueprint("api_trigger_categories", __name__)
 NOT_FOUND_TITLE = "Category can’t be found. Check the ID and try again."

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, request
 
-from app.sandbox.context import Sandbox, base_url, current
-from app.sandbox.errors import ApiError, int_arg
-from app.sandbox.guard import admin_only
-from app.sandbox.paging import decode_cursor, encode_cursor, page_url
-from app.sandbox.render import sideload_users, ticket_json, wants_users
-from app.sandbox.timefmt import iso
+from zendesk_sandbox.context import Sandbox, base_url, current
+from zendesk_sandbox.errors import ApiError, int_arg
+from zendesk_sandbox.guard import admin_only
+from zendesk_sandbox.paging import decode_cursor, encode_cursor, page_url
+from zendesk_sandbox.render import sideload_users, ticket_json, wants_users
+from zendesk_sandbox.timefmt import iso
 from app.zendesk.query import PRIORITIES, STATUSES, Query, QueryError, parse
 
 bp = Blueprint("api_search", __name__)

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 from rich.console import Console
 
-from app.sandbox.seed import seed_outage
-from app.sandbox.server import create_sandbox_app, serve_sandbox
-from app.sandbox.state import SandboxState
+from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
+from zendesk_sandbox.state import SandboxState
 
 SANDBOX_EMAIL = "outage-desk-api@example.com"
 # A local stand-in's own credential, not a secret of any real account.

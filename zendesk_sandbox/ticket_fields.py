@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.sandbox.state import SandboxState
-from app.sandbox.validation import Problems
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.validation import Problems
 
 CUSTOM_TYPES = (
     "text", "textarea", "checkbox", "date", "integer", "decimal", "regexp", "partialcreditcard",

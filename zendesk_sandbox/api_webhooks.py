@@ -1,7 +1,7 @@
 """Webhooks API (admins only): list, create, show, update, patch, delete and the signing secret.
 
 Stored only: the sandbox's own ticket events still go to the /_sandbox/webhook subscription.
-Invalid bodies get 400 with an `errors` list, the newer APIs' shape (see app.sandbox.validation).
+Invalid bodies get 400 with an `errors` list, the newer APIs' shape (see zendesk_sandbox.validation).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from flask import Blueprint, g, request
 
-from app.sandbox import webhook_records
-from app.sandbox.context import current
-from app.sandbox.errors import ApiError, resource_body
-from app.sandbox.guard import admin_only
-from app.sandbox.paging import cursor_page
-from app.sandbox.timefmt import iso
-from app.sandbox.validation import Problems
+from zendesk_sandbox import webhook_records
+from zendesk_sandbox.context import current
+from zendesk_sandbox.errors import ApiError, resource_body
+from zendesk_sandbox.guard import admin_only
+from zendesk_sandbox.paging import cursor_page
+from zendesk_sandbox.timefmt import iso
+from zendesk_sandbox.validation import Problems
 
 bp = Blueprint("api_webhooks", __name__)
 SORTS = {"name": lambda w: (w["name"], w["id"]), "status": lambda w: (w["status"], w["id"])}

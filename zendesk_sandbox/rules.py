@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from app.sandbox.state import SandboxState
-from app.sandbox.validation import Problems
-from app.sandbox.webhook_records import CONDITIONAL_TICKET_EVENTS
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.validation import Problems
+from zendesk_sandbox.webhook_records import CONDITIONAL_TICKET_EVENTS
 from app.zendesk.query import PRIORITIES, STATUSES, TICKET_TYPES
 
 Check = Callable[[Any], bool]

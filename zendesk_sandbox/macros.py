@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.sandbox.tickets import normalize_tags, text_to_html
+from zendesk_sandbox.tickets import normalize_tags, text_to_html
 
 _PLAIN_FIELDS = ("status", "priority", "type", "subject", "group_id")
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from app.sandbox import triggers
-from app.sandbox.context import base_url, current
-from app.sandbox.errors import not_found, resource_body
-from app.sandbox.guard import admin_only
-from app.sandbox.paging import cursor_page, offset_page
-from app.sandbox.timefmt import iso
+from zendesk_sandbox import triggers
+from zendesk_sandbox.context import base_url, current
+from zendesk_sandbox.errors import not_found, resource_body
+from zendesk_sandbox.guard import admin_only
+from zendesk_sandbox.paging import cursor_page, offset_page
+from zendesk_sandbox.timefmt import iso
 
 bp = Blueprint("api_triggers", __name__)
 

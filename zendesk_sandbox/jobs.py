@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from app.sandbox.serial import SerialWorker
-from app.sandbox.state import Job, SandboxState
+from zendesk_sandbox.serial import SerialWorker
+from zendesk_sandbox.state import Job, SandboxState
 
 MAX_INFLIGHT_JOBS = 30
 log = logging.getLogger(__name__)

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from flask import Blueprint, request
 
-from app.sandbox.context import base_url, current
-from app.sandbox.errors import ApiError, json_body
-from app.sandbox.render import ticket_json
-from app.sandbox.seed import seed_outage
-from app.sandbox.state import SandboxState
-from app.sandbox.tickets import customer_via
-from app.sandbox.timefmt import iso, parse_iso
+from zendesk_sandbox.context import base_url, current
+from zendesk_sandbox.errors import ApiError, json_body
+from zendesk_sandbox.render import ticket_json
+from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.tickets import customer_via
+from zendesk_sandbox.timefmt import iso, parse_iso
 
 bp = Blueprint("control", __name__)
 CHANNELS = ("email", "chat", "voice", "web", "native_messaging")

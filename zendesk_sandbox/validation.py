@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.sandbox.errors import ApiError
+from zendesk_sandbox.errors import ApiError
 
 
 class Problems:

@@ -9,10 +9,10 @@ from typing import TypeVar
 
 from flask import Response, g, jsonify, request
 
-from app.sandbox.context import Sandbox, current
-from app.sandbox.errors import forbidden
-from app.sandbox.state import AGENT_ROLES, API_USER_ID
-from app.sandbox.timefmt import iso
+from zendesk_sandbox.context import Sandbox, current
+from zendesk_sandbox.errors import forbidden
+from zendesk_sandbox.state import AGENT_ROLES, API_USER_ID
+from zendesk_sandbox.timefmt import iso
 
 # Endpoint limits on top of the account limit (ZENDESK.md section 2): (window key, limit, seconds).
 ENDPOINT_LIMITS = {

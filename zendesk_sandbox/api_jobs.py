@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import Blueprint, request
 
-from app.sandbox.context import current
-from app.sandbox.errors import ApiError, not_found
-from app.sandbox.state import Job
+from zendesk_sandbox.context import current
+from zendesk_sandbox.errors import ApiError, not_found
+from zendesk_sandbox.state import Job
 
 bp = Blueprint("api_jobs", __name__)
 JOB_RETENTION = timedelta(days=1)
