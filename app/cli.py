@@ -70,12 +70,20 @@ def declare(config: Config, title, query, since, severity, kind, tag, cr_value) 
     with _progress() as progress:
         task = progress.add_task("Tagging affected tickets", total=None)
         report = desk.declare(spec, on_progress=lambda n: progress.advance(task, n))
-    console.print(f"Declared incident #{report.incident_id} (problem ticket #{report.problem_ticket_id}): "
-                  f"{report.taken_in} tickets taken in, {report.skipped_solved} solved and "
-                  f"{report.skipped_agent_requester} from agents left alone, {len(report.failed)} failed; "
+    verb = "Finished declaring" if report.resumed else "Declared"
+    console.print(f"{verb} incident #{report.incident_id} (problem ticket #{report.problem_ticket_id}): "
+                  f"{report.taken_in} tickets taken in ({report.acknowledged} customers acknowledged), "
+                  f"{report.skipped_solved} solved and {report.skipped_agent_requester} from agents left alone; "
                   f"{desk.gateway.calls} Zendesk API calls.")
-    if report.failed:
-        sys.exit(1)
+    _print_tickets("not taken in yet, the worker retries them", report.retrying)
+    _print_tickets("cannot be taken in", report.given_up)
+
+
+def _print_tickets(what: str, reasons: dict[int, str]) -> None:
+    if reasons:
+        console.print(f"{len(reasons)} tickets {what}:")
+        for ticket_id, reason in sorted(reasons.items()):
+            console.print(f"  ticket #{ticket_id}: {reason}")
 
 
 @cli.command()
@@ -107,11 +115,19 @@ def status(config: Config) -> None:
     if not incidents:
         console.print("No active incident.")
         return
-    table = Table("#", "title", "state", "tag", "since", "tickets", "problem ticket")
+    table = Table("#", "title", "state", "tag", "since", "tickets", "problem ticket", "closing replies")
     for incident in incidents:
+        progress = desk.progress(incident.id)
+        replies = (f"{progress.notified} sent, {progress.callbacks} call-backs, {progress.pending} to go"
+                   if incident.state == "resolving" else "-")
         table.add_row(str(incident.id), incident.title, incident.state, incident.tag, incident.started_at.isoformat(),
-                      str(desk.affected_count(incident.id)), str(incident.problem_ticket_id or "-"))
+                      f"{progress.taken} taken in, {progress.retrying} retrying", str(incident.problem_ticket_id or "-"),
+                      replies)
     console.print(table)
+    for incident in incidents:
+        progress = desk.progress(incident.id)
+        _print_tickets(f"of incident #{incident.id} cannot be taken in", progress.take_ins_given_up)
+        _print_tickets(f"of incident #{incident.id} cannot be notified", progress.replies_given_up)
 
 
 @cli.command()
@@ -133,12 +149,22 @@ def resolve(config: Config, incident_id, dry_run) -> None:
         table.add_row(audience, str(count))
     console.print(table)
     if report.callbacks:
-        console.print(f"Callback list ({len(report.callbacks)} requesters without email):")
+        console.print(f"Callback list ({len(report.callbacks)} requesters without email; their tickets stay open):")
         for ticket_id, phone in report.callbacks:
             console.print(f"  ticket #{ticket_id}: {phone}")
-    if report.failed:
-        console.print(f"{len(report.failed)} tickets failed; run resolve again to retry them.")
+    _print_tickets("cannot be notified", report.given_up)
+    if dry_run:
+        return
+    if report.pending:
+        when = f" (next try {report.next_retry:%H:%M:%S} UTC)" if report.next_retry else ""
+        console.print(f"Incident #{incident.id} is still resolving: {report.pending} closing replies not sent yet{when}. "
+                      "The worker finishes them; or run `outage-desk resolve` again.")
         sys.exit(1)
+    if not report.resolved:
+        console.print(f"Incident #{incident.id} is still resolving: its problem ticket is not solved yet. "
+                      "The worker finishes it; or run `outage-desk resolve` again.")
+        sys.exit(1)
+    console.print(f"Incident #{incident.id} is resolved.")
 
 
 @cli.command()

@@ -25,14 +25,15 @@ QUERY = "API"
 def declare(desk: OutageDesk, since: datetime) -> dict:
     """Create the problem ticket and take in every matching ticket (search export, then bulk writes)."""
     report = desk.declare(IncidentSpec(title=TITLE, query=QUERY, started_at=since, severity=2))
-    return {"found": report.found, "taken_in": report.taken_in, "failed": len(report.failed),
+    return {"found": report.found, "taken_in": report.taken_in, "acknowledged": report.acknowledged,
+            "failed": len(report.retrying) + len(report.given_up),
             "skipped": report.skipped_solved + report.skipped_agent_requester}
 
 
 def resolve(desk: OutageDesk) -> dict:
     """Send the closing replies and callback notes, then solve the problem ticket."""
     report = desk.resolve(desk.incident())
-    return {"sent": sum(report.sent.values()), "callbacks": len(report.callbacks), "failed": len(report.failed),
+    return {"sent": sum(report.sent.values()), "callbacks": len(report.callbacks), "failed": len(report.given_up),
             "pending": report.pending, "problem_solved": report.problem_solved}
 
 

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 # Kept findable: a declaration re-examines these, since search has not indexed those tickets yet.
 NO_INCIDENT = "ignored: no declared incident"
 NOT_IN_AN_INCIDENT = "ignored: not part of an incident"
+# Recorded on the event, with the stamp, before the reopen note is written: a replay after a crash
+# sends the very same safe update, which Zendesk applies only if the first never landed.
+REOPENING = "reopening at "
 REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outage \"{title}\" and stays open "
                "until it is resolved; the customer then gets the closing email.")
 
@@ -88,6 +91,19 @@ class Intake:
             self.observe([tickets[i] for i in sorted(created & unclaimed) if i in tickets])
         return report
 
+    def _reopen_stamps(self, events: list[InboxRow], to_reopen: dict[int, tuple[IncidentRow, Ticket]]) -> dict[int, str]:
+        stamps = {ticket.id: ticket.updated_at for _incident, ticket in to_reopen.values()}
+        for event in events:
+            if event.ticket_id in stamps and _stamp_of(event.outcome):
+                stamps[event.ticket_id] = _stamp_of(event.outcome)
+        with self.sessions() as session:
+            for event in events:
+                if event.ticket_id in stamps:
+                    session.execute(update(InboxRow).where(InboxRow.id == event.id)
+                                    .values(outcome=REOPENING + stamps[event.ticket_id]))
+            session.commit()
+        return stamps
+
     def _dispatch(self, events: list[InboxRow], tickets: dict[int, Ticket], incidents: list[IncidentRow],
                   outcomes: dict[int, str], report: IntakeReport) -> None:
         queries: dict[int, Query] = {i.id: parse(i.query) for i in incidents}
@@ -126,13 +142,21 @@ class Intake:
                 report.failed += len(failed)
                 _mark_failed(events, failed, outcomes)
         if to_reopen:
-            items = [{"id": t.id, "status": "open", "comment": {"body": REOPEN_NOTE.format(title=i.title),
-                                                                 "public": False}}
+            stamps = self._reopen_stamps(events, to_reopen)
+            items = [{"id": t.id, "status": "open", "safe_update": True, "updated_stamp": stamps[t.id],
+                      "comment": {"body": REOPEN_NOTE.format(title=i.title), "public": False}}
                      for i, t in to_reopen.values()]
             outcome = self.gateway.bulk_update(items)
+            # A conflict means the ticket changed since the stamp: our note landed before a crash, or
+            # someone else wrote; either way this solve needs no second note.
+            outcome.failed = {t: r for t, r in outcome.failed.items() if not r.startswith("UpdateConflict")}
             report.reopened += len(outcome.succeeded)
             report.failed += len(outcome.failed)
             _mark_failed(events, outcome.failed, outcomes)
+
+
+def _stamp_of(outcome: str | None) -> str | None:
+    return outcome.removeprefix(REOPENING) if outcome and outcome.startswith(REOPENING) else None
 
 
 def _mark_failed(events: list[InboxRow], failed: dict[int, str], outcomes: dict[int, str]) -> None:

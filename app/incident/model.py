@@ -13,6 +13,7 @@ from app.errors import InputError
 class State(StrEnum):
     SUSPECTED = "suspected"
     DECLARED = "declared"
+    RESOLVING = "resolving"  # closing replies going out: until every one is settled
     RESOLVED = "resolved"
 
 
@@ -93,8 +94,13 @@ def raised_priority(current: str | None, impact: int | None, incident_level: int
 
 
 def audience_of(tags: tuple[str, ...], channel: str | None, via_rel: str | None, assignee_id: int | None) -> Audience:
-    """Which closing group a ticket falls in."""
-    if ABANDONED_CALL_TAGS.intersection(tags) or (channel == "voice" and via_rel == "voicemail"):
+    """Which closing group a ticket falls in.
+
+    Abandoned is what Zendesk Talk says it is (its voice_abandoned_in_* tags), plus calls nobody
+    answered (voicemails) that nobody took; an assigned voicemail is its agent's, like any ticket.
+    """
+    unanswered = channel == "voice" and via_rel == "voicemail" and assignee_id is None
+    if ABANDONED_CALL_TAGS.intersection(tags) or unanswered:
         return Audience.ABANDONED
     return Audience.UNASSIGNED if assignee_id is None else Audience.ASSIGNED
 

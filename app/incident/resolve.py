@@ -1,27 +1,43 @@
-"""Resolve an outage: the closing ledger that sends each affected ticket its closing reply exactly once."""
+"""Resolve an outage: the closing ledger that gives each affected ticket its closing reply exactly once.
+
+The incident stays `resolving` until every planned notification is settled — sent, on the call-back
+list, or given up with a stated reason — and only then is the problem ticket solved. Each row is
+recorded `submitted` before its write, and the write carries a marker tag and the ticket's
+`updated_at` (safe update): after a crash a re-read tells whether it landed, and of two writes racing
+for one ticket only the first applies. Whoever resumes — the operator re-running `resolve`, or the
+worker once the claim of a dead process lapses — finds the work in the store.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Config
 from app.incident.model import Audience, State, audience_of, closing_language
+from app.incident.take_in import GONE, LIVE_TAG, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
 from app.zendesk.gateway import ZendeskGateway, chunks
-from app.zendesk.model import Macro, Ticket, User
+from app.zendesk.model import BulkOutcome, Macro, Ticket, User
 
 CALLBACK_NOTE = ("Outage resolved. This requester has no email address, so no closing email could be sent: "
                  "please call them back on {phone}.")
 PROBLEM_SOLVED_NOTE = "Outage resolved by Outage Desk: {sent} customers notified, {callback} on the callback list."
-# How many times a closing write, or the problem's solve, is re-planned after a safe-update
-# conflict (someone else touched the ticket between our read and our write).
+# How many times the problem's solve is re-read and sent again after a safe-update conflict.
 MAX_CONFLICT_RETRIES = 3
+# A resolve whose process stopped renewing its claim this long ago is taken over by the worker.
+CLAIM_TIMEOUT = timedelta(seconds=60)
+# How long a command waits, beside its own writes, for replies that failed and are due again soon.
+INLINE_RETRY_WINDOW = timedelta(seconds=30)
+MAX_ROUNDS = 20
+PENDING = ("planned", "submitted", "retry")
+DONE = {"email": "sent", "callback": "callback"}
 
 
 @dataclass
@@ -29,10 +45,13 @@ class ResolveReport:
     incident_id: int
     planned: Counter = field(default_factory=Counter)  # audience -> tickets to email
     sent: Counter = field(default_factory=Counter)
-    failed: dict[int, str] = field(default_factory=dict)
+    given_up: dict[int, str] = field(default_factory=dict)  # ticket id -> why it cannot be notified
     callbacks: list[tuple[int, str]] = field(default_factory=list)  # (ticket id, phone)
-    pending: int = 0  # planned or in flight: not yet known to have landed
+    pending: int = 0  # planned, in flight or waiting to be retried
+    next_retry: datetime | None = None
     problem_solved: bool = False
+    resolved: bool = False
+    claimed: bool = True  # False: another process is running this resolve
 
 
 class Resolution:
@@ -46,23 +65,91 @@ class Resolution:
         self.clock = clock
         # A callable, not a user: the desk looks its account objects up from Zendesk on first use only.
         self.referent = referent
+        self._claim: datetime | None = None
 
     def run(self, incident: IncidentRow, dry_run: bool = False,
-            on_progress: Callable[[int], None] | None = None, only_author: int | None = None) -> ResolveReport:
-        """Send the closing macro to every affected ticket exactly once, then solve the problem.
+            on_progress: Callable[[int], None] | None = None, only_author: int | None = None,
+            claim: str = "take") -> ResolveReport:
+        """Send what is due, re-read what may have landed, and finish once everything is settled.
 
-        Safe to run again after a crash or a failure: the ledger says what is left.
+        Safe to run again after a crash or a failure, by anyone: the ledger says what is left.
         `only_author` sends just the replies that agent writes (the sidebar's "notify my tickets").
+        `claim="if-free"` (the worker) does nothing while another process holds the resolve.
         """
         self.config.require("outage_desk_referent")
-        macros = self.gateway.macros(self.config.outage_desk_closing_macro)
         if dry_run:
-            return self._plan_report(incident, self._plan(incident, macros))
-        if incident.state != State.RESOLVED:
-            with self.sessions() as session:
-                row = session.get(IncidentRow, incident.id)
-                row.state, row.ended_at = State.RESOLVED, self.clock.now()
-                session.commit()
+            return self._plan_report(incident, self._plan(incident, self._macros()))
+        if not self._take_claim(incident, steal=claim == "take"):
+            return ResolveReport(incident_id=incident.id, claimed=False)
+        try:
+            self._start(incident)
+            if claim == "take" or self._has_work(incident):
+                self._work(incident, on_progress, only_author, wait=claim == "take")
+            report = self._ledger_report(incident)
+            if not report.pending and not report.resolved:
+                self._finish(incident, report)
+            return report
+        finally:
+            self._release_claim(incident)
+
+    # -- the claim -------------------------------------------------------------------
+
+    def _take_claim(self, incident: IncidentRow, steal: bool) -> bool:
+        now = self.clock.now()
+        condition = IncidentRow.id == incident.id
+        if not steal:
+            condition = condition & or_(IncidentRow.resolve_claimed_at.is_(None),
+                                        IncidentRow.resolve_claimed_at < now - CLAIM_TIMEOUT)
+        with self.sessions() as session:
+            won = session.execute(update(IncidentRow).where(condition).values(resolve_claimed_at=now)).rowcount
+            session.commit()
+        self._claim = now if won else None
+        return bool(won)
+
+    def _renew_claim(self, incident: IncidentRow) -> None:
+        now = self.clock.now()
+        with self.sessions() as session:
+            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
+                                                      IncidentRow.resolve_claimed_at == self._claim)
+                            .values(resolve_claimed_at=now))
+            session.commit()
+        self._claim = now
+
+    def _release_claim(self, incident: IncidentRow) -> None:
+        with self.sessions() as session:
+            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
+                                                      IncidentRow.resolve_claimed_at == self._claim)
+                            .values(resolve_claimed_at=None))
+            session.commit()
+
+    # -- the work --------------------------------------------------------------------
+
+    def _start(self, incident: IncidentRow) -> None:
+        """Declared -> resolving: from here nothing is taken in, and the ledger is the task."""
+        with self.sessions() as session:
+            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
+                                                      IncidentRow.state == State.DECLARED)
+                            .values(state=State.RESOLVING, ended_at=self.clock.now()))
+            session.commit()
+            incident.state = session.get(IncidentRow, incident.id).state
+
+    def _has_work(self, incident: IncidentRow) -> bool:
+        """Whether a pass would do anything: a plan to make, rows due, or a finish to make."""
+        with self.sessions() as session:
+            rows = session.scalar(select(func.count()).select_from(NotificationRow)
+                                  .where(NotificationRow.incident_id == incident.id))
+            due = session.scalar(select(func.count()).select_from(NotificationRow).where(
+                NotificationRow.incident_id == incident.id,
+                or_(NotificationRow.state.in_(("planned", "submitted")),
+                    (NotificationRow.state == "retry") & (NotificationRow.retry_at <= self.clock.now()))))
+        return not rows or bool(due)
+
+    def _macros(self) -> dict[str, Macro]:
+        return self.gateway.macros(self.config.outage_desk_closing_macro)
+
+    def _work(self, incident: IncidentRow, on_progress: Callable[[int], None] | None, only_author: int | None,
+              wait: bool) -> None:
+        macros = self._macros()
         with self.sessions() as session:
             planned = session.scalar(select(func.count()).select_from(NotificationRow)
                                      .where(NotificationRow.incident_id == incident.id))
@@ -70,18 +157,37 @@ class Resolution:
             with self.sessions() as session:
                 session.add_all(self._plan(incident, macros))
                 session.commit()
-        self._reconcile_submitted(incident)
-        self._send_planned(incident, macros, on_progress, only_author)
-        report = self._ledger_report(incident)
-        # Only once every reply has landed: the problem's solve would otherwise close the rest unnotified.
-        if not report.failed and not report.pending and incident.problem_ticket_id:
-            self._solve_problem(incident, report)
-        return report
+        # Whoever holds the claim is the only live resolver: every submitted row is a dead process's.
+        self._recheck(incident, self._rows(incident, ("submitted",), only_author))
+        for _round in range(MAX_ROUNDS):
+            self._renew_claim(incident)
+            self._send(incident, macros, self._rows(incident, ("planned",), only_author), on_progress)
+            retry = self._rows(incident, ("retry",), only_author,
+                               due_within=INLINE_RETRY_WINDOW if wait else timedelta(0))
+            if retry and wait:
+                first = min(row.retry_at for row in retry)
+                if first > self.clock.now():
+                    self.clock.sleep((first - self.clock.now()).total_seconds())
+            if not retry:
+                return
+            self._recheck(incident, retry)
+
+    def _rows(self, incident: IncidentRow, states: tuple[str, ...], only_author: int | None = None,
+              due_within: timedelta = timedelta(0)) -> list[NotificationRow]:
+        query = select(NotificationRow).where(NotificationRow.incident_id == incident.id,
+                                              NotificationRow.state.in_(states))
+        if "retry" in states:
+            query = query.where(NotificationRow.retry_at <= self.clock.now() + due_within)
+        if only_author is not None:
+            query = query.where(NotificationRow.author_id == only_author,
+                                NotificationRow.audience == Audience.ASSIGNED)
+        with self.sessions() as session:
+            return list(session.scalars(query.order_by(NotificationRow.ticket_id)))
 
     def _plan(self, incident: IncidentRow, macros: dict[str, Macro]) -> list[NotificationRow]:
         with self.sessions() as session:
-            ids = list(session.scalars(select(AffectedTicketRow.ticket_id)
-                                       .where(AffectedTicketRow.incident_id == incident.id)))
+            ids = list(session.scalars(select(AffectedTicketRow.ticket_id).where(
+                AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.state != "given_up")))
         referent = self.referent()
         now = self.clock.now()
         rows = []
@@ -96,134 +202,162 @@ class Resolution:
             no_email = requester is None or not requester.email
             rows.append(NotificationRow(
                 incident_id=incident.id, ticket_id=ticket.id, audience=audience, language=language,
-                state="callback-planned" if no_email else "planned", author_id=author,
+                kind="callback" if no_email else "email", state="planned", author_id=author,
                 phone=(requester.phone or requester.name) if requester and no_email else None,
-                updated_stamp=ticket.updated_at, updated_at=now))
+                updated_stamp=ticket.updated_at, updated_at=now, attempts=0))
         return rows
 
     @staticmethod
     def _plan_report(incident: IncidentRow, rows: list[NotificationRow]) -> ResolveReport:
         report = ResolveReport(incident_id=incident.id)
         for row in rows:
-            if row.state == "callback-planned":
+            if row.kind == "callback":
                 report.callbacks.append((row.ticket_id, row.phone or ""))
             else:
                 report.planned[row.audience] += 1
         return report
 
-    def _closing_item(self, row: NotificationRow, macro: Macro) -> dict:
+    def _item(self, row: NotificationRow, macro: Macro) -> dict:
+        """One write: the reply (or the call-back note), its marker, the live tag gone, safe update."""
         referent_id = self.referent().id
-        item: dict = {"id": row.ticket_id, "safe_update": True, "updated_stamp": row.updated_stamp}
-        if row.state == "callback-planned":
-            item["comment"] = {"body": CALLBACK_NOTE.format(phone=row.phone or "unknown"), "public": False,
-                               "author_id": referent_id}
-            item["additional_tags"] = [callback_tag(row.incident_id)]
+        item: dict = {"id": row.ticket_id, "safe_update": True, "updated_stamp": row.updated_stamp,
+                      "remove_tags": [LIVE_TAG]}
+        if row.kind == "callback":
+            # The customer is still to be told: the ticket stays open with whoever calls, out of the
+            # problem's cascade (a task, no longer its incident), until an agent closes it.
+            item.update(comment={"body": CALLBACK_NOTE.format(phone=row.phone or "unknown"), "public": False,
+                                 "author_id": referent_id},
+                        additional_tags=[callback_tag(row.incident_id)], type="task", status="open")
         else:
-            item["comment"] = {"body": macro.comment, "public": macro.public, "author_id": row.author_id}
-            # The fixed tag keeps the "keep outage tickets open" trigger from reopening this reply.
-            item["additional_tags"] = [closing_tag(row.incident_id), CLOSED_TAG]
+            item.update(comment={"body": macro.comment, "public": macro.public, "author_id": row.author_id},
+                        # The fixed tag says, for any later outage, that this ticket had its reply.
+                        additional_tags=[closing_tag(row.incident_id), CLOSED_TAG])
             if macro.status:
                 item["status"] = macro.status
         if row.audience != Audience.ASSIGNED:
             item["assignee_id"] = referent_id
         return item
 
-    def _send_planned(self, incident: IncidentRow, macros: dict[str, Macro],
-                      on_progress: Callable[[int], None] | None, only_author: int | None) -> None:
-        for _attempt in range(MAX_CONFLICT_RETRIES + 1):
-            query = select(NotificationRow).where(NotificationRow.incident_id == incident.id,
-                                                  NotificationRow.state.in_(("planned", "callback-planned")))
-            if only_author is not None:
-                query = query.where(NotificationRow.author_id == only_author,
-                                    NotificationRow.audience == Audience.ASSIGNED)
+    def _send(self, incident: IncidentRow, macros: dict[str, Macro], rows: list[NotificationRow],
+              on_progress: Callable[[int], None] | None) -> None:
+        if not rows:
+            return
+        items = [self._item(row, macros[row.language]) for row in rows]
+        # Recorded before the write: after a crash, the re-read knows what may have landed.
+        self._set(incident.id, [row.ticket_id for row in rows], "submitted",
+                  retry_at=self.clock.now() + ORPHAN_AFTER)
+
+        def progressed(count: int) -> None:
+            self._renew_claim(incident)
+            if on_progress:
+                on_progress(count)
+
+        writer = self.gateway.bulk_writer(progressed)
+        kinds = {row.ticket_id: row.kind for row in rows}
+        writer.add(items, then=lambda outcome: self._landed(incident, outcome, kinds), then_adds=False)
+        writer.finish()
+
+    def _landed(self, incident: IncidentRow, outcome: BulkOutcome, kinds: dict[int, str]) -> None:
+        for kind, state in DONE.items():
+            self._set(incident.id, [t for t in outcome.succeeded if kinds[t] == kind], state)
+        # A conflict or a ticket gone: a re-read says what happened. Anything else is tried again later.
+        reread = [t for t, reason in outcome.failed.items() if reason.startswith(("UpdateConflict", *GONE))]
+        later = {t: reason for t, reason in outcome.failed.items() if t not in reread}
+        if later:
             with self.sessions() as session:
-                rows = list(session.scalars(query))
-            if not rows:
-                return
-            items = [self._closing_item(row, macros[row.language]) for row in rows]
-            kinds = {r.ticket_id: r.state for r in rows}
-            # Recorded before the write: after a crash, reconciliation knows what may have landed.
-            for kind in ("planned", "callback-planned"):
-                self._set_state(incident.id, [t for t, k in kinds.items() if k == kind], f"submitted:{kind}")
-            outcome = self.gateway.bulk_update(items, on_progress)
-            self._set_done(incident.id, outcome.succeeded, kinds)
-            conflicts = [tid for tid, reason in outcome.failed.items() if reason.startswith("UpdateConflict")]
-            hard = {tid: reason for tid, reason in outcome.failed.items() if tid not in conflicts}
-            for ticket_id, reason in hard.items():
-                self._set_state(incident.id, [ticket_id], "failed", detail=reason)
-            if conflicts:
-                self._recheck(incident, conflicts, kinds)
+                attempts = dict(session.execute(select(NotificationRow.ticket_id, NotificationRow.attempts).where(
+                    NotificationRow.incident_id == incident.id,
+                    NotificationRow.ticket_id.in_(list(later)))).all())
+                for ticket_id, reason in later.items():
+                    tries = attempts.get(ticket_id, 0) + 1
+                    session.execute(update(NotificationRow).where(
+                        NotificationRow.incident_id == incident.id, NotificationRow.ticket_id == ticket_id)
+                        .values(state="retry", attempts=tries, retry_at=self.clock.now() + retry_wait(tries),
+                                detail=reason[:500], updated_at=self.clock.now()))
+                session.commit()
+            log_failures("resolve.reply-failed", incident.id, later, "retried")
+        if reread:
+            with self.sessions() as session:
+                rows = list(session.scalars(select(NotificationRow).where(
+                    NotificationRow.incident_id == incident.id, NotificationRow.ticket_id.in_(reread))))
+            self._recheck(incident, rows)
 
-    def _reconcile_submitted(self, incident: IncidentRow) -> None:
-        """After a crash: a submitted write either landed (its tag says so) or is re-planned."""
-        with self.sessions() as session:
-            rows = list(session.scalars(select(NotificationRow).where(
-                NotificationRow.incident_id == incident.id, NotificationRow.state.like("submitted%"))))
-        if rows:
-            self._recheck(incident, [r.ticket_id for r in rows],
-                          {r.ticket_id: r.state.removeprefix("submitted:") for r in rows})
-
-    def _recheck(self, incident: IncidentRow, ticket_ids: list[int], kinds: dict[int, str]) -> None:
+    def _recheck(self, incident: IncidentRow, rows: list[NotificationRow]) -> None:
+        """Re-read these tickets: the reply landed (its marker says so), the ticket is gone, or it is
+        planned again with what Zendesk has now."""
+        if not rows:
+            return
         marks = {closing_tag(incident.id), callback_tag(incident.id)}
-        landed, again = set(), {}
-        for ticket in self.gateway.tickets(ticket_ids):
-            if marks.intersection(ticket.tags):
-                landed.add(ticket.id)
-            else:
-                again[ticket.id] = ticket.updated_at
-        self._set_done(incident.id, landed, kinds)
+        found = {t.id: t for t in self.gateway.tickets([row.ticket_id for row in rows])}
+        gone: dict[int, str] = {}
+        now = self.clock.now()
         with self.sessions() as session:
-            for ticket_id, stamp in again.items():
+            for row in rows:
+                ticket = found.get(row.ticket_id)
+                values: dict = {"updated_at": now}
+                if ticket is not None and marks.intersection(ticket.tags):
+                    values.update(state=DONE[row.kind], detail=None)
+                elif ticket is None or ticket.status == "closed" or row.attempts >= MAX_ATTEMPTS:
+                    reason = ("deleted: Zendesk has no such ticket any more" if ticket is None
+                              else "closed: a closed ticket cannot be changed" if ticket.status == "closed"
+                              else f"gave up after {row.attempts} attempts: {row.detail or 'failed'}")
+                    values.update(state="given_up", detail=reason)
+                    gone[row.ticket_id] = reason
+                else:
+                    values.update(state="planned", updated_stamp=ticket.updated_at, attempts=row.attempts + 1,
+                                  retry_at=None)
                 session.execute(update(NotificationRow).where(
-                    NotificationRow.incident_id == incident.id, NotificationRow.ticket_id == ticket_id)
-                    .values(state=kinds[ticket_id], updated_stamp=stamp, updated_at=self.clock.now()))
+                    NotificationRow.incident_id == incident.id, NotificationRow.ticket_id == row.ticket_id)
+                    .values(**values))
             session.commit()
+        log_failures("resolve.reply-given-up", incident.id, gone, "given up")
 
-    def _set_done(self, incident_id: int, ticket_ids: Iterable[int], kinds: dict[int, str]) -> None:
-        by_kind: dict[str, list[int]] = {"sent": [], "callback": []}
-        for ticket_id in ticket_ids:
-            by_kind["callback" if kinds[ticket_id] == "callback-planned" else "sent"].append(ticket_id)
-        for state, ids in by_kind.items():
-            self._set_state(incident_id, ids, state)
-
-    def _set_state(self, incident_id: int, ticket_ids: list[int], state: str, detail: str | None = None) -> None:
+    def _set(self, incident_id: int, ticket_ids: list[int], state: str, retry_at: datetime | None = None) -> None:
         with self.sessions() as session:
             for batch in chunks(ticket_ids, 500):
                 session.execute(update(NotificationRow).where(
                     NotificationRow.incident_id == incident_id, NotificationRow.ticket_id.in_(batch))
-                    .values(state=state, detail=detail, updated_at=self.clock.now()))
+                    .values(state=state, retry_at=retry_at, updated_at=self.clock.now()))
             session.commit()
 
     def _ledger_report(self, incident: IncidentRow) -> ResolveReport:
         report = ResolveReport(incident_id=incident.id)
         with self.sessions() as session:
+            current = session.get(IncidentRow, incident.id)
+            report.resolved = current.state == State.RESOLVED
+            report.problem_solved = current.problem_solved_at is not None
             for row in session.scalars(select(NotificationRow).where(NotificationRow.incident_id == incident.id)):
+                if row.kind == "email":
+                    report.planned[row.audience] += 1
                 if row.state == "callback":
                     report.callbacks.append((row.ticket_id, row.phone or ""))
-                    continue
-                if row.state == "sent":
+                elif row.state == "sent":
                     report.sent[row.audience] += 1
-                elif row.state == "failed":
-                    report.failed[row.ticket_id] = row.detail or "failed"
+                elif row.state == "given_up":
+                    report.given_up[row.ticket_id] = row.detail or "given up"
                 else:
                     report.pending += 1
-                if row.state != "callback-planned":
-                    report.planned[row.audience] += 1
+                    if row.state == "retry" and row.retry_at and (report.next_retry is None
+                                                                  or row.retry_at < report.next_retry):
+                        report.next_retry = row.retry_at
         return report
 
-    def _solve_problem(self, incident: IncidentRow, report: ResolveReport) -> None:
-        with self.sessions() as session:
-            solved_at = session.get(IncidentRow, incident.id).problem_solved_at
-        # Recorded once the solve is known to have landed: a rerun after that asks Zendesk nothing.
-        if solved_at is None:
-            if not self._write_problem_solve(incident, report):
-                return
-            with self.sessions() as session:
-                session.get(IncidentRow, incident.id).problem_solved_at = self.clock.now()
-                session.commit()
-        report.problem_solved = True
+    # -- the end -------------------------------------------------------------------------
 
-    def _write_problem_solve(self, incident: IncidentRow, report: ResolveReport) -> bool:
+    def _finish(self, incident: IncidentRow, report: ResolveReport) -> None:
+        """Every notification settled: solve the problem (its cascade now reaches only tickets that had
+        their reply), then the incident is resolved."""
+        if incident.problem_ticket_id and not report.problem_solved:
+            if not self._solve_problem(incident, report):
+                return
+            report.problem_solved = True
+        with self.sessions() as session:
+            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
+                            .values(state=State.RESOLVED))
+            session.commit()
+        report.resolved = True
+
+    def _solve_problem(self, incident: IncidentRow, report: ResolveReport) -> bool:
         """Solve the problem ticket with its note, unless that landed already; whether it is solved now.
 
         The write carries a marker tag and the problem's updated_at as just read (safe update): a rerun
@@ -235,11 +369,11 @@ class Resolution:
         for _attempt in range(MAX_CONFLICT_RETRIES + 1):
             found = self.gateway.tickets([problem_id])
             if not found:
-                return False
+                return self._record_solved(incident)  # deleted by an admin: nothing to solve
             problem = found[0]
             # Solved by a write of ours (its tag says so) or by an agent: nothing more to write.
             if problem_solved_tag(incident.id) in problem.tags or problem.status in ("solved", "closed"):
-                return True
+                return self._record_solved(incident)
             # Solving a problem solves its linked incidents and copies its comment to them: the
             # comment stays private so no customer gets a second email.
             outcome = self.gateway.bulk_update([{
@@ -248,10 +382,19 @@ class Resolution:
                 "comment": {"body": note, "public": False, "author_id": referent_id},
                 "additional_tags": [problem_solved_tag(incident.id)]}])
             if problem_id in outcome.succeeded:
-                return True
+                return self._record_solved(incident)
             if not outcome.failed.get(problem_id, "").startswith("UpdateConflict"):
+                log_failures("resolve.problem-not-solved", incident.id, outcome.failed, "retried")
                 return False
         return False
+
+    def _record_solved(self, incident: IncidentRow) -> bool:
+        # Recorded once the solve is known to have landed: a rerun after that asks Zendesk nothing.
+        with self.sessions() as session:
+            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
+                            .values(problem_solved_at=self.clock.now()))
+            session.commit()
+        return True
 
 
 def affected_now(gateway: ZendeskGateway, incident: IncidentRow, ids: Iterable[int]) -> Iterator[Ticket]:

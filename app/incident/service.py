@@ -19,30 +19,29 @@ from app.errors import InputError, StateError, ZendeskAuthError
 from app.incident.detection import Detector
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.matching import belongs_to
-from app.incident.model import (
-    PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language, impact_level, raised_priority,
-)
+from app.incident.model import PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
+from app.incident.take_in import LIVE_TAG, AccountObjects, TakeIn, TakeInTally, cr_option, log_failures, taken_tag
+from app.incident.triggers import set_update_trigger
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, TaskRow
-from app.store.writes import insert_ignoring_duplicates
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
-from app.zendesk.model import BulkOutcome, DropdownField, Macro, Ticket, User
+from app.zendesk.model import Macro, Ticket, User
 from app.zendesk.query import QueryError, parse
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
-HISTORY_NOTE = "API DOWN"
 # Search indexes new tickets within "a few minutes": the sweep covers twice that.
 CATCH_UP_WINDOW = timedelta(minutes=15)
 # A backfill claim older than this without finishing means its process died: take it over.
 BACKFILL_CLAIM_TIMEOUT = timedelta(minutes=15)
-# Written with the acknowledgement, so each customer gets it once whatever reruns.
-ACKNOWLEDGED_TAG = "outage_desk_acknowledged"
 ACKNOWLEDGEMENT_OFF = "off"  # OUTAGE_DESK_ACK_MACRO=off: no acknowledgement pass
 DETACH_NOTE = "Detached from the outage \"{title}\" by an agent in Outage Desk: it will not get the closing email."
+# How long a command waits, beside its own writes, for take-ins that failed and are due again soon;
+# later ones are the worker's.
+INLINE_RETRY_WINDOW = timedelta(seconds=30)
 
 
 @dataclass
@@ -51,32 +50,23 @@ class DeclareReport:
     problem_ticket_id: int
     found: int = 0
     taken_in: int = 0
+    acknowledged: int = 0
     skipped_solved: int = 0
     skipped_agent_requester: int = 0
-    failed: dict[int, str] = field(default_factory=dict)
+    resumed: bool = False  # an earlier declare of the same incident was interrupted: this one finished it
+    retrying: dict[int, str] = field(default_factory=dict)  # left to the worker, with the last failure
+    given_up: dict[int, str] = field(default_factory=dict)  # closed or deleted since: the reason
 
 
 @dataclass
-class TakeInTally:
-    """One pipeline's take-in so far; `swept` keeps a ticket the sweep found from being written
-    again when the export finds it too, before the store has recorded it."""
-
-    swept: set[int] = field(default_factory=set)
+class IncidentProgress:
     taken: int = 0
-    failed: dict[int, str] = field(default_factory=dict)
-
-
-def _log_acknowledgement_failures(outcome: BulkOutcome) -> None:
-    for ticket_id, reason in outcome.failed.items():
-        log.warning("incident.acknowledgement-failed", extra={"ticket": ticket_id, "reason": reason})
-
-
-@dataclass(frozen=True)
-class AccountObjects:
-    """The account's own fields, looked up once by id or title."""
-
-    cr_field: DropdownField
-    impact_field: DropdownField | None
+    retrying: int = 0  # submitted, or failed and waiting to be tried again
+    take_ins_given_up: dict[int, str] = field(default_factory=dict)
+    notified: int = 0
+    callbacks: int = 0
+    pending: int = 0
+    replies_given_up: dict[int, str] = field(default_factory=dict)
 
 
 class OutageDesk:
@@ -107,11 +97,10 @@ class OutageDesk:
         """The product referent, who writes to abandoned callers and unassigned tickets."""
         return self.gateway.find_user(self.config.outage_desk_referent) if self.config.outage_desk_referent else None
 
-    def _cr_option(self, incident: IncidentRow) -> str:
-        value = self.account.cr_field.option_value(incident.cr_value)
-        if value is None:
-            raise InputError(f"the field {self.account.cr_field.title!r} has no option {incident.cr_value!r}")
-        return value
+    @cached_property
+    def take_ins(self) -> TakeIn:
+        return TakeIn(self.config, self.sessions, self.gateway, self.clock, lambda: self.account,
+                      lambda: self.referent, lambda: self._acknowledgement_macros)
 
     # -- queries ---------------------------------------------------------------
 
@@ -143,6 +132,32 @@ class OutageDesk:
             return session.scalar(select(func.count()).select_from(AffectedTicketRow)
                                   .where(AffectedTicketRow.incident_id == incident_id)) or 0
 
+    def progress(self, incident_id: int) -> IncidentProgress:
+        """Where the incident's take-ins and closing replies stand, from the store's ledgers."""
+        progress = IncidentProgress()
+        with self.sessions() as session:
+            for ticket_id, state, detail in session.execute(select(
+                    AffectedTicketRow.ticket_id, AffectedTicketRow.state, AffectedTicketRow.detail)
+                    .where(AffectedTicketRow.incident_id == incident_id)):
+                if state == "given_up":
+                    progress.take_ins_given_up[ticket_id] = detail or "given up"
+                elif state == "taken":
+                    progress.taken += 1
+                else:
+                    progress.retrying += 1
+            for ticket_id, state, detail in session.execute(select(
+                    NotificationRow.ticket_id, NotificationRow.state, NotificationRow.detail)
+                    .where(NotificationRow.incident_id == incident_id)):
+                if state == "sent":
+                    progress.notified += 1
+                elif state == "callback":
+                    progress.callbacks += 1
+                elif state == "given_up":
+                    progress.replies_given_up[ticket_id] = detail or "given up"
+                else:
+                    progress.pending += 1
+        return progress
+
     # -- declare ---------------------------------------------------------------
 
     def latest_incident(self) -> IncidentRow | None:
@@ -160,14 +175,21 @@ class OutageDesk:
     def declare(self, spec: IncidentSpec, on_progress: Progress | None = None) -> DeclareReport:
         """Open the incident, create its problem ticket and take in every matching ticket since the start.
 
-        :raises StateError: an incident with the same tag is already active.
+        Declaring again what an interrupted declare left unfinished (same tag, title and query) finishes it.
+
+        :raises StateError: another incident with the same tag is already active.
         :raises InputError: the query, the CR value or the referent does not fit the account.
         """
+        unfinished = self._unfinished_declaration(spec)
+        if unfinished is not None:
+            report = self.backfill(unfinished, on_progress)
+            report.resumed = True
+            return report
         incident = self.open_incident(spec, claim_backfill=True)
         try:
             # What the writes need, checked before the first of them.
-            self._cr_option(incident)
-            log.info("incident.acknowledging", extra={"languages": sorted(self._acknowledgement_macros)})
+            cr_option(self.account, incident)
+            log.info("incident.acknowledging", extra={"languages": ",".join(sorted(self._acknowledgement_macros))})
             self._ensure_problem_ticket(incident)
         except Exception:
             # Nothing was written to Zendesk: free the tag so the admin can simply declare again.
@@ -176,6 +198,17 @@ class OutageDesk:
                 session.commit()
             raise
         return self.backfill(incident, on_progress)
+
+    def _unfinished_declaration(self, spec: IncidentSpec) -> IncidentRow | None:
+        """The same incident, declared by a process that died before its take-in was over: ours now."""
+        with self.sessions() as session:
+            incident = session.scalars(select(IncidentRow).where(
+                IncidentRow.tag == spec.tag, IncidentRow.state == State.DECLARED, IncidentRow.title == spec.title,
+                IncidentRow.query == spec.query, IncidentRow.backfilled_at.is_(None))).first()
+            if incident is not None:
+                incident.backfill_claimed_at = self.clock.now()
+                session.commit()
+            return incident
 
     def open_incident(self, spec: IncidentSpec, origin_ticket_id: int | None = None,
                       claim_backfill: bool = False) -> IncidentRow:
@@ -217,14 +250,18 @@ class OutageDesk:
     def backfill(self, incident: IncidentRow, on_progress: Progress | None = None) -> DeclareReport:
         """Take in every matching ticket since the start (search export: past the 1,000 cap).
 
-        One pipeline of bulk jobs carries every page: while Zendesk works through one page's
-        jobs the next page is read, and each page's acknowledgements follow its take-in.
+        One pipeline of bulk jobs carries every page: while Zendesk works through one page's jobs
+        the next page is read. Each ticket gets one write (its acknowledgement or the note).
         """
         self._ensure_problem_ticket(incident)
+        # Agents' updates to unsolved tickets matter only while an outage runs: Zendesk sends them then.
+        set_update_trigger(self.gateway, active=True)
         problem_id = incident.problem_ticket_id
         report = DeclareReport(incident_id=incident.id, problem_ticket_id=problem_id)
         tally = TakeInTally()
         writer = self.gateway.bulk_writer(on_progress)
+        # What a killed declare left submitted is re-read before anything else is written.
+        self.take_ins.settle(writer, incident, self.take_ins.due(incident, within=INLINE_RETRY_WINDOW), tally)
         # Before the backfill's own writes, so the sweep reads only the last minutes' activity.
         self._catch_up(incident, writer, tally)
         since = incident.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -238,14 +275,16 @@ class OutageDesk:
                     report.skipped_agent_requester += ticket.id != problem_id
                 else:
                     eligible.append(ticket)
-            self._queue_take_in(writer, incident, eligible, "backfill", tally)
+            self.take_ins.queue(writer, incident, self._not_yet_in(incident, eligible), "backfill", tally)
         writer.finish()
-        report.taken_in, report.failed = tally.taken, tally.failed
+        self._settle_soon(incident, tally)
         if incident.origin_ticket_id:
             # The ticket the agent declared from belongs in, whatever the query says.
             taken, failed = self.attach(incident, [incident.origin_ticket_id])
-            report.taken_in += taken
-            report.failed.update(failed)
+            tally.taken += taken
+            tally.retrying.update(failed)
+        report.taken_in, report.acknowledged = tally.taken, tally.acknowledged
+        report.retrying, report.given_up = tally.retrying, tally.given_up
         with self.sessions() as session:
             session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
                             .values(backfilled_at=self.clock.now()))
@@ -254,6 +293,26 @@ class OutageDesk:
                          f"and linked to problem ticket #{problem_id}; new ones follow as they arrive. "
                          "Agents: the script is in the Outage Desk sidebar.")
         return report
+
+    def _not_yet_in(self, incident: IncidentRow, tickets: list[Ticket]) -> list[Ticket]:
+        with self.sessions() as session:
+            already = set(session.scalars(select(AffectedTicketRow.ticket_id).where(
+                AffectedTicketRow.incident_id == incident.id,
+                AffectedTicketRow.ticket_id.in_([t.id for t in tickets]))))
+        return [t for t in tickets if t.id not in already]
+
+    def _settle_soon(self, incident: IncidentRow, tally: TakeInTally) -> None:
+        """Try again, beside the command, the take-ins that failed and are due within the window;
+        conflicts are due at once. Later ones are left to the worker."""
+        while due := self.take_ins.due(incident, within=INLINE_RETRY_WINDOW):
+            with self.sessions() as session:
+                first = session.scalar(select(func.min(AffectedTicketRow.retry_at)).where(
+                    AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.ticket_id.in_(due)))
+            if first is not None and first > self.clock.now():
+                self.clock.sleep((first - self.clock.now()).total_seconds())
+            writer = self.gateway.bulk_writer()
+            self.take_ins.settle(writer, incident, self.take_ins.due(incident), tally)
+            writer.finish()
 
     def _catch_up(self, incident: IncidentRow, writer: BulkWriter, tally: TakeInTally) -> None:
         """Take in what search has not indexed yet: webhook events from before the declaration go
@@ -267,49 +326,20 @@ class OutageDesk:
         since = max(incident.started_at, self.clock.now() - CATCH_UP_WINDOW)
         try:
             for page in self.gateway.updated_tickets(since):
-                found = [t for t in page if belongs_to(incident, query, t)]
-                self._queue_take_in(writer, incident, found, "sweep", tally)
+                found = self._not_yet_in(incident, [t for t in page if belongs_to(incident, query, t)])
+                self.take_ins.queue(writer, incident, found, "sweep", tally)
                 tally.swept.update(t.id for t in found)
         except ZendeskAuthError:
             log.warning("incident.no-sweep", extra={"reason": "the incremental export needs an admin's token"})
 
     def _take_in(self, incident: IncidentRow, tickets: list[Ticket], source: str) -> tuple[int, dict[int, str]]:
-        """Take these tickets in now; returns how many were, and the failures."""
+        """Take these tickets in now; returns how many were, and those that were not, with why."""
         tally = TakeInTally()
         writer = self.gateway.bulk_writer()
-        self._queue_take_in(writer, incident, tickets, source, tally)
+        self.take_ins.queue(writer, incident, self._not_yet_in(incident, tickets), source, tally)
         writer.finish()
-        return tally.taken, tally.failed
-
-    def _queue_take_in(self, writer: BulkWriter, incident: IncidentRow, tickets: list[Ticket], source: str,
-                       tally: TakeInTally) -> None:
-        """Tag, classify, link, prioritise and keep open; once Zendesk has accepted, record the
-        tickets and acknowledge their customers (after, never alongside: one comment per update)."""
-        with self.sessions() as session:
-            already = set(session.scalars(select(AffectedTicketRow.ticket_id).where(
-                AffectedTicketRow.incident_id == incident.id,
-                AffectedTicketRow.ticket_id.in_([t.id for t in tickets]))))
-        fresh = [t for t in tickets if t.id not in already and t.id not in tally.swept]
-        if fresh:
-            # Looked up before the write: a bad referent must stop us before anything lands.
-            macros = self._acknowledgement_macros
-            writer.add([self._take_in_item(incident, t) for t in fresh],
-                       then=lambda outcome: self._taken_in(writer, incident, fresh, source, outcome, tally, macros))
-
-    def _taken_in(self, writer: BulkWriter, incident: IncidentRow, tickets: list[Ticket], source: str,
-                  outcome: BulkOutcome, tally: TakeInTally, macros: dict[str, Macro]) -> None:
-        now = self.clock.now()
-        with self.sessions() as session:
-            insert_ignoring_duplicates(session, AffectedTicketRow, [
-                {"incident_id": incident.id, "ticket_id": ticket_id, "source": source, "taken_in_at": now,
-                 "reopened": 0} for ticket_id in sorted(outcome.succeeded)])
-            session.commit()
-        for ticket_id, reason in outcome.failed.items():
-            log.warning("incident.take-in-failed", extra={"ticket": ticket_id, "reason": reason})
-        tally.taken += len(outcome.succeeded)
-        tally.failed.update(outcome.failed)
-        writer.add(self._acknowledgements([t for t in tickets if t.id in outcome.succeeded], macros),
-                   then=_log_acknowledgement_failures, then_adds=False)
+        self._settle_soon(incident, tally)
+        return tally.taken, {**tally.retrying, **tally.given_up}
 
     @cached_property
     def _acknowledgement_macros(self) -> dict[str, Macro]:
@@ -318,45 +348,22 @@ class OutageDesk:
         if self.referent is None:
             log.warning("incident.no-acknowledgement", extra={"reason": "OUTAGE_DESK_REFERENT is not set"})
             return {}
-        try:
-            return self.gateway.macros(self.config.outage_desk_ack_macro)
-        except InputError as error:
-            log.warning("incident.no-acknowledgement", extra={"reason": str(error)})
-            return {}
+        return self.gateway.macros(self.config.outage_desk_ack_macro)
 
-    def _acknowledgements(self, tickets: list[Ticket], macros: dict[str, Macro]) -> list[dict]:
-        """The runbook's calm acknowledgement, once per customer, in their language, as the referent."""
-        if not macros:
-            return []
-        items = []
-        for ticket in tickets:
-            requester = ticket.requester
-            # Nobody would read it without an email address; those customers are called back.
-            if ACKNOWLEDGED_TAG in ticket.tags or requester is None or not requester.email:
-                continue
-            macro = macros[closing_language(requester.locale, set(macros), self.config.outage_desk_default_language)]
-            items.append({"id": ticket.id, "additional_tags": [ACKNOWLEDGED_TAG],
-                          "comment": {"body": macro.comment, "public": True, "author_id": self.referent.id}})
-        return items
-
-    def _take_in_item(self, incident: IncidentRow, ticket: Ticket) -> dict:
-        item = {
-            "id": ticket.id,
-            "additional_tags": [incident.tag],
-            "custom_fields": [{"id": self.account.cr_field.id, "value": self._cr_option(incident)}],
-            "comment": {"body": HISTORY_NOTE, "public": False},
-            "type": "incident",
-            "problem_id": incident.problem_ticket_id,
-            "status": "open",
-        }
-        impact_field = self.account.impact_field
-        impact = impact_level(ticket.custom_fields.get(impact_field.id)) if impact_field else None
-        new_tag = self.config.outage_desk_new_customer_tag
-        new_customer = new_tag in ticket.tags or (ticket.requester is not None and new_tag in ticket.requester.tags)
-        priority = raised_priority(ticket.priority, impact, incident.severity, new_customer)
-        if priority:
-            item["priority"] = priority
-        return item
+    def retry_take_ins(self) -> int:
+        """The worker's pass over failed take-ins whose wait is over; returns how many it looked at."""
+        looked = 0
+        for incident in self.active_incidents():
+            if incident.state != State.DECLARED or incident.backfilled_at is None:
+                continue  # a running backfill settles its own; a resolving incident takes no one in
+            due = self.take_ins.due(incident)
+            if due:
+                tally = TakeInTally()
+                writer = self.gateway.bulk_writer()
+                self.take_ins.settle(writer, incident, due, tally)
+                writer.finish()
+                looked += len(due)
+        return looked
 
     # -- during the outage -------------------------------------------------------
 
@@ -375,18 +382,24 @@ class OutageDesk:
         return taken, failed
 
     def detach(self, incident: IncidentRow, ticket_ids: Iterable[int]) -> tuple[int, dict[int, str]]:
-        """Take tickets out of a declared incident: untag, unlink, and note why."""
+        """Take tickets out of a declared incident: untag, unlink, and note why — once, whatever reruns."""
         if incident.state != State.DECLARED:
             raise StateError(f"incident #{incident.id} is {incident.state}, not declared")
-        items = [{"id": ticket_id, "remove_tags": [incident.tag], "type": "question",
-                  "comment": {"body": DETACH_NOTE.format(title=incident.title), "public": False}}
-                 for ticket_id in ticket_ids if self.is_affected(incident.id, ticket_id)]
+        wanted = [ticket_id for ticket_id in ticket_ids if self.is_affected(incident.id, ticket_id)]
+        # The marker leaves with the note: a ticket without it was detached by a run that died after its write.
+        current = {t.id: t for t in self.gateway.tickets(wanted)}
+        items = [{"id": t.id, "remove_tags": [incident.tag, LIVE_TAG, taken_tag(incident.id)], "type": "question",
+                  "comment": {"body": DETACH_NOTE.format(title=incident.title), "public": False},
+                  "safe_update": True, "updated_stamp": t.updated_at}
+                 for t in current.values() if taken_tag(incident.id) in t.tags]
         outcome = self.gateway.bulk_update(items)
+        done = outcome.succeeded | {ticket_id for ticket_id in wanted if ticket_id not in {i["id"] for i in items}}
         with self.sessions() as session:
-            for ticket_id in outcome.succeeded:
+            for ticket_id in done:
                 session.delete(session.get(AffectedTicketRow, (incident.id, ticket_id)))
             session.commit()
-        return len(outcome.succeeded), outcome.failed
+        log_failures("incident.detach-failed", incident.id, outcome.failed, "left in the incident")
+        return len(done), outcome.failed
 
     # -- sidebar tasks ---------------------------------------------------------------
 
@@ -398,14 +411,14 @@ class OutageDesk:
                                 created_at=self.clock.now()))
             session.commit()
 
-    def mark_resolved(self, incident_id: int, by_user: int) -> IncidentRow:
-        """End the outage in the store at once and queue the closing replies, in one transaction,
-        so nothing is reopened while they go out and no resolved incident lacks its task."""
+    def mark_resolving(self, incident_id: int, by_user: int) -> IncidentRow:
+        """End the outage in the store at once: the incident is `resolving`, which is the worker's
+        task to send the closing replies (no Zendesk call on the request path)."""
         with self.sessions() as session:
             incident = session.get(IncidentRow, incident_id)
-            incident.state, incident.ended_at = State.RESOLVED, self.clock.now()
-            session.add(TaskRow(kind="resolve", incident_id=incident_id, user_id=by_user,
-                                created_at=self.clock.now()))
+            if incident.state == State.DECLARED:
+                incident.state, incident.ended_at = State.RESOLVING, self.clock.now()
+            log.info("incident.resolving", extra={"incident": incident_id, "by": by_user})
             session.commit()
             return incident
 
@@ -435,12 +448,17 @@ class OutageDesk:
         return claimed
 
     def run_tasks(self) -> int:
-        """Finish sidebar declarations and run queued tasks, oldest first; returns how many ran."""
+        """Finish declarations and resolves nobody is running, retry failed take-ins, and run the
+        sidebar's queued tasks, oldest first; returns how many things it did."""
         unfinished = self._claim_backfills()
-        with self.sessions() as session:
-            tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
         for incident in unfinished:
             self.backfill(incident)
+        resolving = [i for i in self.active_incidents() if i.state == State.RESOLVING]
+        for incident in resolving:
+            self.resolve(incident, claim="if-free")
+        retried = self.retry_take_ins()
+        with self.sessions() as session:
+            tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
         for task in tasks:
             incident = self.incident(task.incident_id)
             outcome = "done"
@@ -449,8 +467,8 @@ class OutageDesk:
                     self.attach(incident, [task.ticket_id])
                 elif task.kind == "detach":
                     self.detach(incident, [task.ticket_id])
-                elif task.kind == "resolve":
-                    self.resolve(incident)
+                elif task.kind == "resolve":  # queued by an older release: resolving is the task now
+                    self.mark_resolving(incident.id, by_user=task.user_id or 0)
                 elif task.kind == "notify-mine":
                     self.resolve(incident, only_author=task.user_id)
             except StateError as error:
@@ -459,7 +477,7 @@ class OutageDesk:
                 session.execute(update(TaskRow).where(TaskRow.id == task.id)
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
-        return len(unfinished) + len(tasks)
+        return len(unfinished) + len(resolving) + bool(retried) + len(tasks)
 
     # -- webhook intake ------------------------------------------------------------
 
@@ -490,14 +508,21 @@ class OutageDesk:
     # -- resolve -----------------------------------------------------------------
 
     def resolve(self, incident: IncidentRow, dry_run: bool = False, on_progress: Progress | None = None,
-                only_author: int | None = None) -> ResolveReport:
-        """Send the closing macro to every affected ticket exactly once, then solve the problem."""
+                only_author: int | None = None, claim: str = "take") -> ResolveReport:
+        """Send the closing macro to every affected ticket exactly once, then solve the problem.
+
+        `claim="take"` (a person asked) takes the resolve over from whoever held it; "if-free" (the
+        worker) leaves alone a resolve another process is running.
+        """
         resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent)
         with self.sessions() as session:
-            already_over = session.get(IncidentRow, incident.id).problem_solved_at is not None
-        report = resolution.run(incident, dry_run, on_progress, only_author)
-        if report.problem_solved and not already_over:
+            already_over = session.get(IncidentRow, incident.id).state == State.RESOLVED
+        report = resolution.run(incident, dry_run, on_progress, only_author, claim=claim)
+        if report.resolved and not already_over:
+            if not any(i.state != State.RESOLVED for i in self.active_incidents()):
+                set_update_trigger(self.gateway, active=False)
             self.alerts.send(f":white_check_mark: Outage resolved: *{escape(incident.title)}*. "
                              f"{sum(report.sent.values())} customers got the closing email; "
-                             f"{len(report.callbacks)} without an email address are on the call-back list.")
+                             f"{len(report.callbacks)} without an email address are on the call-back list"
+                             + (f"; {len(report.given_up)} could not be reached." if report.given_up else "."))
         return report

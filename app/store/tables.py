@@ -52,6 +52,9 @@ class IncidentRow(Base):
     origin_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
     # When resolve knew the problem ticket solved with its note: a rerun asks Zendesk nothing more.
     problem_solved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Who sends the closing replies of a resolving incident: renewed while they go out, so the worker
+    # finishes a resolve whose process died, and leaves alone one that is running.
+    resolve_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # One active incident per tag: the database enforces it, not a check-then-insert.
@@ -61,13 +64,27 @@ class IncidentRow(Base):
 
 
 class AffectedTicketRow(Base):
+    """The take-in ledger: a ticket of the incident, recorded before the write that takes it in."""
+
     __tablename__ = "affected_tickets"
 
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))  # backfill | webhook | attach
+    source: Mapped[str] = mapped_column(String(20))  # backfill | sweep | webhook | attach
     taken_in_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # submitted (a write may be in flight) -> taken | retry (at retry_at) | given_up (detail says why)
+    state: Mapped[str] = mapped_column(String(20), server_default="taken")
+    # Whether the take-in write carries the customer's acknowledgement (else the private note).
+    acknowledged: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The ticket's updated_at when the write was built: sent with safe_update, so that of two
+    # writes racing after a crash only one applies.
+    updated_stamp: Mapped[str | None] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("affected_tickets_state", "incident_id", "state"),)
 
 
 class InboxRow(Base):
@@ -97,7 +114,9 @@ class NotificationRow(Base):
     # Free text from Zendesk (macro titles, requester names, error reasons): PostgreSQL, unlike
     # SQLite, enforces a VARCHAR's length, so these have none.
     language: Mapped[str] = mapped_column(Text)
-    # planned -> sent | callback | failed; "submitted:<kind>" while a write may be in flight.
+    # email | callback: the closing reply, or the private call-back note for a requester without email
+    kind: Mapped[str] = mapped_column(String(20), server_default="email")
+    # planned -> submitted (a write may be in flight) -> sent | callback | retry (at retry_at) | given_up
     state: Mapped[str] = mapped_column(String(40))
     author_id: Mapped[int | None] = mapped_column(BigInteger)
     phone: Mapped[str | None] = mapped_column(Text)
@@ -106,6 +125,8 @@ class NotificationRow(Base):
     updated_stamp: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("notifications_state", "incident_id", "state"),)
 

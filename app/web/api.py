@@ -43,9 +43,12 @@ def _body() -> dict[str, Any]:
 def _incident_json(incident: IncidentRow | None) -> dict | None:
     if incident is None:
         return None
+    progress = _desk().progress(incident.id)
     return {"id": incident.id, "title": incident.title, "state": incident.state, "tag": incident.tag,
             "started_at": incident.started_at.isoformat(), "tickets": _desk().affected_count(incident.id),
-            "problem_ticket_id": incident.problem_ticket_id}
+            "problem_ticket_id": incident.problem_ticket_id,
+            "notifications": {"sent": progress.notified, "callbacks": progress.callbacks,
+                              "pending": progress.pending, "given_up": len(progress.replies_given_up)}}
 
 
 def _declared(incident_id: int) -> IncidentRow:
@@ -97,7 +100,7 @@ def detach(incident_id: int, ticket_id: int):
 def notify_mine(incident_id: int):
     desk = _desk()
     incident = desk.incident(parse_id(incident_id, "incident id"))
-    if incident.state != State.RESOLVED:
+    if incident.state not in (State.RESOLVING, State.RESOLVED):
         raise StateError("the outage is not resolved yet: nothing to notify")
     desk.queue_task("notify-mine", incident.id, user_id=g.user_id)
     return jsonify(queued=desk.pending_notifications(incident.id, author_id=g.user_id)), 202
@@ -107,5 +110,5 @@ def notify_mine(incident_id: int):
 def resolve(incident_id: int):
     if g.role != "admin":
         raise PermissionDenied("only admins can resolve an outage")
-    incident = _desk().mark_resolved(_declared(incident_id).id, by_user=g.user_id)
+    incident = _desk().mark_resolving(_declared(incident_id).id, by_user=g.user_id)
     return jsonify(incident=_incident_json(incident)), 202

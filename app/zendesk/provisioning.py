@@ -190,6 +190,10 @@ class Provisioner:
         steps = []
         for data in wanted:
             current = by_title.get(data["title"])
+            if current is not None and kind == "trigger":
+                # Whether an existing trigger is on is the account's, or Outage Desk's at run time (it
+                # switches "ticket updated" on at declare and off at resolve): setup leaves it as it is.
+                data = {key: value for key, value in data.items() if key != "active"}
             if current is not None and _same(data, current):
                 steps.append(Step(kind, data["title"], "unchanged"))
                 continue

@@ -246,7 +246,8 @@ def test_a_problem_solve_that_landed_unrecorded_is_found_by_its_tag_and_not_writ
     desk.resolve(desk.incident(report.incident_id))
     # The solve landed, then the run died before the store recorded it; someone reopened the problem since.
     with desk.sessions() as session:
-        session.get(IncidentRow, report.incident_id).problem_solved_at = None
+        incident = session.get(IncidentRow, report.incident_id)
+        incident.problem_solved_at, incident.state = None, "resolving"
         session.commit()
     account.agent_update(problem_id, status="open")
     mark = len(account.state.calls)

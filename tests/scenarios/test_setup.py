@@ -46,10 +46,12 @@ def test_the_triggers_call_our_webhook_and_guard_against_loops(account, tmp_path
     assert created[0] == webhook["id"]
     assert json.loads(created[1]) == {"ticket_id": "{{ticket.id}}", "event": "ticket.created",
                                       "updated_at": "{{ticket.updated_at_with_timestamp}}"}
-    updated = triggers["Outage Desk: ticket updated"]["conditions"]["all"]
-    assert {"field": "current_tags", "operator": "not_includes", "value": "api_down"} in updated
+    updated = triggers["Outage Desk: ticket updated"]
+    assert {"field": "current_tags", "operator": "not_includes", "value": "api_down"} in updated["conditions"]["all"]
+    assert updated["active"] is False  # switched on by declare, off at resolve: no webhook flood all year
+    # Only tickets of a running outage are reopened: their closing write removes outage_desk_live.
     reopen = triggers["Outage Desk: keep outage tickets open"]["conditions"]["all"]
-    assert {"field": "current_tags", "operator": "not_includes", "value": "outage_desk_closed"} in reopen
+    assert {"field": "current_tags", "operator": "includes", "value": "outage_desk_live"} in reopen
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(account, tmp_path):

@@ -61,24 +61,33 @@ def job_done(ticket_ids):
         "results": [{"id": t, "action": "update", "status": "Updated", "success": True} for t in ticket_ids]}]})
 
 
+def outage_desk_triggers():
+    """The account's "ticket updated" trigger, off outside an outage, as setup leaves it."""
+    responses.get(f"{API}/triggers.json", json={"triggers": [
+        {"id": 31, "title": "Outage Desk: ticket updated", "active": False}], "meta": {"has_more": False}, "links": {}})
+    responses.put(f"{API}/triggers/31.json", json={"trigger": {"id": 31, "title": "Outage Desk: ticket updated"}})
+
+
 def an_account_with_one_outage_ticket():
-    """Zendesk as declare finds it: our fields and macros, and ticket 42 matching the query."""
+    """Zendesk as declare finds it: our fields, macros and triggers, and ticket 42 matching the query."""
     account_objects()
+    outage_desk_triggers()
     responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
     responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
                                                     "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
     responses.get(f"{API}/macros/active.json", json=MACROS)
     nothing_newer()
     job_done([42])
-    job_done([42])
 
 
 def put_bodies():
-    return [json.loads(c.request.body) for c in responses.calls if c.request.method == "PUT"]
+    """What the bulk writes carried."""
+    return [json.loads(c.request.body) for c in responses.calls
+            if c.request.method == "PUT" and "update_many" in c.request.url]
 
 
 @responses.activate
-def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(desk):
+def test_a_ticket_taken_in_gets_tag_cr_acknowledgement_link_priority_and_open_in_one_write(desk):
     an_account_with_one_outage_ticket()
 
     desk.declare(IncidentSpec(title="API down", query="API", severity=3,
@@ -86,15 +95,18 @@ def test_a_ticket_taken_in_gets_tag_cr_note_link_priority_and_open_in_one_write(
 
     problem = json.loads(next(c for c in responses.calls if c.request.method == "POST").request.body)["ticket"]
     assert (problem["type"], problem["priority"], problem["comment"]["public"]) == ("problem", "normal", False)
+    # One update carries it all: she gets the runbook's calm acknowledgement (in her language, from the
+    # product referent) instead of the private note, with the markers that make it happen once.
     assert put_bodies() == [{"tickets": [{
-        "id": 42, "additional_tags": ["api_down"],
+        "id": 42, "additional_tags": ["api_down", "outage_desk_live", "outage_desk_in_1", "outage_desk_acknowledged"],
         "custom_fields": [{"id": CR_FIELD, "value": "technical_issue__ti_status_wavy"}],
-        "comment": {"body": "API DOWN", "public": False}, "type": "incident", "problem_id": PROBLEM,
-        "status": "open", "priority": "urgent"}]},
-        # Then the runbook's calm acknowledgement, once, in her language, as the product referent.
-        {"tickets": [{"id": 42, "additional_tags": ["outage_desk_acknowledged"], "comment": {
-            "body": "Bonjour {{ticket.requester.first_name}}, nos développeurs sont dessus.", "public": True,
-            "author_id": REFERENT}}]}]
+        "comment": {"body": "Bonjour {{ticket.requester.first_name}}, nos développeurs sont dessus.", "public": True,
+                    "author_id": REFERENT},
+        "type": "incident", "problem_id": PROBLEM, "status": "open",
+        "safe_update": True, "updated_stamp": "2026-11-22T10:06:00Z", "priority": "urgent"}]}]
+    # And the "ticket updated" trigger is switched on for the outage.
+    switched = [json.loads(c.request.body) for c in responses.calls if c.request.url.endswith("/triggers/31.json")]
+    assert switched == [{"trigger": {"active": True}}]
 
 
 @responses.activate
@@ -108,13 +120,13 @@ def test_the_closing_reply_is_the_macro_written_by_the_referent_with_a_ledger_ta
 
     desk.resolve(desk.incident(report.incident_id))
 
-    closing = put_bodies()[2]["tickets"]
+    closing = put_bodies()[1]["tickets"]
     assert closing == [{
-        "id": 42, "safe_update": True, "updated_stamp": "2026-11-22T10:06:00Z",
+        "id": 42, "safe_update": True, "updated_stamp": "2026-11-22T10:06:00Z", "remove_tags": ["outage_desk_live"],
         "comment": {"body": "Bonjour {{ticket.requester.first_name}}, c'est réparé.", "public": True,
                     "author_id": REFERENT},
         "additional_tags": [f"outage_desk_closed_{report.incident_id}", "outage_desk_closed"], "status": "solved",
         "assignee_id": REFERENT}]
-    solve_problem = put_bodies()[3]["tickets"][0]
+    solve_problem = put_bodies()[2]["tickets"][0]
     assert solve_problem["id"] == PROBLEM and solve_problem["status"] == "solved"
     assert solve_problem["comment"]["public"] is False
