@@ -139,7 +139,7 @@ def resolve(config: Config, incident_id, dry_run) -> None:
     from app.wiring import build_desk
 
     desk = build_desk(config)
-    incident = desk.incident(incident_id)
+    incident = desk.incident_to_resolve(incident_id)
     with _progress() as progress:
         task = progress.add_task("Sending closing replies", total=None)
         report = desk.resolve(incident, dry_run=dry_run, on_progress=lambda n: progress.advance(task, n))

@@ -127,6 +127,18 @@ class OutageDesk:
             raise StateError("several incidents are active; name one with --incident")
         return active[0]
 
+    def incident_to_resolve(self, incident_id: int | None = None) -> IncidentRow:
+        """The named incident, else the active one, else the last one (a rerun after the end says so).
+
+        :raises StateError: none at all, or several active and none named.
+        """
+        if incident_id is not None or self.active_incidents():
+            return self.incident(incident_id)
+        latest = self.latest_incident()
+        if latest is None:
+            raise StateError("no incident to resolve")
+        return latest
+
     def affected_count(self, incident_id: int) -> int:
         with self.sessions() as session:
             return session.scalar(select(func.count()).select_from(AffectedTicketRow)

@@ -46,7 +46,7 @@ IDLE_TIMEOUT = 60.0  # for the jobs killed runs left queued
 READS = ("GET /api/v2/search/export", "GET /api/v2/tickets/show_many")  # planning, reconciling
 WRITES = "PUT /api/v2/tickets/update_many"
 POLLS = "GET /api/v2/job_statuses/show_many"
-SETTLED = ("sent", "callback", "failed")
+SETTLED = ("sent", "callback", "given_up")
 CALLBACK_OPENING = CALLBACK_NOTE.split("{")[0]
 PROBLEM_NOTE_OPENING = PROBLEM_SOLVED_NOTE.split("{")[0]
 
@@ -123,8 +123,8 @@ def cli_env(account: Account, database_url: str) -> dict[str, str]:
 
 
 def resolve_command(incident_id: int) -> list[str]:
-    # The first run marks the incident resolved, so later runs must name it.
-    return [sys.executable, "-c", "from app.cli import main; main()", "resolve", "--incident", str(incident_id)]
+    # The plain command, as the operator re-runs it: the incident stays resolving until it is over.
+    return [sys.executable, "-c", "from app.cli import main; main()", "resolve"]
 
 
 def ledger_counts(engine: Engine, incident_id: int) -> Counter:

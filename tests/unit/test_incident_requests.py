@@ -130,3 +130,56 @@ def test_the_closing_reply_is_the_macro_written_by_the_referent_with_a_ledger_ta
     solve_problem = put_bodies()[2]["tickets"][0]
     assert solve_problem["id"] == PROBLEM and solve_problem["status"] == "solved"
     assert solve_problem["comment"]["public"] is False
+
+
+def job_failed_for(ticket_ids, error="TicketUpdateFailed"):
+    """Every job Zendesk runs now fails for these tickets (a busy database, a lock), as jobs report it."""
+    responses.replace(responses.GET, f"{API}/job_statuses/show_many.json", json={"job_statuses": [{
+        "id": "j1", "status": "completed", "results": [
+            {"id": t, "action": "update", "success": False, "error": error, "details": "try again"}
+            for t in ticket_ids]}]})
+
+
+@responses.activate
+def test_a_take_in_that_keeps_failing_inside_its_job_is_kept_and_retried_by_the_worker_until_it_lands(
+        desk, clock, caplog):
+    an_account_with_one_outage_ticket()
+    job_failed_for([42])
+    responses.get(f"{API}/tickets/show_many.json", json={"tickets": [TICKET], "users": [REQUESTER]})
+
+    report = desk.declare(IncidentSpec(title="API down", query="API",
+                                       started_at=datetime(2026, 11, 22, 10, tzinfo=timezone.utc)))
+
+    # Not dropped: kept for the worker, and every failure line names its ticket.
+    assert report.taken_in == 0 and set(report.retrying) == {42}
+    assert desk.progress(report.incident_id).retrying == 1
+    assert any(r.msg == "incident.take-in-failed" and r.tickets == "42" for r in caplog.records)
+    writes = len(put_bodies())
+
+    job_done([42])  # Zendesk is well again
+    assert desk.retry_take_ins() == 0  # its wait is not over
+    clock.advance(3600)
+    assert desk.retry_take_ins() == 1
+
+    assert len(put_bodies()) == writes + 1
+    retried = put_bodies()[-1]["tickets"][0]
+    assert retried["id"] == 42 and retried["updated_stamp"] == TICKET["updated_at"]  # re-read first
+    assert desk.progress(report.incident_id).taken == 1
+
+
+@responses.activate
+def test_a_take_in_whose_ticket_was_closed_meanwhile_is_given_up_with_the_reason(desk, clock):
+    an_account_with_one_outage_ticket()
+    job_failed_for([42])
+    responses.get(f"{API}/tickets/show_many.json", json={"tickets": [TICKET], "users": [REQUESTER]})
+    report = desk.declare(IncidentSpec(title="API down", query="API",
+                                       started_at=datetime(2026, 11, 22, 10, tzinfo=timezone.utc)))
+    responses.replace(responses.GET, f"{API}/tickets/show_many.json",
+                      json={"tickets": [dict(TICKET, status="closed")], "users": [REQUESTER]})
+    clock.advance(3600)
+    writes = len(put_bodies())
+
+    desk.retry_take_ins()
+
+    assert len(put_bodies()) == writes  # nothing more is written to a closed ticket
+    assert desk.progress(report.incident_id).take_ins_given_up == {42: "closed: a closed ticket cannot be changed"}

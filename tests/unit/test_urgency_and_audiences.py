@@ -50,6 +50,12 @@ def test_each_ticket_falls_in_exactly_one_closing_group():
     assert audience_of((), "email", None, 7) == Audience.ASSIGNED
 
 
+def test_an_assigned_voicemail_is_its_agents_not_an_abandoned_call():
+    # Abandoned is what Talk says (its tags), or a voicemail nobody took; one an agent took is theirs.
+    assert audience_of((), "voice", "voicemail", 7) == Audience.ASSIGNED
+    assert audience_of(("voice_abandoned_in_voicemail",), "voice", "voicemail", 7) == Audience.ABANDONED
+
+
 def test_language_exact_then_base_then_default():
     available = {"en", "fr", "es", "ru", "de", "pt-BR"}
     assert closing_language("pt-BR", available, "en") == "pt-BR"
