@@ -108,19 +108,26 @@
   function render() {
     const incident = state.incident;
     const resolved = Boolean(incident) && incident.state === 'resolved';
-    const active = Boolean(incident) && !resolved;
+    // Resolving: the outage is over and the closing emails are going out, until every one is settled.
+    const resolving = Boolean(incident) && incident.state === 'resolving';
+    const active = Boolean(incident) && !resolved && !resolving;
 
     el('loading').hidden = true;
     el('incident').hidden = !incident;
     el('ticket-actions').hidden = !active;
-    el('notify-actions').hidden = !resolved;
+    el('notify-actions').hidden = !(resolved || resolving);
     el('script').hidden = !active;
     el('resolve-actions').hidden = !(active && state.user.role === 'admin');
-    el('calm').hidden = active;
+    el('calm').hidden = active || resolving;
 
     if (incident) {
       el('incident').classList.toggle('is-resolved', resolved);
-      el('incident-badge').textContent = i18n.t(resolved ? 'badgeResolved' : 'badgeDeclared');
+      el('incident-badge').textContent = i18n.t(resolved ? 'badgeResolved' : resolving ? 'badgeResolving' : 'badgeDeclared');
+      const notifications = incident.notifications;
+      el('incident-notifications').hidden = !(resolving && notifications);
+      if (resolving && notifications) {
+        el('incident-notifications').textContent = i18n.t('notificationsProgress', notifications);
+      }
       el('incident-title').textContent = incident.title;
       const since = el('incident-since');
       const started = utcTime(incident.started_at);

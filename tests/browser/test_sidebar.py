@@ -142,7 +142,9 @@ def test_an_admin_resolves_after_confirming(sidebar, service, account):
     assert sidebar.calls("POST") == []
     sidebar.button("Yes, resolve").click()
 
-    expect(app.locator("#incident-badge")).to_have_text("Resolved")
+    # Resolving: the worker is sending the closing emails, and the sidebar says how far it is.
+    expect(app.locator("#incident-badge")).to_have_text("Closing emails going out")
+    expect(app.locator("#incident-notifications")).to_have_text("Closing emails: 0 sent, 0 to go, 0 to call back.")
     resolved = sidebar.calls("POST")[-1]
     assert (resolved.path, resolved.status, resolved.body) == (f"/api/incidents/{incident['id']}/resolve", 202, None)
     assert_signed_by_proxy(resolved, admin)
@@ -150,15 +152,20 @@ def test_an_admin_resolves_after_confirming(sidebar, service, account):
     expect(app.locator("#script")).to_be_hidden()
     expect(sidebar.button("Resolve the outage")).to_have_count(0)
 
+    service.work()  # the worker sends every closing reply, then the incident is resolved
+    sidebar.open(api_ticket(account), admin)
+    expect(app.locator("#incident-badge")).to_have_text("Resolved")
+    expect(app.locator("#incident-notifications")).to_be_hidden()
 
-def test_notifies_my_tickets_once_resolved(sidebar, service, account):
+
+def test_notifies_my_tickets_while_the_closing_emails_go_out(sidebar, service, account):
     incident = declare(service, account)
     service.call("POST", f"/api/incidents/{incident['id']}/resolve", account.seed.api_user_id)
     agent = zendesk_user(account, agent_id(account, "en-US"))
     sidebar.open(api_ticket(account), agent)
     app = sidebar.app
-    expect(app.locator("#incident-badge")).to_have_text("Resolved")
-    expect(sidebar.button("Declare an outage from this ticket")).to_be_visible()
+    expect(app.locator("#incident-badge")).to_have_text("Closing emails going out")
+    expect(sidebar.button("Declare an outage from this ticket")).to_be_hidden()
 
     sidebar.button("Notify my tickets").click()
 
