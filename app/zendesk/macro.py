@@ -159,7 +159,7 @@ class Macro:
         comment: dict[str, Any] = {"html_body": self.html_body} if self.html_body is not None else {"body": self.body}
         applied["comment"] = {**comment, "public": self.public, "author_id": author_id}
         for name, value in self.fields:
-            applied.setdefault(name, author_id if value == CURRENT_USER else value)
+            applied.setdefault(name, author_id if (name, value) == ("assignee_id", CURRENT_USER) else value)
         ours = list(item.get("additional_tags") or ())
         added = ours + [tag for tag in self.add_tags if tag not in ours]
         if added:

@@ -103,6 +103,10 @@ def test_assignee(value, assignee):
     assert applied(("comment_value", REPLY), ("assignee_id", value))["assignee_id"] == assignee
 
 
+def test_only_the_assignee_takes_current_user_as_the_author():
+    assert applied(("comment_value", REPLY), ("subject", "current_user"))["subject"] == "current_user"
+
+
 def test_an_unassigning_group_action_sends_null():
     assert applied(("comment_value", REPLY), ("group_id", ""))["group_id"] is None
 
