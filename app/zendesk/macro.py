@@ -204,7 +204,7 @@ class _Reader:
         elif field == "comment_value_html":
             self.html_body = self._comment_text(field, value)
         elif field == "comment_mode_is_public":
-            # The API returns a boolean or, for macros saved in the admin interface, "true"/"false".
+            # Stored macros hold a boolean or the string "true"/"false"; both mean the same.
             if value not in (True, False, "true", "false"):
                 raise self.refuse(field, f"{value!r} is not true or false")
             self.public = value in (True, "true")
