@@ -22,7 +22,8 @@ from app.clock import Clock, SystemClock
 from app.errors import InputError, ZendeskError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError
 from app.zendesk.client import RateLimitState
 from app.zendesk.bulk import BulkWriter, JobPace
-from app.zendesk.model import BulkOutcome, DropdownField, Macro, Ticket, User
+from app.zendesk.macro import Macro, variant_language
+from app.zendesk.model import BulkOutcome, DropdownField, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -192,12 +193,22 @@ class ZendeskGateway:
                 found[wanted] = DropdownField(id=int(data["id"]), title=data.get("title") or "", options=options)
         return found
 
-    def macros(self, id_or_title: str) -> dict[str, Macro]:
-        """Macros by id (one, for every language) or title ("<title> (<lang>)" per language).
+    def macros(self, id_or_title: str, protected_tags: Iterable[str] = ()) -> dict[str, Macro]:
+        """Macros by id (one, for every language) or title ("<title> (<lang>)" per language), checked.
 
+        Each is read with Macro.from_json, so a macro Outage Desk cannot apply (an empty reply,
+        set_tags, an unsupported action) is refused here, before the caller writes anything.
+
+        :param protected_tags: tags no macro may remove (the outage tag, the contact reason's option tag).
         :returns: language code (or "" for the single macro) -> Macro
-        :raises InputError: no such macro.
+        :raises InputError: no such macro, or one that cannot be applied (the message names it and the action).
         """
+        found = self._macros_found(id_or_title)
+        for macro in found.values():
+            macro.check_removals(protected_tags)
+        return found
+
+    def _macros_found(self, id_or_title: str) -> dict[str, Macro]:
         if id_or_title.isdigit():
             try:
                 return {"": Macro.from_json(self._get(f"macros/{id_or_title}.json")["macro"])}
@@ -209,11 +220,11 @@ class ZendeskGateway:
         page = self._get("macros/active.json", **{"page[size]": 100})
         while True:
             for data in page["macros"]:
-                title = data.get("title") or ""
-                if title == id_or_title:
+                language = variant_language(data.get("title") or "", id_or_title)
+                if language == "":
                     found.setdefault("", Macro.from_json(data))
-                elif title.startswith(f"{id_or_title} (") and title.endswith(")"):
-                    found[title[len(id_or_title) + 2:-1]] = Macro.from_json(data)
+                elif language is not None:
+                    found[language] = Macro.from_json(data)
             next_url = (page.get("links") or {}).get("next")
             if not (page.get("meta") or {}).get("has_more") or not next_url:
                 break

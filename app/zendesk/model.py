@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Macros are read, checked and applied in their own module; the gateway's types stay importable from here.
+from app.zendesk.macro import Macro as Macro
+
 AGENT_ROLES = frozenset({"agent", "admin"})
 
 
@@ -94,29 +97,6 @@ class DropdownField:
         if name_or_value in self.options:
             return self.options[name_or_value]
         return name_or_value if name_or_value in self.options.values() else None
-
-
-@dataclass(frozen=True)
-class Macro:
-    id: int
-    title: str
-    comment: str
-    public: bool
-    status: str | None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Macro:
-        comment, public, status = "", True, None
-        for action in data.get("actions") or ():
-            name, value = action.get("field"), action.get("value")
-            if name == "comment_value":
-                # Either plain text or ["channel:all", text].
-                comment = value[-1] if isinstance(value, list) else str(value)
-            elif name == "comment_mode_is_public":
-                public = str(value).lower() == "true"
-            elif name == "status":
-                status = value
-        return cls(id=int(data["id"]), title=data.get("title") or "", comment=comment, public=public, status=status)
 
 
 @dataclass

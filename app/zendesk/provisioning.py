@@ -2,6 +2,8 @@
 
 Every object is looked up first and compared with what `triggers/` and `macros/` define; the
 plan is complete (and every conflict found) before the first write, so nothing is half-made.
+Macros are created once and then belong to the admins who edit them in Zendesk: setup keeps an
+existing one, after checking Outage Desk can send it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from app.config import Config
 from app.errors import InputError, PermissionDenied
 from app.zendesk.gateway import ZendeskGateway
+from app.zendesk.macro import Macro, variant_language
 
 DEFINITIONS_ROOT = Path(__file__).resolve().parents[2]  # triggers/ and macros/ sit beside app/
 WEBHOOK_NAME = "Outage Desk"
@@ -113,8 +116,8 @@ class Provisioner:
         webhook_id = webhook["id"] if webhook else "$WEBHOOK_ID"
         triggers = load_definitions(self.root / "triggers", "trigger", {"WEBHOOK_ID": webhook_id, "OUTAGE_TAG": self.tag})
         steps += self._by_title("trigger", "triggers", self.gateway.list_all("triggers.json", "triggers"), triggers)
-        macros = load_definitions(self.root / "macros", "macro", {})
-        steps += self._by_title("macro", "macros", self.gateway.list_all("macros.json", "macros"), macros)
+        steps += self._macro_steps(self.gateway.list_all("macros.json", "macros"),
+                                   load_definitions(self.root / "macros", "macro", {}))
         return Plan(steps)
 
     def apply(self, plan: Plan) -> dict[str, str]:
@@ -183,7 +186,37 @@ class Provisioner:
             remember(learnt)
         return Step("webhook", WEBHOOK_NAME, "update", update), webhook
 
-    # -- triggers and macros -------------------------------------------------
+    # -- macros --------------------------------------------------------------
+
+    def _macro_steps(self, existing: list[dict], wanted: list[dict]) -> list[Step]:
+        """Create our macros that are missing; keep the ones the account holds, checked.
+
+        Admins edit a macro's text in Zendesk once setup has made it, so an existing macro is never
+        overwritten. Every macro declare and resolve would send, ours and the account's, must be one
+        Outage Desk can apply (Macro.from_json): setup refuses rather than leave an empty or unsafe one.
+
+        :raises InputError: naming the macro and the action.
+        """
+        protected = {self.tag, option_tag(self.cr_value)}
+        for data in wanted:
+            Macro.from_json(data).check_removals(protected)
+        for data in existing:
+            if self._sent_by_outage_desk(data):
+                Macro.from_json(data).check_removals(protected)
+        titles = {data.get("title") for data in existing}
+        return [Step("macro", data["title"], "unchanged") if data["title"] in titles
+                else Step("macro", data["title"], "create", self._writer("macro", "macros", data, None))
+                for data in wanted]
+
+    def _sent_by_outage_desk(self, macro: dict) -> bool:
+        """Whether declare or resolve would send this macro, as gateway.macros finds them: the
+        configured id, or an active macro of the configured title family."""
+        # OUTAGE_DESK_ACK_MACRO=off (no acknowledgement) would only match a macro titled "off".
+        return any(name == str(macro.get("id"))
+                   or (macro.get("active") and variant_language(macro.get("title") or "", name) is not None)
+                   for name in (self.config.outage_desk_closing_macro, self.config.outage_desk_ack_macro))
+
+    # -- triggers ------------------------------------------------------------
 
     def _by_title(self, kind: str, path: str, existing: list[dict], wanted: list[dict]) -> list[Step]:
         by_title = {item.get("title"): item for item in existing}

@@ -1,6 +1,7 @@
 """`outage-desk setup` against the sandbox: planned, applied once, then a no-op; conflicts stop it cold."""
 
 import json
+import shutil
 
 import pytest
 import requests
@@ -9,7 +10,7 @@ from app.errors import InputError
 from app.intake.signature import ZendeskSignature
 from app.store.settings import save_setting
 from app.web import create_app
-from app.zendesk.provisioning import Provisioner
+from app.zendesk.provisioning import DEFINITIONS_ROOT, Provisioner
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, desk_config
 from tests.scenarios.test_cli import outage_desk
 
@@ -96,4 +97,92 @@ def test_a_conflicting_webhook_stops_setup_with_a_reason_and_nothing_half_made(a
     before = admin_objects(account)
     with pytest.raises(InputError, match="connected to events"):
         Provisioner(desk.gateway, desk.config, SERVICE).plan()
+    assert admin_objects(account) == before
+
+
+def admin_edits_macro(account, title, actions):
+    """An admin saves the macro in Zendesk's macro editor."""
+    macro_id = account.seed.macro_ids[title]
+    requests.put(f"{account.url}/api/v2/macros/{macro_id}.json", auth=(f"{API_EMAIL}/token", API_TOKEN), timeout=5,
+                 json={"macro": {"actions": actions}}).raise_for_status()
+    return macro_id
+
+
+RICH_TEXT = "<p>Bonjour {{ticket.requester.first_name}},</p><p>L'API refonctionne.<br>Merci !</p>"
+
+
+def test_setup_keeps_a_macro_an_admin_edited_in_the_rich_text_editor(account, tmp_path):
+    macro_id = admin_edits_macro(account, "Outage Desk closing (fr)", [
+        {"field": "comment_value_html", "value": RICH_TEXT}, {"field": "comment_mode_is_public", "value": True},
+        {"field": "status", "value": "solved"}])
+    outage_desk(account, tmp_path, "setup", "--service-url", SERVICE)
+
+    again = outage_desk(account, tmp_path, "setup", "--service-url", SERVICE)
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "Nothing to change: the account is already set up for Outage Desk."
+    with account.state.lock:
+        kept = account.state.macros[macro_id]["actions"]
+    assert kept[0] == {"field": "comment_value_html", "value": RICH_TEXT}
+
+
+def test_setup_refuses_a_macro_an_admin_emptied_and_writes_nothing(account, tmp_path):
+    macro_id = admin_edits_macro(account, "Outage Desk acknowledgement (de)", [
+        {"field": "comment_value_html", "value": "<p><br></p>"}, {"field": "comment_mode_is_public", "value": "true"}])
+    before = admin_objects(account)
+
+    result = outage_desk(account, tmp_path, "setup", "--service-url", SERVICE)
+
+    assert result.returncode == 2
+    assert (f"macro 'Outage Desk acknowledgement (de)' #{macro_id}: action comment_value_html has no text"
+            in " ".join(result.stderr.split()))
+    assert admin_objects(account) == before
+
+
+def test_setup_refuses_a_macro_that_would_strip_the_outage_tag(account, desk):
+    admin_edits_macro(account, "Outage Desk closing (en)", [
+        {"field": "comment_value", "value": "Fixed."}, {"field": "remove_tags", "value": "api_down"}])
+    with pytest.raises(InputError, match=r"'Outage Desk closing \(en\)' #\d+: action remove_tags .* api_down"):
+        Provisioner(desk.gateway, desk.config, SERVICE, tag="api_down").plan()
+
+
+def test_setup_refuses_set_tags_in_any_macro_declare_or_resolve_would_send(account, desk):
+    extra = account.state.add_macro("Outage Desk closing (it)", [
+        {"field": "comment_value", "value": "Risolto."}, {"field": "set_tags", "value": "resolved"}])
+    with pytest.raises(InputError, match=rf"'Outage Desk closing \(it\)' #{extra['id']}: action set_tags"):
+        Provisioner(desk.gateway, desk.config, SERVICE).plan()
+
+
+def test_an_inactive_macro_nobody_sends_does_not_stop_setup(account, desk):
+    account.state.add_macro("Outage Desk closing (it)", [{"field": "set_tags", "value": "resolved"}], active=False)
+    assert Provisioner(desk.gateway, desk.config, SERVICE).plan()
+
+
+def test_the_macros_setup_creates_are_read_back_as_sendable(account, desk):
+    with account.state.lock:
+        account.state.macros.clear()
+    provisioner = Provisioner(desk.gateway, desk.config, SERVICE)
+    plan = provisioner.plan()
+    created = [step.name for step in plan.changes if step.kind == "macro" and step.action == "create"]
+    assert len(created) == len(list((DEFINITIONS_ROOT / "macros").glob("*.json")))
+
+    provisioner.apply(plan)
+
+    closing = desk.gateway.macros("Outage Desk closing", protected_tags={"api_down"})
+    acknowledgement = desk.gateway.macros("Outage Desk acknowledgement", protected_tags={"api_down"})
+    assert set(closing) == set(acknowledgement) == {"en", "fr", "es", "ru", "de", "pt-BR"}
+    assert closing["fr"].status == "solved" and closing["fr"].comment.startswith("Bonjour")
+
+
+def test_a_macro_definition_outage_desk_could_not_send_stops_setup_before_any_write(account, desk, tmp_path):
+    root = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS_ROOT / "triggers", root / "triggers")
+    (root / "macros").mkdir()
+    (root / "macros" / "closing-it.json").write_text(json.dumps({"macro": {
+        "title": "Outage Desk closing (it)", "active": True,
+        "actions": [{"field": "comment_value_html", "value": "<p>&nbsp;</p>"}]}}))
+    before = admin_objects(account)
+
+    with pytest.raises(InputError, match=r"macro 'Outage Desk closing \(it\)': action comment_value_html has no text"):
+        Provisioner(desk.gateway, desk.config, SERVICE, root=root).plan()
     assert admin_objects(account) == before
