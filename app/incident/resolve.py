@@ -78,7 +78,7 @@ class Resolution:
         """
         self.config.require("outage_desk_referent")
         if dry_run:
-            return self._plan_report(incident, self._plan(incident, self._macros()))
+            return self._plan_report(incident, self._plan(incident, self._macros(incident)))
         if not self._take_claim(incident, steal=claim == "take"):
             return ResolveReport(incident_id=incident.id, claimed=False)
         try:
@@ -144,12 +144,13 @@ class Resolution:
                     (NotificationRow.state == "retry") & (NotificationRow.retry_at <= self.clock.now()))))
         return not rows or bool(due)
 
-    def _macros(self) -> dict[str, Macro]:
-        return self.gateway.macros(self.config.outage_desk_closing_macro)
+    def _macros(self, incident: IncidentRow) -> dict[str, Macro]:
+        """The closing macros, refused up front if one could not be sent (an empty reply, set_tags …)."""
+        return self.gateway.macros(self.config.outage_desk_closing_macro, protected_tags={incident.tag})
 
     def _work(self, incident: IncidentRow, on_progress: Callable[[int], None] | None, only_author: int | None,
               wait: bool) -> None:
-        macros = self._macros()
+        macros = self._macros(incident)
         with self.sessions() as session:
             planned = session.scalar(select(func.count()).select_from(NotificationRow)
                                      .where(NotificationRow.incident_id == incident.id))
@@ -222,21 +223,18 @@ class Resolution:
         referent_id = self.referent().id
         item: dict = {"id": row.ticket_id, "safe_update": True, "updated_stamp": row.updated_stamp,
                       "remove_tags": [LIVE_TAG]}
+        if row.audience != Audience.ASSIGNED:
+            item["assignee_id"] = referent_id
         if row.kind == "callback":
             # The customer is still to be told: the ticket stays open with whoever calls, out of the
             # problem's cascade (a task, no longer its incident), until an agent closes it.
-            item.update(comment={"body": CALLBACK_NOTE.format(phone=row.phone or "unknown"), "public": False,
-                                 "author_id": referent_id},
-                        additional_tags=[callback_tag(row.incident_id)], type="task", status="open")
-        else:
-            item.update(comment={"body": macro.comment, "public": macro.public, "author_id": row.author_id},
-                        # The fixed tag says, for any later outage, that this ticket had its reply.
-                        additional_tags=[closing_tag(row.incident_id), CLOSED_TAG])
-            if macro.status:
-                item["status"] = macro.status
-        if row.audience != Audience.ASSIGNED:
-            item["assignee_id"] = referent_id
-        return item
+            return {**item, "comment": {"body": CALLBACK_NOTE.format(phone=row.phone or "unknown"), "public": False,
+                                        "author_id": referent_id},
+                    "additional_tags": [callback_tag(row.incident_id)], "type": "task", "status": "open"}
+        # The fixed tag says, for any later outage, that this ticket had its reply.
+        item["additional_tags"] = [closing_tag(row.incident_id), CLOSED_TAG]
+        # The macro as Zendesk would apply it (its reply, status, tags, fields); our markers win.
+        return macro.apply_to(item, row.author_id)
 
     def _send(self, incident: IncidentRow, macros: dict[str, Macro], rows: list[NotificationRow],
               on_progress: Callable[[int], None] | None) -> None:

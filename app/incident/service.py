@@ -22,7 +22,9 @@ from app.incident.matching import belongs_to
 from app.incident.model import PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
-from app.incident.take_in import LIVE_TAG, AccountObjects, TakeIn, TakeInTally, cr_option, log_failures, taken_tag
+from app.incident.take_in import (
+    LIVE_TAG, AccountObjects, TakeIn, TakeInTally, log_failures, protected_tags, taken_tag,
+)
 from app.incident.triggers import set_update_trigger
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, TaskRow
 from app.zendesk.bulk import BulkWriter
@@ -200,7 +202,8 @@ class OutageDesk:
         incident = self.open_incident(spec, claim_backfill=True)
         try:
             # What the writes need, checked before the first of them.
-            cr_option(self.account, incident)
+            for macro in self._acknowledgement_macros.values():
+                macro.check_removals(protected_tags(self.account, incident))
             log.info("incident.acknowledging", extra={"languages": ",".join(sorted(self._acknowledgement_macros))})
             self._ensure_problem_ticket(incident)
         except Exception:

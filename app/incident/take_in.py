@@ -102,32 +102,23 @@ class TakeIn:
             mine = set(session.scalars(statement, [
                 {"incident_id": incident.id, "ticket_id": ticket_id, "source": source, "taken_in_at": now,
                  "reopened": 0, "state": "submitted", "updated_stamp": fresh[ticket_id].updated_at,
-                 "acknowledged": int(items[ticket_id]["comment"]["public"]),
+                 "acknowledged": int(ACKNOWLEDGED_TAG in items[ticket_id]["additional_tags"]),
                  "attempts": 1, "retry_at": now + ORPHAN_AFTER} for ticket_id in sorted(fresh)]))
             session.commit()
         self._write(writer, incident, [items[ticket_id] for ticket_id in sorted(mine)], tally)
 
     def _write(self, writer: BulkWriter, incident: IncidentRow, items: list[dict], tally: TakeInTally) -> None:
         if items:
-            acknowledged = {item["id"] for item in items if item["comment"]["public"]}
+            acknowledged = {item["id"] for item in items if ACKNOWLEDGED_TAG in item["additional_tags"]}
             writer.add(items, then=lambda outcome: self._landed(incident, outcome, acknowledged, tally),
                        then_adds=False)
 
     def _item(self, incident: IncidentRow, ticket: Ticket, macros: dict[str, Macro]) -> dict:
         account = self.account()
-        tags = [incident.tag, LIVE_TAG, taken_tag(incident.id)]
-        comment: dict = {"body": HISTORY_NOTE, "public": False}
-        requester = ticket.requester
-        # Nobody would read an acknowledgement without an email address; those customers are called back.
-        if macros and ACKNOWLEDGED_TAG not in ticket.tags and requester is not None and requester.email:
-            macro = macros[closing_language(requester.locale, set(macros), self.config.outage_desk_default_language)]
-            comment = {"body": macro.comment, "public": True, "author_id": self.referent().id}
-            tags.append(ACKNOWLEDGED_TAG)
-        item = {
+        item: dict = {
             "id": ticket.id,
-            "additional_tags": tags,
+            "additional_tags": [incident.tag, LIVE_TAG, taken_tag(incident.id)],
             "custom_fields": [{"id": account.cr_field.id, "value": cr_option(account, incident)}],
-            "comment": comment,
             "type": "incident",
             "problem_id": incident.problem_ticket_id,
             "status": "open",
@@ -136,12 +127,19 @@ class TakeIn:
         }
         impact_field = account.impact_field
         impact = impact_level(ticket.custom_fields.get(impact_field.id)) if impact_field else None
+        requester = ticket.requester
         new_tag = self.config.outage_desk_new_customer_tag
         new_customer = new_tag in ticket.tags or (requester is not None and new_tag in requester.tags)
         priority = raised_priority(ticket.priority, impact, incident.severity, new_customer)
         if priority:
             item["priority"] = priority
-        return item
+        # Nobody would read an acknowledgement without an email address; those customers are called back.
+        if macros and ACKNOWLEDGED_TAG not in ticket.tags and requester is not None and requester.email:
+            macro = macros[closing_language(requester.locale, set(macros), self.config.outage_desk_default_language)]
+            item["additional_tags"].append(ACKNOWLEDGED_TAG)
+            # The macro as Zendesk would apply it; what the outage needs (open, linked, tagged) wins.
+            return macro.apply_to(item, self.referent().id, protected_tags(account, incident))
+        return {**item, "comment": {"body": HISTORY_NOTE, "public": False}}
 
     def _landed(self, incident: IncidentRow, outcome: BulkOutcome, acknowledged: set[int],
                 tally: TakeInTally) -> None:
@@ -217,7 +215,8 @@ class TakeIn:
                 session.execute(update(AffectedTicketRow).where(
                     AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.ticket_id == item["id"])
                     .values(state="submitted", updated_stamp=item["updated_stamp"], retry_at=now + ORPHAN_AFTER,
-                            attempts=AffectedTicketRow.attempts + 1, acknowledged=int(item["comment"]["public"])))
+                            attempts=AffectedTicketRow.attempts + 1,
+                            acknowledged=int(ACKNOWLEDGED_TAG in item["additional_tags"])))
             session.commit()
         self._write(writer, incident, items, tally)
 
@@ -242,6 +241,11 @@ def cr_option(account: AccountObjects, incident: IncidentRow) -> str:
     if value is None:
         raise InputError(f"the field {account.cr_field.title!r} has no option {incident.cr_value!r}")
     return value
+
+
+def protected_tags(account: AccountObjects, incident: IncidentRow) -> set[str]:
+    """Tags no macro may take off an outage ticket: the outage's own and its contact reason's."""
+    return {incident.tag, cr_option(account, incident), LIVE_TAG}
 
 
 def retry_wait(attempts: int) -> timedelta:
