@@ -70,9 +70,11 @@ def declare(config: Config, title, query, since, severity, kind, tag, cr_value) 
     with _progress() as progress:
         task = progress.add_task("Tagging affected tickets", total=None)
         report = desk.declare(spec, on_progress=lambda n: progress.advance(task, n))
+    taken = (f"{report.taken_in} more tickets taken in ({desk.progress(report.incident_id).taken} in all)"
+             if report.resumed else f"{report.taken_in} tickets taken in")
     verb = "Finished declaring" if report.resumed else "Declared"
     console.print(f"{verb} incident #{report.incident_id} (problem ticket #{report.problem_ticket_id}): "
-                  f"{report.taken_in} tickets taken in ({report.acknowledged} customers acknowledged), "
+                  f"{taken} ({report.acknowledged} customers acknowledged), "
                   f"{report.skipped_solved} solved and {report.skipped_agent_requester} from agents left alone; "
                   f"{desk.gateway.calls} Zendesk API calls.")
     _print_tickets("not taken in yet, the worker retries them", report.retrying)

@@ -189,14 +189,15 @@ class OutageDesk:
     def declare(self, spec: IncidentSpec, on_progress: Progress | None = None) -> DeclareReport:
         """Open the incident, create its problem ticket and take in every matching ticket since the start.
 
-        Declaring again what an interrupted declare left unfinished (same tag, title and query) finishes it.
+        Declaring again an incident already declared (same tag, title and query) finishes what an
+        interrupted declare left, and takes in what has arrived since: the operator re-runs the same command.
 
         :raises StateError: another incident with the same tag is already active.
         :raises InputError: the query, the CR value or the referent does not fit the account.
         """
-        unfinished = self._unfinished_declaration(spec)
-        if unfinished is not None:
-            report = self.backfill(unfinished, on_progress)
+        same = self._same_declaration(spec)
+        if same is not None:
+            report = self.backfill(same, on_progress)
             report.resumed = True
             return report
         incident = self.open_incident(spec, claim_backfill=True)
@@ -214,12 +215,12 @@ class OutageDesk:
             raise
         return self.backfill(incident, on_progress)
 
-    def _unfinished_declaration(self, spec: IncidentSpec) -> IncidentRow | None:
-        """The same incident, declared by a process that died before its take-in was over: ours now."""
+    def _same_declaration(self, spec: IncidentSpec) -> IncidentRow | None:
+        """The same incident, already declared (perhaps by a process that died mid-way): ours to finish."""
         with self.sessions() as session:
             incident = session.scalars(select(IncidentRow).where(
                 IncidentRow.tag == spec.tag, IncidentRow.state == State.DECLARED, IncidentRow.title == spec.title,
-                IncidentRow.query == spec.query, IncidentRow.backfilled_at.is_(None))).first()
+                IncidentRow.query == spec.query)).first()
             if incident is not None:
                 incident.backfill_claimed_at = self.clock.now()
                 session.commit()
@@ -301,12 +302,14 @@ class OutageDesk:
         report.taken_in, report.acknowledged = tally.taken, tally.acknowledged
         report.retrying, report.given_up = tally.retrying, tally.given_up
         with self.sessions() as session:
-            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
-                            .values(backfilled_at=self.clock.now()))
+            first_time = session.execute(update(IncidentRow).where(
+                IncidentRow.id == incident.id, IncidentRow.backfilled_at.is_(None))
+                .values(backfilled_at=self.clock.now())).rowcount
             session.commit()
-        self.alerts.send(f":red_circle: Outage declared: *{escape(incident.title)}*. {report.taken_in} tickets taken in "
-                         f"and linked to problem ticket #{problem_id}; new ones follow as they arrive. "
-                         "Agents: the script is in the Outage Desk sidebar.")
+        if first_time:
+            self.alerts.send(f":red_circle: Outage declared: *{escape(incident.title)}*. {report.taken_in} tickets "
+                             f"taken in and linked to problem ticket #{problem_id}; new ones follow as they arrive. "
+                             "Agents: the script is in the Outage Desk sidebar.")
         return report
 
     def _not_yet_in(self, incident: IncidentRow, tickets: list[Ticket]) -> list[Ticket]:
