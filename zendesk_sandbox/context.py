@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import current_app, request
 
 from zendesk_sandbox.clock import Clock
+from zendesk_sandbox.faults import FaultInjector, Faults
 from zendesk_sandbox import tickets
 from zendesk_sandbox.jobs import JobRunner
 from zendesk_sandbox.rate_limit import RateLimiter
@@ -28,11 +29,13 @@ class Sandbox:
         job_delay: float,
         job_delay_per_ticket: float,
         index_delay: float,
+        faults: Faults,
     ):
         self.state = state
         self.clock = clock
         self.api_token = api_token
         self.index_delay = index_delay
+        self.faults = FaultInjector(faults)
         self.limiter = RateLimiter(rate_limit_per_minute, clock.monotonic)
         self.webhooks = WebhookDispatcher(state, clock)
         self.jobs = JobRunner(
@@ -82,6 +85,10 @@ class Sandbox:
         result = {"id": item["id"], "action": "update"}
         if item.get("error"):
             return {**result, "success": False, **item["error"]}
+        failure = self.faults.for_item("update")
+        if failure is not None:
+            # An injected transient failure: this ticket is left as it was, the job still completes.
+            return {**result, "success": False, "error": failure[0], "details": failure[1]}
         try:
             self.update_ticket(
                 item["id"], item["changes"], actor_id=item["actor_id"], stamp=item["stamp"], stamp_exact=item["exact"]

@@ -9,6 +9,7 @@ from flask import Blueprint, request
 
 from zendesk_sandbox.context import base_url, current
 from zendesk_sandbox.errors import ApiError, json_body
+from zendesk_sandbox.faults import Faults
 from zendesk_sandbox.render import ticket_json
 from zendesk_sandbox.seed import seed_outage
 from zendesk_sandbox.state import SandboxState
@@ -108,6 +109,23 @@ def deliveries():
     state = current().state
     with state.lock:
         return {"deliveries": [dict(delivery, attempts=list(delivery["attempts"])) for delivery in state.deliveries]}
+
+
+@bp.get("/_sandbox/faults")
+def faults():
+    """The injected faults now in force."""
+    return current().faults.faults.as_json()
+
+
+@bp.post("/_sandbox/faults")
+def set_faults():
+    """Replace the injected faults, e.g. {"server_error_rate": 0.05, "seed": 3}; {} turns them all off."""
+    try:
+        wanted = Faults.from_json(json_body())
+    except (TypeError, ValueError) as error:
+        raise ApiError(400, "InvalidParameter", str(error)) from None
+    current().faults.set(wanted)
+    return wanted.as_json()
 
 
 @bp.post("/_sandbox/seed")

@@ -301,12 +301,13 @@ class SandboxState:
             self.calls.append(record)
 
     def stats(self) -> dict:
-        """API call counts by endpoint, rate-limited count and emails sent."""
+        """API call counts by endpoint, rate-limited count, injected faults by kind and emails sent."""
         with self.lock:
             return {
                 "api_calls": len(self.calls),
                 "by_endpoint": dict(Counter(call["endpoint"] for call in self.calls)),
                 "rate_limited": sum(1 for call in self.calls if call["rate_limited"]),
+                "faults": dict(Counter(call["fault"] for call in self.calls if call.get("fault"))),
                 "emails": len(self.emails),
             }
 
