@@ -253,10 +253,12 @@ def worker(config: Config, lease_seconds) -> None:
 @click.argument("options", nargs=-1, type=click.UNPROCESSED)
 def sandbox(options) -> None:
     """Run a local Zendesk-compatible sandbox seeded with an outage (--help lists its flags, faults included)."""
+    from app.zendesk.provisioning import DEFINITIONS_ROOT
     from zendesk_sandbox.runner import main
 
-    # The sandbox owns its flags, so `python -m zendesk_sandbox` and this command take the same ones.
-    main(list(options), console=console, prog="outage-desk sandbox")
+    # The sandbox owns its flags, so `python -m zendesk_sandbox` and this command take the same ones;
+    # the account starts with Outage Desk's macros unless --macros names another folder.
+    main(["--macros", str(DEFINITIONS_ROOT / "macros"), *options], console=console, prog="outage-desk sandbox")
 
 
 @cli.command()

@@ -130,8 +130,14 @@ def set_faults():
 
 @bp.post("/_sandbox/seed")
 def seed():
-    """Seed an outage: {"tickets": 600, "seed": 7, "minutes": 120} (outage started `minutes` ago)."""
+    """Seed an outage: {"tickets": 600, "seed": 7, "minutes": 120, "macros": [...]} (started `minutes` ago).
+
+    `macros` are macro objects as the Macros API takes them, put in the account as already there.
+    """
     body = request.get_json(silent=True) or {}
+    macros = body.get("macros", [])
+    if not isinstance(macros, list) or not all(isinstance(m, dict) and m.get("title") for m in macros):
+        raise ApiError(400, "InvalidParameter", "macros must be a list of macro objects with a title")
     sandbox = current()
     now = sandbox.now()
     summary = seed_outage(
@@ -140,6 +146,7 @@ def seed():
         seed=int(body.get("seed", 7)),
         start=now - timedelta(minutes=float(body.get("minutes", 120))),
         end=now,
+        macros=macros,
     )
     return asdict(summary), 201
 

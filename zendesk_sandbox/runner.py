@@ -8,11 +8,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from rich.console import Console
 
 from zendesk_sandbox.faults import Faults
-from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.seed import load_macros, seed_outage
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 
@@ -29,6 +30,7 @@ def parser(prog: str = "python -m zendesk_sandbox") -> argparse.ArgumentParser:
     parsed.add_argument("--port", type=int, default=8089, help="default: %(default)s")
     parsed.add_argument("--tickets", type=int, default=600, help="seed a realistic outage of this size")
     parsed.add_argument("--rate-limit", type=int, default=700, help="requests per minute (default: %(default)s)")
+    parsed.add_argument("--macros", type=Path, help="a folder of {\"macro\": {...}} JSON files already in the account")
     faults = parsed.add_argument_group("injected faults (rates from 0 to 1: of API requests; of job items for --item-failure-rate)")
     for setting in fields(Faults):
         flag = FLAG_NAMES.get(setting.name, "--" + setting.name.replace("_", "-"))
@@ -45,13 +47,23 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None, prog
         faults = Faults(**{setting.name: getattr(args, setting.name) for setting in fields(Faults)})
     except ValueError as error:
         command.error(str(error))
-    run_forever(args.port, args.tickets, args.rate_limit, console or Console(), faults=faults)
+    macros = load_macros(args.macros) if args.macros else []
+    run_forever(args.port, args.tickets, args.rate_limit, console or Console(), faults=faults, macros=macros)
 
 
-def run_forever(port: int, tickets: int, rate_limit: int, console: Console, *, faults: Faults | None = None) -> None:
-    """Seed an outage, serve it on 127.0.0.1:`port`, and print how to point Outage Desk at it."""
+def run_forever(
+    port: int,
+    tickets: int,
+    rate_limit: int,
+    console: Console,
+    *,
+    faults: Faults | None = None,
+    macros: list[dict] | None = None,
+) -> None:
+    """Seed an outage (with `macros` already in the account), serve it on 127.0.0.1:`port`, and print how to use it."""
     state = SandboxState(api_email=SANDBOX_EMAIL)
-    summary = seed_outage(state, tickets=tickets, seed=7, start=datetime.now(timezone.utc) - timedelta(hours=3))
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    summary = seed_outage(state, tickets=tickets, seed=7, start=start, macros=macros or [])
     token = os.environ.get("ZENDESK_API_TOKEN") or SANDBOX_TOKEN
     app = create_sandbox_app(state, email=SANDBOX_EMAIL, api_token=token, rate_limit_per_minute=rate_limit, faults=faults)
     server = serve_sandbox(app, port=port)

@@ -15,7 +15,7 @@ from typing import Any
 from zendesk_sandbox import placeholders
 from zendesk_sandbox.state import SandboxState
 from zendesk_sandbox.timefmt import iso, parse_iso
-from app.zendesk.query import PRIORITIES, STATUSES, TICKET_TYPES
+from zendesk_sandbox.ticket_values import PRIORITIES, STATUSES, TICKET_TYPES
 
 MAX_COMMENTS = 5000
 _TRACKED_FIELDS = ("subject", "status", "priority", "type", "problem_id", "assignee_id", "group_id", "tags")

@@ -7,14 +7,15 @@ from datetime import timedelta
 
 from zendesk_sandbox.seed import seed_outage
 from zendesk_sandbox.state import SandboxState
-from app.zendesk.query import parse
+from zendesk_sandbox.search_match import Matcher
+from zendesk_sandbox.search_query import parse_query
 
 from .support import T0, path_of
 
 
 def expected_ids(api, query: str) -> set[int]:
-    parsed = parse(query)
-    return {t["id"] for t in api.state.tickets.values() if parsed.matches(t, api.state.user(t["requester_id"]))}
+    matcher = Matcher(parse_query(query), api.state, me_id=1, now=T0)
+    return {t["id"] for t in api.state.tickets.values() if matcher.matches(t)}
 
 
 def test_search_pages_carry_results_count_and_links(seeded):

@@ -10,7 +10,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Ticket
 from zenpy.lib.exception import APIException
 
-from app.clock import SystemClock
+from zendesk_sandbox.clock import SystemClock
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 
 from .support import API_EMAIL, API_TOKEN
