@@ -81,7 +81,9 @@ class Sandbox:
             return outcome
 
     def apply_job_item(self, job: Job, item: dict) -> dict:
-        """Run one ticket of an update_many job; failures become result entries, as in Zendesk."""
+        """Run one ticket of an update_many or create_many job; failures become result entries, as in Zendesk."""
+        if item.get("action") == "create":
+            return self._create_job_item(item)
         result = {"id": item["id"], "action": "update"}
         if item.get("error"):
             return {**result, "success": False, **item["error"]}
@@ -96,6 +98,17 @@ class Sandbox:
         except UpdateError as error:
             return {**result, "success": False, "error": error.code, "details": error.details}
         return {**result, "status": "Updated", "success": True}
+
+    def _create_job_item(self, item: dict) -> dict:
+        result = {"index": item["index"]}
+        failure = self.faults.for_item("create")
+        if failure is not None:
+            return {**result, "error": failure[0], "details": failure[1]}
+        try:
+            outcome = self.create_ticket(item["spec"], actor_id=item["actor_id"], via=tickets.via("api"))
+        except UpdateError as error:
+            return {**result, "error": "TicketCreateFailed", "details": error.details}
+        return {"id": outcome.ticket["id"], **result}
 
     def close(self) -> None:
         """Stop the background threads."""
