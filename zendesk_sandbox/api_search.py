@@ -110,8 +110,8 @@ def export():
         found: list[dict] = []
         # One pass from the cursor: each page costs what it reads, never the whole account.
         for index in range(start, len(order)):
-            ticket = sandbox.state.tickets[order[index][1]]
-            if _visible(sandbox, ticket, matcher):
+            ticket = _visible(sandbox, order[index][1], matcher)
+            if ticket is not None:
                 found.append(ticket)
                 if len(found) > size:
                     break
@@ -189,12 +189,15 @@ def _matcher(sandbox: Sandbox, query: ParsedQuery) -> Matcher:
         raise ApiError(400, "invalid", f"Invalid search: {error}") from None
 
 
-def _visible(sandbox: Sandbox, ticket: dict, matcher: Matcher) -> bool:
-    return sandbox.searchable(ticket["id"]) and matcher.matches(ticket)
+def _visible(sandbox: Sandbox, ticket_id: int, matcher: Matcher) -> dict | None:
+    """The ticket as indexed, if search has it and the query finds it; results show it as indexed."""
+    ticket = sandbox.indexed(ticket_id)
+    return ticket if ticket is not None and matcher.matches(ticket) else None
 
 
 def _matching(sandbox: Sandbox, matcher: Matcher) -> list[dict]:
-    return [ticket for ticket in sandbox.state.tickets.values() if _visible(sandbox, ticket, matcher)]
+    found = (_visible(sandbox, ticket_id, matcher) for ticket_id in list(sandbox.state.tickets))
+    return [ticket for ticket in found if ticket is not None]
 
 
 def _result(sandbox: Sandbox, ticket: dict) -> dict:

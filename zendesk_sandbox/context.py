@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, request
 
@@ -46,9 +46,9 @@ class Sandbox:
         """The sandbox's current time (UTC)."""
         return self.clock.now()
 
-    def searchable(self, ticket_id: int) -> bool:
-        """Whether search has indexed the ticket yet (index_delay seconds after it arrived)."""
-        return self.clock.monotonic() - self.state.indexed_at[ticket_id] >= self.index_delay
+    def indexed(self, ticket_id: int) -> dict | None:
+        """The ticket as search sees it: writes show index_delay seconds late, new tickets not before."""
+        return self.state.indexed_ticket(ticket_id, self.now() - timedelta(seconds=self.index_delay))
 
     def create_ticket(
         self, spec: dict, *, actor_id: int, via: dict, created_at: str | None = None, announce: bool = False
@@ -61,7 +61,6 @@ class Sandbox:
                 actor_id=actor_id,
                 now=self.now(),
                 via_=via,
-                indexed_at=self.clock.monotonic(),
                 created_at=created_at,
             )
             if announce:

@@ -30,6 +30,9 @@ def parser(prog: str = "python -m zendesk_sandbox") -> argparse.ArgumentParser:
     parsed.add_argument("--port", type=int, default=8089, help="default: %(default)s")
     parsed.add_argument("--tickets", type=int, default=600, help="seed a realistic outage of this size")
     parsed.add_argument("--rate-limit", type=int, default=700, help="requests per minute (default: %(default)s)")
+    parsed.add_argument(
+        "--index-lag", type=float, default=10.0, help="seconds before search sees a write (default: %(default)s)"
+    )
     parsed.add_argument("--macros", type=Path, help="a folder of {\"macro\": {...}} JSON files already in the account")
     faults = parsed.add_argument_group("injected faults (rates from 0 to 1: of API requests; of job items for --item-failure-rate)")
     for setting in fields(Faults):
@@ -48,7 +51,10 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None, prog
     except ValueError as error:
         command.error(str(error))
     macros = load_macros(args.macros) if args.macros else []
-    run_forever(args.port, args.tickets, args.rate_limit, console or Console(), faults=faults, macros=macros)
+    run_forever(
+        args.port, args.tickets, args.rate_limit, console or Console(), faults=faults, macros=macros,
+        index_lag=args.index_lag,
+    )
 
 
 def run_forever(
@@ -59,15 +65,21 @@ def run_forever(
     *,
     faults: Faults | None = None,
     macros: list[dict] | None = None,
+    index_lag: float = 10.0,
 ) -> None:
     """Seed an outage (with `macros` already in the account), serve it on 127.0.0.1:`port`, and print how to use it."""
     state = SandboxState(api_email=SANDBOX_EMAIL)
     start = datetime.now(timezone.utc) - timedelta(hours=3)
     summary = seed_outage(state, tickets=tickets, seed=7, start=start, macros=macros or [])
     token = os.environ.get("ZENDESK_API_TOKEN") or SANDBOX_TOKEN
-    app = create_sandbox_app(state, email=SANDBOX_EMAIL, api_token=token, rate_limit_per_minute=rate_limit, faults=faults)
+    app = create_sandbox_app(
+        state, email=SANDBOX_EMAIL, api_token=token, rate_limit_per_minute=rate_limit, index_delay=index_lag, faults=faults
+    )
     server = serve_sandbox(app, port=port)
-    console.print(f"Sandbox Zendesk at {server.url}: {summary.tickets} tickets, {rate_limit} requests/minute.")
+    console.print(
+        f"Sandbox Zendesk at {server.url}: {summary.tickets} tickets, {rate_limit} requests/minute,"
+        f" search {index_lag:g} s behind."
+    )
     if faults is not None and faults != Faults():
         console.print(f"Injected faults: {faults.as_json()} (GET/POST {server.url}/_sandbox/faults)")
     console.print("Point Outage Desk at it:")

@@ -201,7 +201,6 @@ class _Builder:
             actor_id=requester["id"],
             now=moment,
             via_=tickets.customer_via(channel, rel, requester),
-            indexed_at=float("-inf"),
             created_at=iso(moment),
         ).ticket
         if assignee and status in ("open", "pending", "hold") and rng.random() < 0.5:

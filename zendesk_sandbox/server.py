@@ -38,12 +38,13 @@ def create_sandbox_app(
     rate_limit_per_minute: int = 700,
     job_delay: float = 0.05,
     job_delay_per_ticket: float = 0.0,
-    index_delay: float = 0.0,
+    index_delay: float = 10.0,
     clock: Clock | None = None,
     faults: Faults | None = None,
 ) -> Flask:
     """Build the sandbox app; `email` + `api_token` are the credentials of the API admin user (id 1).
 
+    `index_delay`: seconds before search sees a ticket's create or update (Zendesk: "up to a few minutes").
     `faults` injects errors, bad answers and failed job items (none by default); /_sandbox/faults changes them.
     """
     state = state if state is not None else SandboxState()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import copy
 import itertools
 import threading
 from collections import Counter
@@ -83,8 +84,8 @@ class SandboxState:
         self.deliveries: list[dict] = []
         # problem id -> linked incident ids, so has_incidents and the solve cascade are O(1).
         self.incidents: dict[int, set[int]] = {}
-        # Clock.monotonic() reading when a ticket entered the search index (seeded: always).
-        self.indexed_at: dict[int, float] = {}
+        # Ticket writes search has not caught up with: (written at, the ticket before it; None = created).
+        self.index_lag: dict[int, list[tuple[datetime, dict | None]]] = {}
         self._created_order: list[tuple[str, int]] = []
         self._by_email: dict[str, int] = {}
         self._by_phone: dict[str, int] = {}
@@ -168,15 +169,31 @@ class SandboxState:
 
     # Tickets
 
-    def insert_ticket(self, ticket: dict, *, indexed_at: float = float("-inf")) -> None:
-        """Store a new ticket (built by zendesk_sandbox.tickets) and index it by creation time."""
+    def insert_ticket(self, ticket: dict, *, written_at: datetime) -> None:
+        """Store a new ticket (built by zendesk_sandbox.tickets) and order it by creation time."""
         with self.lock:
             self.tickets[ticket["id"]] = ticket
             self.comments.setdefault(ticket["id"], [])
-            self.indexed_at[ticket["id"]] = indexed_at
+            self.index_lag[ticket["id"]] = [(written_at, None)]
             bisect.insort(self._created_order, (ticket["created_at"], ticket["id"]))
             if ticket.get("problem_id"):
                 self.incidents.setdefault(ticket["problem_id"], set()).add(ticket["id"])
+
+    def note_update(self, ticket: dict, written_at: datetime) -> None:
+        """Remember the ticket as it was before a write at `written_at`, for search to show until it catches up."""
+        with self.lock:
+            self.index_lag.setdefault(ticket["id"], []).append((written_at, copy.deepcopy(ticket)))
+
+    def indexed_ticket(self, ticket_id: int, horizon: datetime) -> dict | None:
+        """The ticket as search indexed it from writes up to `horizon`: None if created after it."""
+        with self.lock:
+            pending = self.index_lag.get(ticket_id)
+            while pending and pending[0][0] <= horizon:
+                pending.pop(0)  # indexed now, and the horizon only moves forward
+            if not pending:
+                self.index_lag.pop(ticket_id, None)
+                return self.tickets[ticket_id]
+            return pending[0][1]
 
     def ticket(self, ticket_id: Any) -> dict | None:
         """The stored ticket with this id, or None."""

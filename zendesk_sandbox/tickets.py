@@ -113,7 +113,6 @@ def create_ticket(
     actor_id: int,
     now: datetime,
     via_: dict,
-    indexed_at: float,
     created_at: str | None = None,
 ) -> Outcome:
     """Create a ticket from a Tickets API `ticket` object; its first comment becomes the description."""
@@ -156,7 +155,7 @@ def create_ticket(
         {"id": state.next_id("audit"), "type": "Create", "field_name": name, "value": ticket[name]}
         for name in ("subject", "status", "priority", "type", "requester_id", "assignee_id", "tags")
     ]
-    state.insert_ticket(ticket, indexed_at=indexed_at)
+    state.insert_ticket(ticket, written_at=now)
     added = _add_comment(state, ticket, comment, actor_id=actor_id, created_at=stamp, audit=audit)
     ticket["description"] = added["body"]
     return Outcome(ticket, audit)
@@ -477,6 +476,7 @@ def _commit(
         _add_comment(state, draft, comment, actor_id=actor_id, created_at=stamp, audit=audit)
     if draft["problem_id"] != current["problem_id"]:
         state.relink_incident(current["id"], current["problem_id"], draft["problem_id"])
+    state.note_update(current, now)
     was = current["status"]
     current.clear()
     current.update(draft)  # keep the stored dict's identity: indexes hold it

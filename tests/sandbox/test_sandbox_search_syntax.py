@@ -9,6 +9,12 @@ import pytest
 from .support import create
 
 
+@pytest.fixture
+def api(make_api):
+    """Search indexes at once here: these tests are about what a query finds, not when."""
+    return make_api(index_delay=0)
+
+
 def found(api, query: str) -> set[int]:
     response = api.get(f"/api/v2/search.json?query={quote(query)}")
     assert response.status_code == 200, response.json

@@ -18,7 +18,7 @@ from .support import API_EMAIL, API_TOKEN
 
 @pytest.fixture
 def zenpy_client(monkeypatch):
-    app = create_sandbox_app(email=API_EMAIL, api_token=API_TOKEN, clock=SystemClock(), job_delay=0.0)
+    app = create_sandbox_app(email=API_EMAIL, api_token=API_TOKEN, clock=SystemClock(), job_delay=0.0, index_delay=0)
     server = serve_sandbox(app)
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", urlsplit(server.url).netloc)

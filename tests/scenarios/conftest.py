@@ -78,8 +78,10 @@ def start_account(tickets: int, rate_limit: int = 700, **options) -> Account:
 
 
 @pytest.fixture
-def account():
-    account = start_account(tickets=80)
+def account(request):
+    """A seeded sandbox; search lags as the sandbox's default unless the test is marked index_delay(seconds)."""
+    marker = request.node.get_closest_marker("index_delay")
+    account = start_account(tickets=80, **({"index_delay": marker.args[0]} if marker else {}))
     yield account
     account.server.shutdown()
 
