@@ -81,7 +81,7 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
         state = SandboxState(api_email=API_EMAIL)
         start = clock.now() - timedelta(hours=3)
         summary = seed_outage(state, tickets=tickets, seed=7, start=start,
-                              macros=load_macros(DEFINITIONS_ROOT / "macros"))
+                              macros=load_macros(DEFINITIONS_ROOT / "macros"), rich_text_macros=True)
         sandbox = serve_sandbox(create_sandbox_app(state, email=API_EMAIL, api_token=token, rate_limit_per_minute=700,
                                                    job_delay=0.05, index_delay=INDEX_DELAY_SECONDS))
         config = Config(zendesk_subdomain="demo", zendesk_url=sandbox.url, zendesk_email=API_EMAIL,

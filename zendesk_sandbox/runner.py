@@ -34,6 +34,11 @@ def parser(prog: str = "python -m zendesk_sandbox") -> argparse.ArgumentParser:
         "--index-lag", type=float, default=10.0, help="seconds before search sees a write (default: %(default)s)"
     )
     parsed.add_argument("--macros", type=Path, help="a folder of {\"macro\": {...}} JSON files already in the account")
+    parsed.add_argument(
+        "--plain-macros",
+        action="store_true",
+        help="store those macros' comments as comment_value, as the API wrote them, not as the rich-text editor saves them",
+    )
     faults = parsed.add_argument_group("injected faults (rates from 0 to 1: of API requests; of job items for --item-failure-rate)")
     for setting in fields(Faults):
         flag = FLAG_NAMES.get(setting.name, "--" + setting.name.replace("_", "-"))
@@ -53,7 +58,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None, prog
     macros = load_macros(args.macros) if args.macros else []
     run_forever(
         args.port, args.tickets, args.rate_limit, console or Console(), faults=faults, macros=macros,
-        index_lag=args.index_lag,
+        index_lag=args.index_lag, rich_text_macros=not args.plain_macros,
     )
 
 
@@ -66,11 +71,14 @@ def run_forever(
     faults: Faults | None = None,
     macros: list[dict] | None = None,
     index_lag: float = 10.0,
+    rich_text_macros: bool = True,
 ) -> None:
     """Seed an outage (with `macros` already in the account), serve it on 127.0.0.1:`port`, and print how to use it."""
     state = SandboxState(api_email=SANDBOX_EMAIL)
     start = datetime.now(timezone.utc) - timedelta(hours=3)
-    summary = seed_outage(state, tickets=tickets, seed=7, start=start, macros=macros or [])
+    summary = seed_outage(
+        state, tickets=tickets, seed=7, start=start, macros=macros or [], rich_text_macros=rich_text_macros
+    )
     token = os.environ.get("ZENDESK_API_TOKEN") or SANDBOX_TOKEN
     app = create_sandbox_app(
         state, email=SANDBOX_EMAIL, api_token=token, rate_limit_per_minute=rate_limit, index_delay=index_lag, faults=faults

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from zendesk_sandbox import tickets
+from zendesk_sandbox.html_text import text_to_rich_html
 from zendesk_sandbox.state import API_USER_ID, SandboxState
 from zendesk_sandbox.timefmt import iso
 
@@ -79,11 +80,13 @@ def seed_outage(
     start: datetime,
     end: datetime | None = None,
     macros: Iterable[dict] = (),
+    rich_text_macros: bool = False,
 ) -> SeedSummary:
     """Fill `state` with agents, customers, fields, macros and `tickets` tickets created between start and end.
 
     `macros` are macro objects as the Macros API takes them (title, actions, ...): the caller's own,
-    already in the account as its set-up would have created them. Deterministic for a given seed,
+    already in the account as its set-up would have created them; `rich_text_macros` stores them as an
+    admin re-saving them in Zendesk's editor would (comment_value_html). Deterministic for a given seed,
     start and end (end defaults to now).
     """
     end = end or datetime.now(timezone.utc)
@@ -91,7 +94,7 @@ def seed_outage(
         raise ValueError("end must be after start")
     builder = _Builder(state, random.Random(seed), start, end)
     with state.lock:
-        builder.account(list(macros))
+        builder.account([as_rich_text(macro) if rich_text_macros else macro for macro in macros])
         for moment, kind in builder.schedule(tickets):
             builder.ticket(moment, kind)
     return builder.finish()
@@ -101,6 +104,18 @@ def seed_outage(
 def load_macros(folder: Path) -> list[dict]:
     """The macro objects of `folder`'s *.json files, each {"macro": {...}} as the Macros API takes it."""
     return [json.loads(path.read_text(encoding="utf-8"))["macro"] for path in sorted(Path(folder).glob("*.json"))]
+
+
+def as_rich_text(macro: dict) -> dict:
+    """The macro as Zendesk's rich-text editor saves it: its comment_value becomes comment_value_html."""
+    actions = []
+    for action in macro["actions"]:
+        if action["field"] == "comment_value":
+            value = action["value"]
+            text = value[-1] if isinstance(value, list) else str(value)
+            action = {"field": "comment_value_html", "value": text_to_rich_html(text)}
+        actions.append(action)
+    return {**macro, "actions": actions}
 
 
 def _data(name: str) -> dict:

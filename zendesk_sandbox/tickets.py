@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import copy
 import html
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from zendesk_sandbox import placeholders
+from zendesk_sandbox.html_text import html_to_text
 from zendesk_sandbox.state import SandboxState
 from zendesk_sandbox.timefmt import iso, parse_iso
 from zendesk_sandbox.ticket_values import PRIORITIES, STATUSES, TICKET_TYPES
 
 MAX_COMMENTS = 5000
 _TRACKED_FIELDS = ("subject", "status", "priority", "type", "problem_id", "assignee_id", "group_id", "tags")
-_TAG = re.compile(r"<[^>]+>")
 SUPPORT_ADDRESS = {"address": "support@outage-desk.zendesk.com", "name": "Support"}
 SUPPORT_LINE = {"phone": "+33 1 84 88 00 00", "name": "Support line"}
 CONFLICT_DESCRIPTION = (
@@ -356,7 +355,7 @@ def _comment_spec(state: SandboxState, comment: Any, actor_id: int) -> dict | No
         raise UpdateError("RecordInvalid", "comment", "Comment: author is invalid")
     public = comment.get("public", True)
     return {
-        "body": body or _TAG.sub("", html_body),
+        "body": body or html_to_text(html_body),
         "html_body": html_body,
         "public": public not in (False, "false"),
         "author_id": author_id,

@@ -157,6 +157,6 @@ def test_every_fault_setting_has_a_command_line_flag():
          "0.01", "--lost-answer-rate", "0.01", "--drip-rate", "0.01", "--drip-delay", "4", "--retry-after", "3",
          "--lost-answer-stall", "30", "--fault-seed", "11"]
     )
-    assert vars(args) | {"port": 0} == {"port": 0, "tickets": 600, "rate_limit": 700, "macros": None, "index_lag": 10.0, **Faults(
+    assert vars(args) | {"port": 0} == {"port": 0, "tickets": 600, "rate_limit": 700, "macros": None, "index_lag": 10.0, "plain_macros": False, **Faults(
         server_error_rate=0.05, rate_limit_rate=0.01, item_failure_rate=0.05, malformed_rate=0.01,
         lost_answer_rate=0.01, drip_rate=0.01, drip_delay=4, retry_after=3, lost_answer_stall=30, seed=11).as_json()}
