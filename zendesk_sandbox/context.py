@@ -89,6 +89,7 @@ class Sandbox:
         failure = self.faults.for_item("update")
         if failure is not None:
             # An injected transient failure: this ticket is left as it was, the job still completes.
+            self._count_failed_item()
             return {**result, "success": False, "error": failure[0], "details": failure[1]}
         try:
             self.update_ticket(
@@ -102,12 +103,17 @@ class Sandbox:
         result = {"index": item["index"]}
         failure = self.faults.for_item("create")
         if failure is not None:
+            self._count_failed_item()
             return {**result, "error": failure[0], "details": failure[1]}
         try:
             outcome = self.create_ticket(item["spec"], actor_id=item["actor_id"], via=tickets.via("api"))
         except UpdateError as error:
             return {**result, "error": "TicketCreateFailed", "details": error.details}
         return {"id": outcome.ticket["id"], **result}
+
+    def _count_failed_item(self) -> None:
+        with self.state.lock:
+            self.state.failed_items += 1
 
     def close(self) -> None:
         """Stop the background threads."""

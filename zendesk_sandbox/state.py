@@ -80,6 +80,8 @@ class SandboxState:
         self.jobs: dict[str, Job] = {}
         self.emails: list[dict] = []
         self.calls: list[dict] = []
+        # Job items failed on purpose (zendesk_sandbox.faults); request faults are in the call log.
+        self.failed_items = 0
         self.webhook: dict | None = None
         self.deliveries: list[dict] = []
         # problem id -> linked incident ids, so has_incidents and the solve cascade are O(1).
@@ -324,14 +326,18 @@ class SandboxState:
                 "api_calls": len(self.calls),
                 "by_endpoint": dict(Counter(call["endpoint"] for call in self.calls)),
                 "rate_limited": sum(1 for call in self.calls if call["rate_limited"]),
-                "faults": dict(Counter(call["fault"] for call in self.calls if call.get("fault"))),
+                "faults": dict(
+                    Counter(call["fault"] for call in self.calls if call.get("fault")),
+                    **({"item_failure": self.failed_items} if self.failed_items else {}),
+                ),
                 "emails": len(self.emails),
             }
 
     def reset_stats(self) -> None:
-        """Forget the call log (emails stay)."""
+        """Forget the call log and the failed-item count (emails stay)."""
         with self.lock:
             self.calls.clear()
+            self.failed_items = 0
 
 
 def _now() -> str:

@@ -73,6 +73,7 @@ def test_item_failures_leave_those_tickets_alone_while_the_job_completes(make_ap
         assert item["details"]
     priorities = {ticket_id: api.get(f"/api/v2/tickets/{ticket_id}").json["ticket"]["priority"] for ticket_id in ids}
     assert {item["id"] for item in failed} == {ticket_id for ticket_id, value in priorities.items() if value is None}
+    assert api.client.get("/_sandbox/stats").json["faults"] == {"item_failure": len(failed)}
 
 
 def test_malformed_answers_are_html_cut_json_or_empty_with_200(make_api):
