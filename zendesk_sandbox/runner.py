@@ -37,9 +37,11 @@ def parser(prog: str = "python -m zendesk_sandbox") -> argparse.ArgumentParser:
     parsed.add_argument(
         "--plain-macros",
         action="store_true",
-        help="store those macros' comments as comment_value, as the API wrote them, not as the rich-text editor saves them",
+        help="keep those macros' comments as comment_value, as the API wrote them (default: as the editor saves them)",
     )
-    faults = parsed.add_argument_group("injected faults (rates from 0 to 1: of API requests; of job items for --item-failure-rate)")
+    faults = parsed.add_argument_group(
+        "injected faults", "rates from 0 to 1: of API requests, or of job items for --item-failure-rate"
+    )
     for setting in fields(Faults):
         flag = FLAG_NAMES.get(setting.name, "--" + setting.name.replace("_", "-"))
         kind = int if setting.type == "int" else float
@@ -81,7 +83,12 @@ def run_forever(
     )
     token = os.environ.get("ZENDESK_API_TOKEN") or SANDBOX_TOKEN
     app = create_sandbox_app(
-        state, email=SANDBOX_EMAIL, api_token=token, rate_limit_per_minute=rate_limit, index_delay=index_lag, faults=faults
+        state,
+        email=SANDBOX_EMAIL,
+        api_token=token,
+        rate_limit_per_minute=rate_limit,
+        index_delay=index_lag,
+        faults=faults,
     )
     server = serve_sandbox(app, port=port)
     console.print(

@@ -97,7 +97,9 @@ class Matcher:
         if keyword == "via":
             wanted = VIA.get(value)
             # No such via value (there is no via:voice): nothing is found.
-            return lambda ticket: wanted is not None and wanted(ticket["via"]["channel"], ticket["via"]["source"]["rel"])
+            return lambda ticket: wanted is not None and wanted(
+                ticket["via"]["channel"], ticket["via"]["source"]["rel"]
+            )
         if keyword in PEOPLE:
             ids = self._people(value, me_id)
             return lambda ticket: ticket[PEOPLE[keyword]] in ids

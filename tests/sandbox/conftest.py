@@ -47,9 +47,8 @@ def api(make_api) -> Api:
 @pytest.fixture
 def seeded(make_api) -> tuple[Api, SeedSummary]:
     state = SandboxState()
-    summary = seed_outage(
-        state, tickets=300, seed=7, start=T0 - timedelta(hours=2), end=T0 - timedelta(minutes=5), macros=OUTAGE_DESK_MACROS
-    )
+    start, end = T0 - timedelta(hours=2), T0 - timedelta(minutes=5)
+    summary = seed_outage(state, tickets=300, seed=7, start=start, end=end, macros=OUTAGE_DESK_MACROS)
     return make_api(state), summary
 
 

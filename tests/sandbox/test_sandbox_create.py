@@ -44,7 +44,8 @@ def test_create_many_queues_a_job_whose_results_give_each_id_and_index(api):
 
 
 def test_create_many_reports_an_invalid_ticket_in_its_result(api):
-    response = api.post("/api/v2/tickets/create_many", json={"tickets": [{"subject": "no body"}, {"description": "ok"}]})
+    body = {"tickets": [{"subject": "no body"}, {"description": "ok"}]}
+    response = api.post("/api/v2/tickets/create_many", json=body)
     done = poll(api, response.json["job_status"]["id"])
     assert done["results"][0] == {"index": 0, "error": "TicketCreateFailed", "details": "Description: cannot be blank"}
     assert set(done["results"][1]) == {"id", "index"} and done["results"][1]["index"] == 1
