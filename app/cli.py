@@ -277,15 +277,16 @@ def worker(config: Config, lease_seconds) -> None:
     run_worker(build_desk(config), timedelta(seconds=lease_seconds))
 
 
-@cli.command()
-@click.option("--port", type=int, default=8089, show_default=True)
-@click.option("--tickets", type=int, default=600, show_default=True, help="Seed a realistic outage of this size.")
-@click.option("--rate-limit", type=int, default=700, show_default=True, help="Requests per minute.")
-def sandbox(port, tickets, rate_limit) -> None:
-    """Run a local Zendesk-compatible sandbox seeded with an outage."""
-    from zendesk_sandbox.runner import run_forever
+@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("options", nargs=-1, type=click.UNPROCESSED)
+def sandbox(options) -> None:
+    """Run a local Zendesk-compatible sandbox seeded with an outage (--help lists its flags, faults included)."""
+    from app.zendesk.provisioning import DEFINITIONS_ROOT
+    from zendesk_sandbox.runner import main
 
-    run_forever(port=port, tickets=tickets, rate_limit=rate_limit, console=console)
+    # The sandbox owns its flags, so `python -m zendesk_sandbox` and this command take the same ones;
+    # the account starts with Outage Desk's macros unless --macros names another folder.
+    main(["--macros", str(DEFINITIONS_ROOT / "macros"), *options], console=console, prog="outage-desk sandbox")
 
 
 @cli.command()

@@ -24,11 +24,12 @@ from app.config import Config
 from app.incident.model import UNSOLVED, IncidentSpec
 from app.incident.service import OutageDesk
 from app.jobs.scheduler import build_scheduler
-from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.seed import load_macros, seed_outage
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 from app.web import create_app
 from app.wiring import build_desk
+from app.zendesk.provisioning import DEFINITIONS_ROOT
 from app.zendesk.query import parse
 
 API_EMAIL = "outage-desk-api@example.com"
@@ -79,7 +80,8 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
         token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
         state = SandboxState(api_email=API_EMAIL)
         start = clock.now() - timedelta(hours=3)
-        summary = seed_outage(state, tickets=tickets, seed=7, start=start)
+        summary = seed_outage(state, tickets=tickets, seed=7, start=start,
+                              macros=load_macros(DEFINITIONS_ROOT / "macros"), rich_text_macros=True)
         sandbox = serve_sandbox(create_sandbox_app(state, email=API_EMAIL, api_token=token, rate_limit_per_minute=700,
                                                    job_delay=0.05, index_delay=INDEX_DELAY_SECONDS))
         config = Config(zendesk_subdomain="demo", zendesk_url=sandbox.url, zendesk_email=API_EMAIL,

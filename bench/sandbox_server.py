@@ -13,8 +13,9 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from app.incident.model import UNSOLVED
+from app.zendesk.provisioning import DEFINITIONS_ROOT
 from zendesk_sandbox import guard
-from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.seed import load_macros, seed_outage
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 from app.zendesk.query import parse
@@ -31,7 +32,8 @@ OUTAGE_HOURS = 3
 
 def seed_exactly(state: SandboxState, outage_tickets: int, start: datetime) -> int:
     """Seed an outage in which exactly `outage_tickets` tickets are due for take-in; returns the referent's id."""
-    summary = seed_outage(state, tickets=math.ceil(outage_tickets * SEED_FACTOR) + SEED_MARGIN, seed=7, start=start)
+    summary = seed_outage(state, tickets=math.ceil(outage_tickets * SEED_FACTOR) + SEED_MARGIN, seed=7, start=start,
+                          macros=load_macros(DEFINITIONS_ROOT / "macros"))
     due = _due_for_take_in(state)
     if len(due) < outage_tickets:
         raise SystemExit(f"seeded only {len(due)} outage tickets, fewer than {outage_tickets}")

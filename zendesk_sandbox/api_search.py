@@ -1,4 +1,8 @@
-"""Search, search count, search export and the cursor-based incremental ticket export."""
+"""Search, search count, search export and the cursor-based incremental ticket export.
+
+https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/ and
+https://developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,17 @@ import bisect
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from zendesk_sandbox.context import Sandbox, base_url, current
 from zendesk_sandbox.errors import ApiError, int_arg
 from zendesk_sandbox.guard import admin_only
 from zendesk_sandbox.paging import decode_cursor, encode_cursor, page_url
 from zendesk_sandbox.render import sideload_users, ticket_json, wants_users
+from zendesk_sandbox.search_match import Matcher
+from zendesk_sandbox.search_query import ParsedQuery, QuerySyntaxError, parse_query
+from zendesk_sandbox.ticket_values import PRIORITIES, STATUSES
 from zendesk_sandbox.timefmt import iso
-from app.zendesk.query import PRIORITIES, STATUSES, Query, QueryError, parse
 
 bp = Blueprint("api_search", __name__)
 SEARCH_RESULT_LIMIT = 1000
@@ -45,7 +51,7 @@ def search():
         )
     sandbox = current()
     with sandbox.state.lock:
-        found = _matching(sandbox, query)
+        found = _matching(sandbox, _matcher(sandbox, query))
         order_by = request.args.get("sort_by") or query.order_by or "created_at"
         descending = (request.args.get("sort_order") or query.sort or "desc") != "asc"
         found.sort(key=_SORT_KEYS.get(order_by, _SORT_KEYS["created_at"]), reverse=descending)
@@ -73,7 +79,7 @@ def search_count():
     query = _parsed_query()
     sandbox = current()
     with sandbox.state.lock:
-        return {"count": len(_matching(sandbox, query))}
+        return {"count": len(_matching(sandbox, _matcher(sandbox, query)))}
 
 
 @bp.get("/api/v2/search/export")
@@ -96,6 +102,7 @@ def export():
     sandbox = current()
     now = sandbox.now().timestamp()
     with sandbox.state.lock:
+        matcher = _matcher(sandbox, query)
         order = sandbox.state.created_order()
         start = 0
         if request.args.get("page[after]"):
@@ -103,8 +110,8 @@ def export():
         found: list[dict] = []
         # One pass from the cursor: each page costs what it reads, never the whole account.
         for index in range(start, len(order)):
-            ticket = sandbox.state.tickets[order[index][1]]
-            if _visible(sandbox, ticket, query):
+            ticket = _visible(sandbox, order[index][1], matcher)
+            if ticket is not None:
                 found.append(ticket)
                 if len(found) > size:
                     break
@@ -165,22 +172,32 @@ def incremental_tickets():
         return body
 
 
-def _parsed_query() -> Query:
+def _parsed_query() -> ParsedQuery:
     raw = request.args.get("query", "")
     if not raw.strip():
         raise ApiError(400, "InvalidParameter", "Parameter query is required")
     try:
-        return parse(raw)
-    except QueryError as error:
+        return parse_query(raw)
+    except QuerySyntaxError as error:
         raise ApiError(400, "invalid", f"Invalid search: {error}") from None
 
 
-def _visible(sandbox: Sandbox, ticket: dict, query: Query) -> bool:
-    return sandbox.searchable(ticket["id"]) and query.matches(ticket, sandbox.state.user(ticket["requester_id"]))
+def _matcher(sandbox: Sandbox, query: ParsedQuery) -> Matcher:
+    try:
+        return Matcher(query, sandbox.state, me_id=g.sandbox_user["id"], now=sandbox.now())
+    except QuerySyntaxError as error:
+        raise ApiError(400, "invalid", f"Invalid search: {error}") from None
 
 
-def _matching(sandbox: Sandbox, query: Query) -> list[dict]:
-    return [ticket for ticket in sandbox.state.tickets.values() if _visible(sandbox, ticket, query)]
+def _visible(sandbox: Sandbox, ticket_id: int, matcher: Matcher) -> dict | None:
+    """The ticket as indexed, if search has it and the query finds it; results show it as indexed."""
+    ticket = sandbox.indexed(ticket_id)
+    return ticket if ticket is not None and matcher.matches(ticket) else None
+
+
+def _matching(sandbox: Sandbox, matcher: Matcher) -> list[dict]:
+    found = (_visible(sandbox, ticket_id, matcher) for ticket_id in list(sandbox.state.tickets))
+    return [ticket for ticket in found if ticket is not None]
 
 
 def _result(sandbox: Sandbox, ticket: dict) -> dict:

@@ -1,4 +1,7 @@
-"""Tickets API: create, show, update (single and update_many), comments, tags, incidents."""
+"""Tickets API: create (single and create_many), show, update (single and update_many), comments, tags, incidents.
+
+https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,21 @@ def create():
     outcome = sandbox.create_ticket(spec, actor_id=g.sandbox_user["id"], via=via("api"))
     with sandbox.state.lock:
         return {"ticket": ticket_json(sandbox.state, outcome.ticket, base_url()), "audit": outcome.audit}, 201
+
+
+@bp.post("/api/v2/tickets/create_many")
+def create_many():
+    """Queue a job creating up to 100 tickets; each result is {"id", "index"} in the order sent."""
+    tickets = json_body().get("tickets")
+    if not isinstance(tickets, list) or not tickets or not all(isinstance(spec, dict) for spec in tickets):
+        raise ApiError(400, "InvalidParameter", "The body needs a 'tickets' array of ticket objects")
+    if len(tickets) > MAX_MANY:
+        raise ApiError(400, "TooManyValues", f"You specified {len(tickets)} tickets; the limit is {MAX_MANY}")
+    actor_id = g.sandbox_user["id"]
+    items = [
+        {"action": "create", "index": index, "spec": spec, "actor_id": actor_id} for index, spec in enumerate(tickets)
+    ]
+    return _queue(items, "Bulk Create")
 
 
 @bp.get("/api/v2/tickets/<int:ticket_id>")
@@ -71,8 +89,14 @@ def update_many():
         items = [_batch_item(spec, queued, actor_id) for spec in body["tickets"]]
     else:
         raise ApiError(400, "InvalidParameter", "Send ?ids= with a ticket object, or a tickets array")
+    return _queue(items, "Bulk Update")
+
+
+def _queue(items: list[dict], job_type: str):
+    """Queue a job, or refuse it with 429 TooManyJobs past 30 queued or running jobs."""
+    sandbox = current()
     try:
-        job = sandbox.jobs.submit(items, url_base=base_url())
+        job = sandbox.jobs.submit(items, url_base=base_url(), job_type=job_type)
     except TooManyJobs as error:
         g.sandbox_limited = True
         return (

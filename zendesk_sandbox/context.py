@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, request
 
 from zendesk_sandbox.clock import Clock
+from zendesk_sandbox.faults import FaultInjector, Faults
 from zendesk_sandbox import tickets
 from zendesk_sandbox.jobs import JobRunner
 from zendesk_sandbox.rate_limit import RateLimiter
@@ -28,11 +29,13 @@ class Sandbox:
         job_delay: float,
         job_delay_per_ticket: float,
         index_delay: float,
+        faults: Faults,
     ):
         self.state = state
         self.clock = clock
         self.api_token = api_token
         self.index_delay = index_delay
+        self.faults = FaultInjector(faults)
         self.limiter = RateLimiter(rate_limit_per_minute, clock.monotonic)
         self.webhooks = WebhookDispatcher(state, clock)
         self.jobs = JobRunner(
@@ -43,9 +46,9 @@ class Sandbox:
         """The sandbox's current time (UTC)."""
         return self.clock.now()
 
-    def searchable(self, ticket_id: int) -> bool:
-        """Whether search has indexed the ticket yet (index_delay seconds after it arrived)."""
-        return self.clock.monotonic() - self.state.indexed_at[ticket_id] >= self.index_delay
+    def indexed(self, ticket_id: int) -> dict | None:
+        """The ticket as search sees it: writes show index_delay seconds late, new tickets not before."""
+        return self.state.indexed_ticket(ticket_id, self.now() - timedelta(seconds=self.index_delay))
 
     def create_ticket(
         self, spec: dict, *, actor_id: int, via: dict, created_at: str | None = None, announce: bool = False
@@ -58,7 +61,6 @@ class Sandbox:
                 actor_id=actor_id,
                 now=self.now(),
                 via_=via,
-                indexed_at=self.clock.monotonic(),
                 created_at=created_at,
             )
             if announce:
@@ -78,10 +80,17 @@ class Sandbox:
             return outcome
 
     def apply_job_item(self, job: Job, item: dict) -> dict:
-        """Run one ticket of an update_many job; failures become result entries, as in Zendesk."""
+        """Run one ticket of an update_many or create_many job; failures become result entries, as in Zendesk."""
+        if item.get("action") == "create":
+            return self._create_job_item(item)
         result = {"id": item["id"], "action": "update"}
         if item.get("error"):
             return {**result, "success": False, **item["error"]}
+        failure = self.faults.for_item("update")
+        if failure is not None:
+            # An injected transient failure: this ticket is left as it was, the job still completes.
+            self._count_failed_item()
+            return {**result, "success": False, "error": failure[0], "details": failure[1]}
         try:
             self.update_ticket(
                 item["id"], item["changes"], actor_id=item["actor_id"], stamp=item["stamp"], stamp_exact=item["exact"]
@@ -89,6 +98,22 @@ class Sandbox:
         except UpdateError as error:
             return {**result, "success": False, "error": error.code, "details": error.details}
         return {**result, "status": "Updated", "success": True}
+
+    def _create_job_item(self, item: dict) -> dict:
+        result = {"index": item["index"]}
+        failure = self.faults.for_item("create")
+        if failure is not None:
+            self._count_failed_item()
+            return {**result, "error": failure[0], "details": failure[1]}
+        try:
+            outcome = self.create_ticket(item["spec"], actor_id=item["actor_id"], via=tickets.via("api"))
+        except UpdateError as error:
+            return {**result, "error": "TicketCreateFailed", "details": error.details}
+        return {"id": outcome.ticket["id"], **result}
+
+    def _count_failed_item(self) -> None:
+        with self.state.lock:
+            self.state.failed_items += 1
 
     def close(self) -> None:
         """Stop the background threads."""

@@ -9,6 +9,7 @@ from flask import Blueprint, request
 
 from zendesk_sandbox.context import base_url, current
 from zendesk_sandbox.errors import ApiError, json_body
+from zendesk_sandbox.faults import Faults
 from zendesk_sandbox.render import ticket_json
 from zendesk_sandbox.seed import seed_outage
 from zendesk_sandbox.state import SandboxState
@@ -110,10 +111,33 @@ def deliveries():
         return {"deliveries": [dict(delivery, attempts=list(delivery["attempts"])) for delivery in state.deliveries]}
 
 
+@bp.get("/_sandbox/faults")
+def faults():
+    """The injected faults now in force."""
+    return current().faults.faults.as_json()
+
+
+@bp.post("/_sandbox/faults")
+def set_faults():
+    """Replace the injected faults, e.g. {"server_error_rate": 0.05, "seed": 3}; {} turns them all off."""
+    try:
+        wanted = Faults.from_json(json_body())
+    except (TypeError, ValueError) as error:
+        raise ApiError(400, "InvalidParameter", str(error)) from None
+    current().faults.set(wanted)
+    return wanted.as_json()
+
+
 @bp.post("/_sandbox/seed")
 def seed():
-    """Seed an outage: {"tickets": 600, "seed": 7, "minutes": 120} (outage started `minutes` ago)."""
+    """Seed an outage: {"tickets": 600, "seed": 7, "minutes": 120, "macros": [...]} (started `minutes` ago).
+
+    `macros` are macro objects as the Macros API takes them, put in the account as already there.
+    """
     body = request.get_json(silent=True) or {}
+    macros = body.get("macros", [])
+    if not isinstance(macros, list) or not all(isinstance(m, dict) and m.get("title") for m in macros):
+        raise ApiError(400, "InvalidParameter", "macros must be a list of macro objects with a title")
     sandbox = current()
     now = sandbox.now()
     summary = seed_outage(
@@ -122,6 +146,7 @@ def seed():
         seed=int(body.get("seed", 7)),
         start=now - timedelta(minutes=float(body.get("minutes", 120))),
         end=now,
+        macros=macros,
     )
     return asdict(summary), 201
 

@@ -72,6 +72,7 @@ def after_request(response: Response) -> Response:
             "path": request.full_path.rstrip("?"),
             "status": response.status_code,
             "rate_limited": g.get("sandbox_limited", False),
+            "fault": g.sandbox_fault.kind if "sandbox_fault" in g else None,
             "user_id": g.sandbox_user["id"],
             "at": iso(sandbox.now()),
         }

@@ -1,4 +1,4 @@
-"""Background jobs (update_many): queued, then run in order by one worker thread."""
+"""Background jobs (update_many, create_many): queued, then run in order by one worker thread."""
 
 from __future__ import annotations
 

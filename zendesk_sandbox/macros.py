@@ -1,9 +1,14 @@
-"""Turn a macro's actions into the ticket changes the Macros API reports."""
+"""Turn a macro's actions into the ticket changes the Macros API reports.
+
+https://developer.zendesk.com/api-reference/ticketing/business-rules/macros/ — a macro saved in the
+rich-text editor holds its comment as comment_value_html; apply reports its text as body as well.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from zendesk_sandbox.html_text import html_to_text
 from zendesk_sandbox.tickets import normalize_tags, text_to_html
 
 _PLAIN_FIELDS = ("status", "priority", "type", "subject", "group_id")
@@ -43,7 +48,7 @@ def macro_changes(macro: dict, *, current_user_id: int) -> dict:
                 {"id": int(field.removeprefix("custom_fields_")), "value": value}
             )
     if text is not None or html_body is not None:
-        body = text or ""
+        body = text if text is not None else html_to_text(html_body or "")
         changes["comment"] = {
             "body": body,
             "html_body": html_body or text_to_html(body),

@@ -15,7 +15,7 @@ from typing import Any
 from zendesk_sandbox.state import SandboxState
 from zendesk_sandbox.validation import Problems
 from zendesk_sandbox.webhook_records import CONDITIONAL_TICKET_EVENTS
-from app.zendesk.query import PRIORITIES, STATUSES, TICKET_TYPES
+from zendesk_sandbox.ticket_values import PRIORITIES, STATUSES, TICKET_TYPES
 
 Check = Callable[[Any], bool]
 

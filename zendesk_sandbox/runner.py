@@ -1,31 +1,102 @@
-"""`outage-desk sandbox`: serve a seeded sandbox until interrupted."""
+"""`python -m zendesk_sandbox` and `outage-desk sandbox`: serve a seeded sandbox until interrupted."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import threading
+from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from rich.console import Console
 
-from zendesk_sandbox.seed import seed_outage
+from zendesk_sandbox.faults import Faults
+from zendesk_sandbox.seed import load_macros, seed_outage
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 
 SANDBOX_EMAIL = "outage-desk-api@example.com"
 # A local stand-in's own credential, not a secret of any real account.
 SANDBOX_TOKEN = "sandbox-token"
+# Flag names differ from the Faults field names only where a field name alone would be unclear.
+FLAG_NAMES = {"seed": "--fault-seed"}
 
 
-def run_forever(port: int, tickets: int, rate_limit: int, console: Console) -> None:
-    """Seed an outage, serve it on 127.0.0.1:`port`, and print how to point Outage Desk at it."""
-    state = SandboxState(api_email=SANDBOX_EMAIL)
-    summary = seed_outage(state, tickets=tickets, seed=7, start=datetime.now(timezone.utc) - timedelta(hours=3))
-    token = os.environ.get("ZENDESK_API_TOKEN") or SANDBOX_TOKEN
-    server = serve_sandbox(
-        create_sandbox_app(state, email=SANDBOX_EMAIL, api_token=token, rate_limit_per_minute=rate_limit), port=port
+def parser(prog: str = "python -m zendesk_sandbox") -> argparse.ArgumentParser:
+    """The command line: port, seed size, rate limit, and one flag per Faults setting."""
+    parsed = argparse.ArgumentParser(prog=prog, description="Serve a Zendesk sandbox seeded with an outage.")
+    parsed.add_argument("--port", type=int, default=8089, help="default: %(default)s")
+    parsed.add_argument("--tickets", type=int, default=600, help="seed a realistic outage of this size")
+    parsed.add_argument("--rate-limit", type=int, default=700, help="requests per minute (default: %(default)s)")
+    parsed.add_argument(
+        "--index-lag", type=float, default=10.0, help="seconds before search sees a write (default: %(default)s)"
     )
-    console.print(f"Sandbox Zendesk at {server.url}: {summary.tickets} tickets, {rate_limit} requests/minute.")
+    parsed.add_argument("--macros", type=Path, help="a folder of {\"macro\": {...}} JSON files already in the account")
+    parsed.add_argument(
+        "--plain-macros",
+        action="store_true",
+        help="keep those macros' comments as comment_value, as the API wrote them (default: as the editor saves them)",
+    )
+    faults = parsed.add_argument_group(
+        "injected faults", "rates from 0 to 1: of API requests, or of job items for --item-failure-rate"
+    )
+    for setting in fields(Faults):
+        flag = FLAG_NAMES.get(setting.name, "--" + setting.name.replace("_", "-"))
+        kind = int if setting.type == "int" else float
+        faults.add_argument(flag, dest=setting.name, type=kind, default=setting.default, help="default: %(default)s")
+    return parsed
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None, prog: str | None = None) -> None:
+    """Parse `argv` and serve until Ctrl-C."""
+    command = parser(prog) if prog else parser()
+    args = command.parse_args(argv)
+    try:
+        faults = Faults(**{setting.name: getattr(args, setting.name) for setting in fields(Faults)})
+    except ValueError as error:
+        command.error(str(error))
+    macros = load_macros(args.macros) if args.macros else []
+    run_forever(
+        args.port, args.tickets, args.rate_limit, console or Console(), faults=faults, macros=macros,
+        index_lag=args.index_lag, rich_text_macros=not args.plain_macros,
+    )
+
+
+def run_forever(
+    port: int,
+    tickets: int,
+    rate_limit: int,
+    console: Console,
+    *,
+    faults: Faults | None = None,
+    macros: list[dict] | None = None,
+    index_lag: float = 10.0,
+    rich_text_macros: bool = True,
+) -> None:
+    """Seed an outage (with `macros` already in the account), serve it on 127.0.0.1:`port`, and print how to use it."""
+    state = SandboxState(api_email=SANDBOX_EMAIL)
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    summary = seed_outage(
+        state, tickets=tickets, seed=7, start=start, macros=macros or [], rich_text_macros=rich_text_macros
+    )
+    token = os.environ.get("ZENDESK_API_TOKEN") or SANDBOX_TOKEN
+    app = create_sandbox_app(
+        state,
+        email=SANDBOX_EMAIL,
+        api_token=token,
+        rate_limit_per_minute=rate_limit,
+        index_delay=index_lag,
+        faults=faults,
+    )
+    server = serve_sandbox(app, port=port)
+    console.print(
+        f"Sandbox Zendesk at {server.url}: {summary.tickets} tickets, {rate_limit} requests/minute,"
+        f" search {index_lag:g} s behind."
+    )
+    if faults is not None and faults != Faults():
+        console.print(f"Injected faults: {faults.as_json()} (GET/POST {server.url}/_sandbox/faults)")
     console.print("Point Outage Desk at it:")
     console.print(f"  export ZENDESK_URL={server.url} ZENDESK_SUBDOMAIN=sandbox ZENDESK_EMAIL={SANDBOX_EMAIL}")
     console.print(

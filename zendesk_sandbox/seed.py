@@ -13,13 +13,15 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from zendesk_sandbox import tickets
+from zendesk_sandbox.html_text import text_to_rich_html
 from zendesk_sandbox.state import API_USER_ID, SandboxState
 from zendesk_sandbox.timefmt import iso
-from app.zendesk.provisioning import DEFINITIONS_ROOT, load_definitions
 
 LANGUAGE_WEIGHTS = {"fr": 35, "en-US": 30, "es": 12, "ru": 10, "de": 7, "pt-BR": 6}
 CONTACT_REASONS = [
@@ -41,6 +43,10 @@ ABANDON_TAGS = ("voice_abandoned_in_queue", "voice_abandoned_in_ivr", "voice_aba
 # Numbers in use drawn in a row before a phone pattern counts as used up and gets one more free digit.
 # Even at 90% full, 50 in a row come once in 200 draws; an exhausted pattern would never end the draw.
 PHONE_DRAWS = 50
+TRIAGE_NOTES = {
+    True: "Linked to the ongoing API incident, waiting for the dev team.",
+    False: "Looking into this one, will get back to the customer shortly.",
+}
 
 
 @dataclass
@@ -67,24 +73,51 @@ class SeedSummary:
 
 
 def seed_outage(
-    state: SandboxState, *, tickets: int = 600, seed: int = 7, start: datetime, end: datetime | None = None
+    state: SandboxState,
+    *,
+    tickets: int = 600,
+    seed: int = 7,
+    start: datetime,
+    end: datetime | None = None,
+    macros: Iterable[dict] = (),
+    rich_text_macros: bool = False,
 ) -> SeedSummary:
     """Fill `state` with agents, customers, fields, macros and `tickets` tickets created between start and end.
 
-    Deterministic for a given seed, start and end (end defaults to now).
+    `macros` are macro objects as the Macros API takes them (title, actions, ...): the caller's own,
+    already in the account as its set-up would have created them; `rich_text_macros` stores them as an
+    admin re-saving them in Zendesk's editor would (comment_value_html). Deterministic for a given seed,
+    start and end (end defaults to now).
     """
     end = end or datetime.now(timezone.utc)
     if end <= start:
         raise ValueError("end must be after start")
     builder = _Builder(state, random.Random(seed), start, end)
     with state.lock:
-        builder.account()
+        builder.account([as_rich_text(macro) if rich_text_macros else macro for macro in macros])
         for moment, kind in builder.schedule(tickets):
             builder.ticket(moment, kind)
     return builder.finish()
 
 
 @cache
+def load_macros(folder: Path) -> list[dict]:
+    """The macro objects of `folder`'s *.json files, each {"macro": {...}} as the Macros API takes it."""
+    return [json.loads(path.read_text(encoding="utf-8"))["macro"] for path in sorted(Path(folder).glob("*.json"))]
+
+
+def as_rich_text(macro: dict) -> dict:
+    """The macro as Zendesk's rich-text editor saves it: its comment_value becomes comment_value_html."""
+    actions = []
+    for action in macro["actions"]:
+        if action["field"] == "comment_value":
+            value = action["value"]
+            text = value[-1] if isinstance(value, list) else str(value)
+            action = {"field": "comment_value_html", "value": text_to_rich_html(text)}
+        actions.append(action)
+    return {**macro, "actions": actions}
+
+
 def _data(name: str) -> dict:
     return json.loads((resources.files("zendesk_sandbox") / "seed_data" / name).read_text(encoding="utf-8"))
 
@@ -118,8 +151,8 @@ class _Builder:
         self.counts = {"channel": Counter(), "language": Counter(), "status": Counter()}
         self.since = iso(start - timedelta(days=400))
 
-    def account(self) -> None:
-        """Agents, the product referent, ticket fields and macros."""
+    def account(self, macros: list[dict]) -> None:
+        """Agents, the product referent, ticket fields, the caller's macros and some of the account's own."""
         add = self.state.add_user
         referent = add(
             "Camille Referent", email="referent@example.com", role="agent", locale="fr", created_at=self.since
@@ -134,7 +167,7 @@ class _Builder:
         contact = self.state.add_ticket_field("Contact reason", CONTACT_REASONS, created_at=self.since)
         impact = self.state.add_ticket_field("Business impact", BUSINESS_IMPACTS, created_at=self.since)
         self.summary.contact_reason_field_id, self.summary.business_impact_field_id = contact["id"], impact["id"]
-        self._macros()
+        self._macros(macros)
 
     def schedule(self, count: int) -> list[tuple[datetime, str]]:
         """(created time, kind) of every ticket, oldest first, so ids grow with time."""
@@ -183,11 +216,10 @@ class _Builder:
             actor_id=requester["id"],
             now=moment,
             via_=tickets.customer_via(channel, rel, requester),
-            indexed_at=float("-inf"),
             created_at=iso(moment),
         ).ticket
         if assignee and status in ("open", "pending", "hold") and rng.random() < 0.5:
-            self._triage_note(created, assignee, moment)
+            self._triage_note(created, assignee, moment, about_outage=kind in ("outage", "internal"))
         elif status in ("solved", "closed"):
             created["updated_at"] = iso(min(self.end, moment + timedelta(minutes=rng.uniform(5, 90))))
         self._count(created, kind, requester, label)
@@ -199,11 +231,15 @@ class _Builder:
         self.summary.by_status = dict(self.counts["status"])
         return self.summary
 
-    def _macros(self) -> None:
-        # The account already holds Outage Desk's own macros, as `outage-desk setup` writes them.
-        for macro in load_definitions(DEFINITIONS_ROOT / "macros", "macro", {}):
-            added = self.state.add_macro(macro["title"], macro["actions"], description=macro.get("description"),
-                                         created_at=self.since)
+    def _macros(self, macros: list[dict]) -> None:
+        for macro in macros:
+            added = self.state.add_macro(
+                macro["title"],
+                macro["actions"],
+                description=macro.get("description"),
+                active=macro.get("active", True),
+                created_at=self.since,
+            )
             self.summary.macro_ids[macro["title"]] = added["id"]
         for other in _data("macros.json")["other"]:
             macro = self.state.add_macro(
@@ -335,11 +371,14 @@ class _Builder:
             values.append({"id": self.summary.contact_reason_field_id, "value": reason})
         return values
 
-    def _triage_note(self, ticket: dict, assignee: int, moment: datetime) -> None:
-        """A private note from the assignee a little later (moves updated_at, sends nothing)."""
+    def _triage_note(self, ticket: dict, assignee: int, moment: datetime, *, about_outage: bool) -> None:
+        """A private note from the assignee a little later (moves updated_at, sends nothing).
+
+        Search reads comments too, so only outage tickets' notes may mention the API.
+        """
         when = min(self.end, moment + timedelta(minutes=self.rng.uniform(1, 40)))
         note = {
-            "body": "Linked to the ongoing API incident, waiting for the dev team.",
+            "body": TRIAGE_NOTES[about_outage],
             "public": False,
             "author_id": assignee,
         }

@@ -21,9 +21,11 @@ from zendesk_sandbox import (
     api_webhooks,
     control,
     guard,
+    injection,
 )
 from zendesk_sandbox.context import Sandbox
 from zendesk_sandbox.errors import ApiError
+from zendesk_sandbox.faults import Faults
 from zendesk_sandbox.state import SandboxState
 from zendesk_sandbox.tickets import UpdateError
 
@@ -36,10 +38,15 @@ def create_sandbox_app(
     rate_limit_per_minute: int = 700,
     job_delay: float = 0.05,
     job_delay_per_ticket: float = 0.0,
-    index_delay: float = 0.0,
+    index_delay: float = 10.0,
     clock: Clock | None = None,
+    faults: Faults | None = None,
 ) -> Flask:
-    """Build the sandbox app; `email` + `api_token` are the credentials of the API admin user (id 1)."""
+    """Build the sandbox app; `email` + `api_token` are the credentials of the API admin user (id 1).
+
+    `index_delay`: seconds before search sees a ticket's create or update (Zendesk: "up to a few minutes").
+    `faults` injects errors, bad answers and failed job items (none by default); /_sandbox/faults changes them.
+    """
     state = state if state is not None else SandboxState()
     state.set_api_email(email)
     sandbox = Sandbox(
@@ -50,6 +57,7 @@ def create_sandbox_app(
         job_delay=job_delay,
         job_delay_per_ticket=job_delay_per_ticket,
         index_delay=index_delay,
+        faults=faults or Faults(),
     )
     app = Flask("outage_desk_sandbox")
     app.extensions["sandbox"] = sandbox
@@ -71,7 +79,10 @@ def create_sandbox_app(
     for module in blueprints:
         app.register_blueprint(module.bp)
     app.before_request(guard.before_request)
+    app.before_request(injection.before_request)
+    # Flask runs after_request hooks last-registered first: faults change the answer, then guard logs it.
     app.after_request(guard.after_request)
+    app.after_request(injection.after_request)
     app.register_error_handler(ApiError, lambda error: (jsonify(error.body), error.status))
     app.register_error_handler(UpdateError, lambda error: (jsonify(error.body()), error.http_status))
     app.register_error_handler(HTTPException, _http_error)

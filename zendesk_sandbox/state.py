@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import copy
 import itertools
 import threading
 from collections import Counter
@@ -79,12 +80,14 @@ class SandboxState:
         self.jobs: dict[str, Job] = {}
         self.emails: list[dict] = []
         self.calls: list[dict] = []
+        # Job items failed on purpose (zendesk_sandbox.faults); request faults are in the call log.
+        self.failed_items = 0
         self.webhook: dict | None = None
         self.deliveries: list[dict] = []
         # problem id -> linked incident ids, so has_incidents and the solve cascade are O(1).
         self.incidents: dict[int, set[int]] = {}
-        # Clock.monotonic() reading when a ticket entered the search index (seeded: always).
-        self.indexed_at: dict[int, float] = {}
+        # Ticket writes search has not caught up with: (written at, the ticket before it; None = created).
+        self.index_lag: dict[int, list[tuple[datetime, dict | None]]] = {}
         self._created_order: list[tuple[str, int]] = []
         self._by_email: dict[str, int] = {}
         self._by_phone: dict[str, int] = {}
@@ -168,15 +171,31 @@ class SandboxState:
 
     # Tickets
 
-    def insert_ticket(self, ticket: dict, *, indexed_at: float = float("-inf")) -> None:
-        """Store a new ticket (built by zendesk_sandbox.tickets) and index it by creation time."""
+    def insert_ticket(self, ticket: dict, *, written_at: datetime) -> None:
+        """Store a new ticket (built by zendesk_sandbox.tickets) and order it by creation time."""
         with self.lock:
             self.tickets[ticket["id"]] = ticket
             self.comments.setdefault(ticket["id"], [])
-            self.indexed_at[ticket["id"]] = indexed_at
+            self.index_lag[ticket["id"]] = [(written_at, None)]
             bisect.insort(self._created_order, (ticket["created_at"], ticket["id"]))
             if ticket.get("problem_id"):
                 self.incidents.setdefault(ticket["problem_id"], set()).add(ticket["id"])
+
+    def note_update(self, ticket: dict, written_at: datetime) -> None:
+        """Remember the ticket as it was before a write at `written_at`, for search to show until it catches up."""
+        with self.lock:
+            self.index_lag.setdefault(ticket["id"], []).append((written_at, copy.deepcopy(ticket)))
+
+    def indexed_ticket(self, ticket_id: int, horizon: datetime) -> dict | None:
+        """The ticket as search indexed it from writes up to `horizon`: None if created after it."""
+        with self.lock:
+            pending = self.index_lag.get(ticket_id)
+            while pending and pending[0][0] <= horizon:
+                pending.pop(0)  # indexed now, and the horizon only moves forward
+            if not pending:
+                self.index_lag.pop(ticket_id, None)
+                return self.tickets[ticket_id]
+            return pending[0][1]
 
     def ticket(self, ticket_id: Any) -> dict | None:
         """The stored ticket with this id, or None."""
@@ -301,19 +320,24 @@ class SandboxState:
             self.calls.append(record)
 
     def stats(self) -> dict:
-        """API call counts by endpoint, rate-limited count and emails sent."""
+        """API call counts by endpoint, rate-limited count, injected faults by kind and emails sent."""
         with self.lock:
             return {
                 "api_calls": len(self.calls),
                 "by_endpoint": dict(Counter(call["endpoint"] for call in self.calls)),
                 "rate_limited": sum(1 for call in self.calls if call["rate_limited"]),
+                "faults": dict(
+                    Counter(call["fault"] for call in self.calls if call.get("fault")),
+                    **({"item_failure": self.failed_items} if self.failed_items else {}),
+                ),
                 "emails": len(self.emails),
             }
 
     def reset_stats(self) -> None:
-        """Forget the call log (emails stay)."""
+        """Forget the call log and the failed-item count (emails stay)."""
         with self.lock:
             self.calls.clear()
+            self.failed_items = 0
 
 
 def _now() -> str:

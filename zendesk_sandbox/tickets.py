@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import copy
 import html
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from zendesk_sandbox import placeholders
+from zendesk_sandbox.html_text import html_to_text
 from zendesk_sandbox.state import SandboxState
 from zendesk_sandbox.timefmt import iso, parse_iso
-from app.zendesk.query import PRIORITIES, STATUSES, TICKET_TYPES
+from zendesk_sandbox.ticket_values import PRIORITIES, STATUSES, TICKET_TYPES
 
 MAX_COMMENTS = 5000
 _TRACKED_FIELDS = ("subject", "status", "priority", "type", "problem_id", "assignee_id", "group_id", "tags")
-_TAG = re.compile(r"<[^>]+>")
 SUPPORT_ADDRESS = {"address": "support@outage-desk.zendesk.com", "name": "Support"}
 SUPPORT_LINE = {"phone": "+33 1 84 88 00 00", "name": "Support line"}
 CONFLICT_DESCRIPTION = (
@@ -113,11 +112,13 @@ def create_ticket(
     actor_id: int,
     now: datetime,
     via_: dict,
-    indexed_at: float,
     created_at: str | None = None,
 ) -> Outcome:
     """Create a ticket from a Tickets API `ticket` object; its first comment becomes the description."""
     comment = _comment_spec(state, spec.get("comment"), actor_id)
+    if comment is None and isinstance(spec.get("description"), str):
+        # Zendesk takes a description in place of a missing comment: it becomes the first comment.
+        comment = _comment_spec(state, {"body": spec["description"]}, actor_id)
     if comment is None:
         raise UpdateError("RecordInvalid", "description", "Description: cannot be blank")
     requester_id = _requester_id(state, spec, actor_id, created_at or iso(now))
@@ -153,7 +154,7 @@ def create_ticket(
         {"id": state.next_id("audit"), "type": "Create", "field_name": name, "value": ticket[name]}
         for name in ("subject", "status", "priority", "type", "requester_id", "assignee_id", "tags")
     ]
-    state.insert_ticket(ticket, indexed_at=indexed_at)
+    state.insert_ticket(ticket, written_at=now)
     added = _add_comment(state, ticket, comment, actor_id=actor_id, created_at=stamp, audit=audit)
     ticket["description"] = added["body"]
     return Outcome(ticket, audit)
@@ -354,7 +355,7 @@ def _comment_spec(state: SandboxState, comment: Any, actor_id: int) -> dict | No
         raise UpdateError("RecordInvalid", "comment", "Comment: author is invalid")
     public = comment.get("public", True)
     return {
-        "body": body or _TAG.sub("", html_body),
+        "body": body or html_to_text(html_body),
         "html_body": html_body,
         "public": public not in (False, "false"),
         "author_id": author_id,
@@ -474,6 +475,7 @@ def _commit(
         _add_comment(state, draft, comment, actor_id=actor_id, created_at=stamp, audit=audit)
     if draft["problem_id"] != current["problem_id"]:
         state.relink_incident(current["id"], current["problem_id"], draft["problem_id"])
+    state.note_update(current, now)
     was = current["status"]
     current.clear()
     current.update(draft)  # keep the stored dict's identity: indexes hold it

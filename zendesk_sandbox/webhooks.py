@@ -10,7 +10,7 @@ import uuid
 import requests
 
 from zendesk_sandbox.clock import Clock
-from app.intake.signature import ZendeskSignature
+from zendesk_sandbox.signing import signed_headers
 from zendesk_sandbox.serial import SerialWorker
 from zendesk_sandbox.state import SandboxState
 from zendesk_sandbox.timefmt import iso
@@ -93,7 +93,7 @@ class WebhookDispatcher:
                 "Content-Type": "application/json",
                 "x-zendesk-webhook-id": delivery["webhook_id"],
                 "x-zendesk-webhook-invocation-id": delivery["invocation_id"],
-                **ZendeskSignature(secret, clock=self._clock).headers(raw),
+                **signed_headers(secret, raw, self._clock.now()),
             }
             code, error = None, None
             try:

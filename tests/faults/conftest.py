@@ -9,7 +9,7 @@ import pytest
 from zendesk_sandbox.seed import seed_outage
 from zendesk_sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
-from tests.scenarios.conftest import API_EMAIL, API_TOKEN, Account
+from tests.scenarios.conftest import API_EMAIL, API_TOKEN, OUTAGE_DESK_MACROS, Account
 
 
 class TwoSpeedAccount:
@@ -22,7 +22,7 @@ class TwoSpeedAccount:
     def __init__(self, tickets: int, job_delay: float, job_delay_per_ticket: float):
         self.state = SandboxState(api_email=API_EMAIL)
         self.start = datetime.now(timezone.utc) - timedelta(hours=3)
-        self.seed = seed_outage(self.state, tickets=tickets, seed=3, start=self.start)
+        self.seed = seed_outage(self.state, tickets=tickets, seed=3, start=self.start, macros=OUTAGE_DESK_MACROS)
         self.quick: SandboxServer | None = self._serve(job_delay=0.01, job_delay_per_ticket=0.0)
         self.slow: SandboxServer | None = None
         self._slow_delays = {"job_delay": job_delay, "job_delay_per_ticket": job_delay_per_ticket}

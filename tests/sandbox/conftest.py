@@ -13,7 +13,7 @@ from zendesk_sandbox.server import create_sandbox_app
 from zendesk_sandbox.state import SandboxState
 from tests.helpers import FrozenClock
 
-from .support import API_EMAIL, API_TOKEN, T0, Api
+from .support import API_EMAIL, API_TOKEN, OUTAGE_DESK_MACROS, T0, Api
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def api(make_api) -> Api:
 @pytest.fixture
 def seeded(make_api) -> tuple[Api, SeedSummary]:
     state = SandboxState()
-    summary = seed_outage(state, tickets=300, seed=7, start=T0 - timedelta(hours=2), end=T0 - timedelta(minutes=5))
+    start, end = T0 - timedelta(hours=2), T0 - timedelta(minutes=5)
+    summary = seed_outage(state, tickets=300, seed=7, start=start, end=end, macros=OUTAGE_DESK_MACROS)
     return make_api(state), summary
 
 

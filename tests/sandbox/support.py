@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
 
+from zendesk_sandbox.seed import load_macros
+
 API_EMAIL = "outage-desk@example.com"
 API_TOKEN = "sandbox-token"
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+# Outage Desk's own macros (the repository's macros/ folder), as plain data: the account already has them.
+OUTAGE_DESK_MACROS = load_macros(Path(__file__).resolve().parents[2] / "macros")
 
 
 class Api:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .support import OUTAGE_DESK_MACROS
+
 
 def test_customer_ticket_finds_or_creates_the_requester_by_email(api):
     first = api.customer_ticket(requester={"name": "Ivan Petrov", "email": "Ivan@Example.ru", "locale": "ru"})
@@ -69,7 +71,8 @@ def test_emails_endpoint_lists_the_outbox(api):
 
 
 def test_seed_over_http(api):
-    response = api.client.post("/_sandbox/seed", json={"tickets": 40, "seed": 1, "minutes": 30})
+    body = {"tickets": 40, "seed": 1, "minutes": 30, "macros": OUTAGE_DESK_MACROS}
+    response = api.client.post("/_sandbox/seed", json=body)
     assert response.status_code == 201
     assert response.json["tickets"] == 40 and len(api.state.tickets) == 40
     assert response.json["macro_ids"]["Outage Desk closing (en)"] in api.state.macros

@@ -70,7 +70,7 @@ def test_rate_limited_calls_are_logged_and_flagged(make_api):
     api.get("/api/v2/users/me")
     api.get("/api/v2/users/me")
     stats = api.client.get("/_sandbox/stats").json
-    assert stats == {"api_calls": 2, "by_endpoint": {"GET /api/v2/users/me": 2}, "rate_limited": 1, "emails": 0}
+    assert stats == {"api_calls": 2, "by_endpoint": {"GET /api/v2/users/me": 2}, "rate_limited": 1, "faults": {}, "emails": 0}
     assert api.client.post("/_sandbox/stats/reset").json["api_calls"] == 0
 
 

@@ -7,14 +7,15 @@ from datetime import timedelta
 
 from zendesk_sandbox.seed import seed_outage
 from zendesk_sandbox.state import SandboxState
-from app.zendesk.query import parse
+from zendesk_sandbox.search_match import Matcher
+from zendesk_sandbox.search_query import parse_query
 
 from .support import T0, path_of
 
 
 def expected_ids(api, query: str) -> set[int]:
-    parsed = parse(query)
-    return {t["id"] for t in api.state.tickets.values() if parsed.matches(t, api.state.user(t["requester_id"]))}
+    matcher = Matcher(parse_query(query), api.state, me_id=1, now=T0)
+    return {t["id"] for t in api.state.tickets.values() if matcher.matches(t)}
 
 
 def test_search_pages_carry_results_count_and_links(seeded):
@@ -71,6 +72,35 @@ def test_new_tickets_are_not_searchable_during_the_index_delay(make_api, clock):
     assert api.get(f"/api/v2/tickets/{ticket['id']}").status_code == 200
     clock.advance(120)
     assert api.get("/api/v2/search/count?query=API").json["count"] == 1
+
+
+def test_search_lags_ten_seconds_by_default(api, clock):
+    api.customer_ticket()
+    clock.advance(9)
+    assert api.get("/api/v2/search/count?query=API").json["count"] == 0
+    clock.advance(1)
+    assert api.get("/api/v2/search/count?query=API").json["count"] == 1
+
+
+def test_an_update_shows_in_search_only_after_the_lag_and_results_show_the_indexed_ticket(make_api, clock):
+    api = make_api(index_delay=60)
+    ticket = api.customer_ticket(tags=["before"])
+    clock.advance(60)
+    api.put(f"/api/v2/tickets/{ticket['id']}", json={"ticket": {"tags": ["after"], "priority": "high"}})
+    assert api.get("/api/v2/search/count?query=tags:after").json["count"] == 0
+    stale = api.get("/api/v2/search?query=tags:before").json["results"]
+    assert [(t["id"], t["tags"], t["priority"]) for t in stale] == [(ticket["id"], ["before"], None)]
+    exported = api.get("/api/v2/search/export?query=tags:before&filter[type]=ticket").json["results"]
+    assert [t["tags"] for t in exported] == [["before"]]
+    clock.advance(60)
+    assert api.get("/api/v2/search/count?query=tags:before").json["count"] == 0
+    assert api.get("/api/v2/search?query=tags:after").json["results"][0]["priority"] == "high"
+
+
+def test_seeded_tickets_written_in_the_past_are_already_indexed(seeded):
+    api, summary = seeded
+    assert api.sandbox.index_delay == 10
+    assert api.get("/api/v2/search/count?query=type:ticket").json["count"] == summary.tickets
 
 
 def test_export_pages_through_every_match_once_in_created_order(seeded):

@@ -7,16 +7,17 @@ from datetime import timedelta
 
 from zendesk_sandbox.seed import _Builder, _data, seed_outage
 from zendesk_sandbox.state import SandboxState
-from app.zendesk.query import parse
+from zendesk_sandbox.search_match import Matcher
+from zendesk_sandbox.search_query import parse_query
 
-from .support import T0
+from .support import OUTAGE_DESK_MACROS, T0
 
 START, END = T0 - timedelta(hours=2), T0 - timedelta(minutes=5)
 
 
 def seeded(count: int = 600, seed: int = 7) -> tuple[SandboxState, object]:
     state = SandboxState()
-    return state, seed_outage(state, tickets=count, seed=seed, start=START, end=END)
+    return state, seed_outage(state, tickets=count, seed=seed, start=START, end=END, macros=OUTAGE_DESK_MACROS)
 
 
 def test_same_seed_same_account():
@@ -61,7 +62,7 @@ def test_phone_draws_go_on_with_unique_numbers_once_a_pattern_is_used_up(monkeyp
 
 
 def test_people_fields_and_macros(api):
-    summary = seed_outage(api.state, tickets=50, start=START, end=END)
+    summary = seed_outage(api.state, tickets=50, start=START, end=END, macros=OUTAGE_DESK_MACROS)
     referent = api.state.user(summary.referent_id)
     assert (referent["name"], referent["email"], referent["role"]) == (
         "Camille Referent",
@@ -116,8 +117,8 @@ def test_tickets_are_spread_between_start_and_end_with_ids_in_time_order():
 
 def test_outage_tickets_are_found_by_api_and_noise_is_not():
     state, summary = seeded()
-    api_query = parse("API")
-    found = {t["id"] for t in state.tickets.values() if api_query.matches(t, state.user(t["requester_id"]))}
+    api_query = Matcher(parse_query("API"), state, me_id=1, now=T0)
+    found = {t["id"] for t in state.tickets.values() if api_query.matches(t)}
     assert set(summary.outage_ticket_ids) <= found
     assert set(summary.internal_ticket_ids) <= found
     assert set(summary.api_question_ticket_ids) <= found

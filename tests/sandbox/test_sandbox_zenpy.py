@@ -10,7 +10,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Ticket
 from zenpy.lib.exception import APIException
 
-from app.clock import SystemClock
+from zendesk_sandbox.clock import SystemClock
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 
 from .support import API_EMAIL, API_TOKEN
@@ -18,7 +18,7 @@ from .support import API_EMAIL, API_TOKEN
 
 @pytest.fixture
 def zenpy_client(monkeypatch):
-    app = create_sandbox_app(email=API_EMAIL, api_token=API_TOKEN, clock=SystemClock(), job_delay=0.0)
+    app = create_sandbox_app(email=API_EMAIL, api_token=API_TOKEN, clock=SystemClock(), job_delay=0.0, index_delay=0)
     server = serve_sandbox(app)
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", urlsplit(server.url).netloc)

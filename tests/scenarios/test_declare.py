@@ -87,6 +87,8 @@ def test_a_referent_zendesk_does_not_know_stops_declare_before_any_write(account
     assert not any("api_down" in t["tags"] for t in account.state.tickets.values())
 
 
+# Not about indexing: its tickets are written just before declare with no webhook, so only search finds them.
+@pytest.mark.index_delay(0)
 def test_priority_is_raised_to_the_more_urgent_level_and_never_lowered(account, desk):
     impact = account.seed.business_impact_field_id
     low_but_blocked = account.write_in("API returns 503", priority="low",
@@ -160,6 +162,8 @@ def test_tickets_search_has_not_indexed_yet_are_still_taken_in(tmp_path):
         account.server.shutdown()
 
 
+# Not about indexing: it checks the backfill takes in a ticket it can already find.
+@pytest.mark.index_delay(0)
 def test_a_webhook_arriving_while_declare_takes_tickets_in_waits_and_the_customer_hears_once(account, desk,
                                                                                              tmp_path):
     webhooks = WebhookSender(create_app(desk_config(account, tmp_path)).test_client(), WEBHOOK_SECRET,
