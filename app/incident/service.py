@@ -276,8 +276,10 @@ class OutageDesk:
         report = DeclareReport(incident_id=incident.id, problem_ticket_id=problem_id)
         tally = TakeInTally()
         writer = self.gateway.bulk_writer(on_progress)
-        # What a killed declare left submitted is re-read before anything else is written.
-        self.take_ins.settle(writer, incident, self.take_ins.due(incident, within=INLINE_RETRY_WINDOW), tally)
+        # What a killed declare left submitted is re-read before anything else is written: whoever runs
+        # the backfill has claimed the incident, so no other process is writing them.
+        self.take_ins.settle(writer, incident, self.take_ins.due(incident, INLINE_RETRY_WINDOW, all_submitted=True),
+                             tally)
         # Before the backfill's own writes, so the sweep reads only the last minutes' activity.
         self._catch_up(incident, writer, tally)
         since = incident.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")

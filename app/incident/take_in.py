@@ -145,6 +145,8 @@ class TakeIn:
                 tally: TakeInTally) -> None:
         self._set(incident.id, outcome.succeeded, state="taken", detail=None)
         tally.taken += len(outcome.succeeded)
+        for ticket_id in outcome.succeeded:
+            tally.retrying.pop(ticket_id, None)
         tally.acknowledged += len(outcome.succeeded & acknowledged)
         if outcome.failed:
             self._failed(incident, outcome.failed, tally)
@@ -166,13 +168,17 @@ class TakeIn:
 
     # -- settling what is left -----------------------------------------------------------
 
-    def due(self, incident: IncidentRow, within: timedelta = timedelta(0)) -> list[int]:
+    def due(self, incident: IncidentRow, within: timedelta = timedelta(0), all_submitted: bool = False) -> list[int]:
         """Tickets whose take-in should be tried again by now (+ `within`): failed ones whose wait is
-        over, and submitted ones no answer came back for (their process died)."""
+        over, and submitted ones no answer came back for (their process died) — with `all_submitted`,
+        every submitted one: the caller has just taken the incident over from whoever wrote them."""
+        overdue = AffectedTicketRow.retry_at <= self.clock.now() + within
+        if all_submitted:
+            overdue = overdue | (AffectedTicketRow.state == "submitted")
         with self.sessions() as session:
             return sorted(session.scalars(select(AffectedTicketRow.ticket_id).where(
                 AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.state.in_(("retry", "submitted")),
-                AffectedTicketRow.retry_at <= self.clock.now() + within)))
+                overdue)))
 
     def settle(self, writer: BulkWriter, incident: IncidentRow, ticket_ids: list[int], tally: TakeInTally) -> None:
         """Re-read these tickets: landed, gone, or written again with what Zendesk has now."""
