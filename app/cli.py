@@ -248,10 +248,9 @@ def serve(config: Config, bind, workers) -> None:
 def worker(config: Config, lease_seconds) -> None:
     """Run the background worker (webhook events into incidents, sidebar tasks); a second one stands by."""
     from app.jobs.worker import run_worker
-    from app.wiring import build_desk
 
     configure_logging(logging.INFO)  # a server's log says what it did, not only what went wrong
-    run_worker(build_desk(config), timedelta(seconds=lease_seconds))
+    run_worker(config, timedelta(seconds=lease_seconds))
 
 
 @cli.command()

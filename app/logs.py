@@ -65,3 +65,6 @@ def configure_logging(level: int = logging.WARNING) -> None:
     # A Zendesk call cut short mid-headers (deadline, stop) makes urllib3 log a traceback about the
     # half-read headers; the session reports that call itself, as ZendeskTimeout or Stopped.
     logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
+    # Every job run and every migration check would be a line at INFO: the jobs log what they did.
+    for chatty in ("apscheduler.executors", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
