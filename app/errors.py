@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+LOGGED_TICKETS = 20  # ticket ids a log line about a failed call names at most
+
 
 class OutageDeskError(Exception):
     """Base of every error Outage Desk raises on purpose."""
@@ -88,7 +90,10 @@ class ZendeskError(OutageDeskError):
     def log_fields(self) -> dict[str, object]:
         fields = {**super().log_fields(), "endpoint": self.endpoint, "status": self.status}
         if self.tickets:
-            fields["tickets"] = self.tickets
+            # A bulk call may be about thousands: enough of them to find the batch in Zendesk.
+            shown = ",".join(map(str, self.tickets[:LOGGED_TICKETS]))
+            more = len(self.tickets) - LOGGED_TICKETS
+            fields["tickets"] = shown + (f",+{more} more" if more > 0 else "")
         return fields
 
 

@@ -77,10 +77,16 @@ class ZendeskSession(requests.Session):
         what = f"{method.upper()} {urlsplit(url).path}"
         if self._stop is not None and self._stop.is_set():
             raise Stopped(f"stopping: {what} not sent")
-        kwargs["timeout"] = (min(CONNECT_TIMEOUT, self.deadline), min(READ_TIMEOUT, self.deadline))
+        read_timeout = min(READ_TIMEOUT, self.deadline)
+        kwargs["timeout"] = (min(CONNECT_TIMEOUT, self.deadline), read_timeout)
         with self._watcher.watching(self.deadline) as call:
             try:
                 response = super().request(method, url, *args, **kwargs)
+            except requests.ReadTimeout:
+                self._raise_if_cut(call.cut, what)
+                # Silence is a slow answer too: the same policy as a deadline, not a network retry.
+                raise ZendeskTimeout(f"Zendesk sent nothing for {read_timeout:g} s while answering {what}",
+                                     endpoint=what) from None
             except requests.RequestException:
                 self._raise_if_cut(call.cut, what)
                 raise

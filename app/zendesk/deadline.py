@@ -64,7 +64,8 @@ class CallWatcher:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="zendesk-deadlines", daemon=True)
                 self._thread.start()
-            self._lock.notify()
+            if len(self._calls) == 1:
+                self._lock.notify()  # the watcher sleeps without a timeout while no call is in flight
         _current.call = call
         try:
             yield call

@@ -71,7 +71,7 @@ def test_wrong_shapes_of_lists_and_jobs_name_the_tickets_they_were_about(gateway
         gateway.tickets([3, 1, 2])
     assert raised.value.tickets == (1, 2, 3)
     assert raised.value.log_fields() == {"error": "ZendeskBadAnswer", "endpoint": "GET /api/v2/tickets/show_many.json",
-                                         "status": 200, "tickets": (1, 2, 3)}
+                                         "status": 200, "tickets": "1,2,3"}
 
     responses.put(f"{API}/tickets/update_many.json", json={"job_status": {"status": "queued"}})
     with pytest.raises(ZendeskBadAnswer, match="'id' is missing") as raised:
@@ -83,8 +83,10 @@ def test_wrong_shapes_of_lists_and_jobs_name_the_tickets_they_were_about(gateway
 def test_a_job_status_without_id_is_a_bad_answer_not_a_key_error(gateway):
     responses.put(f"{API}/tickets/update_many.json", json={"job_status": {"id": "j1", "status": "queued"}})
     responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [{"status": "completed"}]})
-    with pytest.raises(ZendeskBadAnswer, match="KeyError: 'id'"):
-        gateway.bulk_update([{"id": 7, "additional_tags": ["api_down"]}])
+    with pytest.raises(ZendeskBadAnswer, match="KeyError: 'id'") as raised:
+        gateway.bulk_update([{"id": i, "additional_tags": ["api_down"]} for i in range(1, 31)])
+    assert raised.value.tickets == tuple(range(1, 31))  # those waiting on the job, not the job's id
+    assert raised.value.log_fields()["tickets"] == ",".join(map(str, range(1, 21))) + ",+10 more"
 
 
 @responses.activate
@@ -129,3 +131,13 @@ def test_a_stop_cuts_a_silent_call_short(config, clock, faulty):
     with pytest.raises(Stopped):
         gateway.me()  # and no new call starts
     assert faulty.count("/api/v2/users/me.json") == 1
+
+
+def test_silence_is_a_timeout_too_tried_once_more(config, clock, faulty):
+    faulty.fail("/api/v2/users/me.json", SILENT)
+    gateway = gateway_for(replace(config, zendesk_url=faulty.url, zendesk_timeout_seconds=1), clock)
+    started = time.monotonic()
+    with pytest.raises(ZendeskTimeout, match="GET /api/v2/users/me.json"):
+        gateway.me()
+    assert time.monotonic() - started < 3.5
+    assert faulty.count("/api/v2/users/me.json") == 2
