@@ -88,6 +88,11 @@ class FaultyZendesk:
         with self._lock:
             self._faults[path] = (fault, times)
 
+    def heal(self, path: str) -> None:
+        """Forward requests for `path` again."""
+        with self._lock:
+            self._faults.pop(path, None)
+
     def count(self, path: str) -> int:
         return sum(1 for seen in self.seen if seen.split(" ", 1)[1] == path)
 

@@ -12,9 +12,10 @@ from app.config import DEFAULT_CR_VALUE
 from app.incident.model import Kind, State
 from app.jobs.lease import WORKER_LEASE
 from app.store.leases import RELEASED, lease_holder
-from app.store.tables import AffectedTicketRow, IncidentRow, InboxRow
+from app.store.tables import AffectedTicketRow, IncidentRow, InboxRow, TaskRow
 from app.wiring import build_desk
 from tests.faulty_zendesk import HTML, SILENT, FaultyZendesk
+from tests.faulty_zendesk import body as answer
 from tests.helpers import wait_until
 from tests.jobs.test_processes import processed, processes, start, webhook  # noqa: F401 - fixture
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, desk_config, outage, start_account
@@ -126,3 +127,48 @@ def test_a_stuck_worker_lets_its_lease_lapse_and_the_standby_takes_the_pending_e
     finally:
         proxy.close()
         account.server.shutdown()
+
+
+def test_sigterm_mid_resolve_stops_within_seconds_and_the_next_worker_finishes_it(database_url, sessions, tmp_path,
+                                                                                   processes):
+    account = start_account(tickets=30)
+    proxy = FaultyZendesk(upstream=account.url)
+    try:
+        desk = build_desk(desk_config(account, tmp_path))
+        incident = desk.declare(outage(account))
+        desk.mark_resolved(incident.incident_id, by_user=account.seed.referent_id)
+        desk.sessions.kw["bind"].dispose()
+        mark = len(account.state.emails)
+        # Zendesk takes the closing replies' jobs but never says they are done: resolve keeps polling.
+        proxy.fail("/api/v2/job_statuses/show_many.json", answer('{"job_statuses": []}'))
+        env = {"ZENDESK_URL": proxy.url, "ZENDESK_EMAIL": API_EMAIL, "ZENDESK_API_TOKEN": API_TOKEN,
+               "OUTAGE_DESK_REFERENT": str(account.seed.referent_id)}
+        worker = start(database_url, tmp_path, "resolving", "worker", env=env)
+        processes.append(worker)
+        wait_until(lambda: proxy.count("/api/v2/job_statuses/show_many.json") >= 2, timeout=30)
+
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5
+        assert lease_holder(sessions, WORKER_LEASE).expires_at == RELEASED
+        assert "jobs.stopped job=run_tasks" in (tmp_path / "resolving.log").read_text()
+        with sessions() as session:
+            assert session.scalar(select(TaskRow.done_at)) is None
+
+        proxy.heal("/api/v2/job_statuses/show_many.json")  # Zendesk is itself again
+        successor = start(database_url, tmp_path, "successor", "worker", env=env)
+        processes.append(successor)
+        wait_until(lambda: _task_done(sessions), timeout=60)
+        successor.send_signal(signal.SIGTERM)
+        assert successor.wait(timeout=10) == 0
+        closing = [email["ticket_id"] for email in account.emails_since(mark)]
+        assert closing and len(closing) == len(set(closing))  # each customer once, across the two workers
+    finally:
+        proxy.close()
+        account.server.shutdown()
+
+
+def _task_done(sessions) -> bool:
+    with sessions() as session:
+        return session.scalar(select(TaskRow.done_at)) is not None
