@@ -41,9 +41,10 @@ class RateLimitState:
             limit = headers.get("X-Rate-Limit") or headers.get("ratelimit-limit")
             remaining = headers.get("X-Rate-Limit-Remaining") or headers.get("ratelimit-remaining")
             reset = headers.get("ratelimit-reset")
-            if limit and remaining:
+            # A proxy's headers may be anything: pacing does without what it cannot read.
+            if limit and remaining and limit.isdigit() and remaining.isdigit():
                 self.limit, self.remaining = int(limit), int(remaining)
-            if reset:
+            if reset and reset.replace(".", "", 1).isdigit():
                 self.reset_seconds = float(reset)
 
 

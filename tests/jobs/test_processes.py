@@ -9,7 +9,6 @@ import sys
 import time
 from datetime import datetime, timezone
 
-import pytest
 import requests
 from sqlalchemy import select
 
@@ -33,16 +32,6 @@ def start(database_url: str, tmp_path, name: str, *args: str, env: dict[str, str
     with open(tmp_path / f"{name}.log", "w") as log:
         return subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=tmp_path,
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-@pytest.fixture
-def processes():
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
 
 
 def free_port() -> int:

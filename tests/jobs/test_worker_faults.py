@@ -17,7 +17,7 @@ from app.wiring import build_desk
 from tests.faulty_zendesk import HTML, SILENT, FaultyZendesk
 from tests.faulty_zendesk import body as answer
 from tests.helpers import wait_until
-from tests.jobs.test_processes import processed, processes, start, webhook  # noqa: F401 - fixture
+from tests.jobs.test_processes import start, webhook
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, desk_config, outage, start_account
 
 SHOW_MANY = "/api/v2/tickets/show_many.json"

@@ -164,3 +164,11 @@ def test_every_write_asks_before_write_first_and_a_refusal_sends_nothing(config,
         gateway.bulk_update([{"id": 1, "additional_tags": ["api_down"]}])
     assert asked == ["POST /api/v2/tickets.json", "PUT /api/v2/tickets/update_many.json"]
     assert len(responses.calls) == 1 and len(answers) == 1
+
+
+@responses.activate
+def test_rate_limit_headers_it_cannot_read_are_ignored(gateway, clock):
+    headers = {"X-Rate-Limit": "lots", "X-Rate-Limit-Remaining": "-", "ratelimit-reset": "soon"}
+    responses.get(f"{API}/users/me.json", headers=headers, json={"user": {"id": 1, "name": "API", "role": "admin"}})
+    assert gateway.me().id == 1 and gateway.me().id == 1
+    assert clock.sleeps == []

@@ -12,7 +12,6 @@ from app.errors import Stopped, ZendeskBadAnswer, ZendeskTimeout
 from app.zendesk.client import RateLimitState, build_zenpy
 from app.zendesk.gateway import ZendeskGateway
 from tests.faulty_zendesk import SILENT, FaultyZendesk, drip
-from tests.faulty_zendesk import body as answer
 
 API = "https://acme.zendesk.com/api/v2"
 ME = {"user": {"id": 1, "name": "API", "role": "admin"}}
