@@ -16,13 +16,16 @@ from rich.table import Table
 from app.config import DEFAULT_CR_VALUE, Config, load_config
 from app.errors import InputError, OutageDeskError, StateError
 from app.incident.model import IncidentSpec, Kind
+from app.logs import configure_logging
 
 console = Console(stderr=False)
 
 
 def _progress() -> Progress:
+    stderr = Console(stderr=True)
+    # Off when stderr is not a terminal: rich would still end its display with a stray blank line there.
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True)
+                    console=stderr, transient=True, disable=not stderr.is_terminal)
 
 
 def _parse_time(value: str, option: str) -> datetime:
@@ -43,7 +46,7 @@ def _parse_time(value: str, option: str) -> datetime:
 @click.pass_context
 def cli(ctx: click.Context, database_url, cr_field, impact_field, closing_macro, ack_macro, referent) -> None:
     """Run a support team's outage process on Zendesk."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING)
     ctx.obj = load_config().with_overrides(
         database_url=database_url, outage_desk_cr_field=cr_field, outage_desk_impact_field=impact_field,
         outage_desk_closing_macro=closing_macro, outage_desk_ack_macro=ack_macro, outage_desk_referent=referent)
@@ -245,6 +248,7 @@ def serve(config: Config, bind, workers) -> None:
     from app.store.db import make_engine, upgrade
     from app.web import create_app
 
+    configure_logging(logging.INFO)  # a server's log says what it did, not only what went wrong
     engine = make_engine(config.database_url)
     upgrade(engine)
     engine.dispose()
@@ -272,9 +276,9 @@ def serve(config: Config, bind, workers) -> None:
 def worker(config: Config, lease_seconds) -> None:
     """Run the background worker (webhook events into incidents, sidebar tasks); a second one stands by."""
     from app.jobs.worker import run_worker
-    from app.wiring import build_desk
 
-    run_worker(build_desk(config), timedelta(seconds=lease_seconds))
+    configure_logging(logging.INFO)  # a server's log says what it did, not only what went wrong
+    run_worker(config, timedelta(seconds=lease_seconds))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -41,6 +41,8 @@ class Config:
     # Who a suspected outage calls on in Slack: the production and product referents' <@U…> ids.
     outage_desk_slack_mentions: str = "<!here>"
     outage_desk_max_webhook_bytes: int = 64 * 1024
+    # The most one Zendesk request may take, from connecting to the last byte of the answer.
+    zendesk_timeout_seconds: int = 60
 
     @staticmethod
     def env_name(field_name: str) -> str:
@@ -95,4 +97,6 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv_path: str | Pat
     config = Config(**settings)
     if config.zendesk_url and not config.zendesk_url.startswith(("http://", "https://")):
         raise ConfigError("ZENDESK_URL", "must start with http:// or https://")
+    if config.zendesk_timeout_seconds < 1:
+        raise ConfigError("ZENDESK_TIMEOUT_SECONDS", "must be at least 1")
     return config

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+LOGGED_TICKETS = 20  # ticket ids a log line about a failed call names at most
+
 
 class OutageDeskError(Exception):
     """Base of every error Outage Desk raises on purpose."""
 
     http_status = 500
     exit_code = 1
+
+    def log_fields(self) -> dict[str, object]:
+        """What a log line about this error should carry besides its message."""
+        return {"error": type(self).__name__}
 
 
 class ConfigError(OutageDeskError):
@@ -53,22 +59,61 @@ class StateError(OutageDeskError):
     exit_code = 3
 
 
+class Stopped(OutageDeskError):
+    """The worker was told to stop (SIGTERM) while a job ran; the store says what is left to do."""
+
+
+class LeaseLost(OutageDeskError):
+    """Another worker holds the worker lease now: this one must not write to Zendesk any more."""
+
+
 class ZendeskError(OutageDeskError):
-    """Zendesk refused or failed a call; `response` may be None for network errors."""
+    """Zendesk refused or failed a call; `response` is None when no answer came.
+
+    `endpoint` ("GET /api/v2/tickets/show_many.json") and `tickets` (the ids the call was about,
+    if any) say which call it was in logs; neither holds a query string or a secret.
+    """
 
     http_status = 502
     exit_code = 4
 
-    def __init__(self, message: str, response=None):
+    def __init__(self, message: str, response=None, endpoint: str | None = None):
         super().__init__(message)
         self.response = response
+        self.endpoint = endpoint
+        self.tickets: tuple[int, ...] = ()
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
+
+    def log_fields(self) -> dict[str, object]:
+        fields = {**super().log_fields(), "endpoint": self.endpoint, "status": self.status}
+        if self.tickets:
+            # A bulk call may be about thousands: enough of them to find the batch in Zendesk.
+            shown = ",".join(map(str, self.tickets[:LOGGED_TICKETS]))
+            more = len(self.tickets) - LOGGED_TICKETS
+            fields["tickets"] = shown + (f",+{more} more" if more > 0 else "")
+        return fields
+
+
+class ZendeskUnreachable(ZendeskError):
+    """No answer: the connection failed or broke, again after the gateway's retries."""
+
+
+class ZendeskTimeout(ZendeskUnreachable):
+    """Zendesk did not finish answering within the call's deadline (ZENDESK_TIMEOUT_SECONDS)."""
+
+
+class ZendeskBadAnswer(ZendeskError):
+    """A success status with a body that is not the JSON we expect (HTML, cut off, empty, wrong shape)."""
 
 
 class ZendeskHttpError(ZendeskError):
     """Zendesk answered with an error status."""
 
-    def __init__(self, message: str, response):
-        super().__init__(message, response)
+    def __init__(self, message: str, response, endpoint: str | None = None):
+        super().__init__(message, response, endpoint)
         self.status_code = response.status_code
 
 
@@ -81,8 +126,8 @@ class ZendeskAuthError(ZendeskHttpError):
 class ZendeskRateLimited(ZendeskHttpError):
     """429 from Zendesk, with the wait it asked for."""
 
-    def __init__(self, message: str, response, retry_after: float):
-        super().__init__(message, response)
+    def __init__(self, message: str, response, retry_after: float, endpoint: str | None = None):
+        super().__init__(message, response, endpoint)
         self.retry_after = retry_after
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
 from app.clock import Clock, SystemClock
 from app.config import Config
 from app.incident.service import OutageDesk
@@ -10,15 +15,25 @@ from app.zendesk.client import RateLimitState, build_zenpy
 from app.zendesk.gateway import ZendeskGateway
 
 
-def build_gateway(config: Config, clock: Clock) -> ZendeskGateway:
-    """The Zendesk gateway, with its own rate-limit bookkeeping."""
+def build_gateway(config: Config, clock: Clock, stop: threading.Event | None = None,
+                  on_answer: Callable[[], None] | None = None,
+                  before_write: Callable[[str], None] | None = None) -> ZendeskGateway:
+    """The Zendesk gateway, with its own rate-limit bookkeeping; the hooks are the worker's (see ZendeskGateway)."""
     rate_limit = RateLimitState()
-    return ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock)
+    return ZendeskGateway(build_zenpy(config, rate_limit, stop), rate_limit, clock, on_answer=on_answer,
+                          before_write=before_write)
 
 
-def build_desk(config: Config, clock: Clock | None = None) -> OutageDesk:
-    """Everything a command needs; migrates the store to the newest schema first."""
-    clock = clock or SystemClock()
+def build_sessions(config: Config) -> sessionmaker[Session]:
+    """The store, migrated to the newest schema first."""
     engine = make_engine(config.database_url)
     upgrade(engine)
-    return OutageDesk(config, make_session_factory(engine), build_gateway(config, clock), clock)
+    return make_session_factory(engine)
+
+
+def build_desk(config: Config, clock: Clock | None = None, sessions: sessionmaker[Session] | None = None,
+               **gateway_hooks) -> OutageDesk:
+    """Everything a command needs, on `sessions` or a store of its own."""
+    clock = clock or SystemClock()
+    return OutageDesk(config, sessions or build_sessions(config), build_gateway(config, clock, **gateway_hooks),
+                      clock)

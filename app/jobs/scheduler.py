@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -12,15 +11,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from app.incident.service import OutageDesk
 from app.jobs.inbox import drain_inbox
 from app.jobs.lease import WorkerLease
+from app.jobs.runs import JobRuns
 from app.jobs.tasks import run_tasks
 
 INBOX_INTERVAL_SECONDS = 1.0
-
-
-def run_if_leased(lease: WorkerLease, job: Callable[[OutageDesk], object], desk: OutageDesk) -> None:
-    """Run `job` only while this process holds the worker lease (checked, and renewed, first)."""
-    if lease.hold():
-        job(desk)
 
 
 def build_scheduler(desk: OutageDesk, blocking: bool = True, interval: float = INBOX_INTERVAL_SECONDS,
@@ -33,9 +27,10 @@ def build_scheduler(desk: OutageDesk, blocking: bool = True, interval: float = I
     lease = lease or WorkerLease(desk.sessions, desk.clock)
     scheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     for job in (drain_inbox, run_tasks):
-        scheduler.add_job(run_if_leased, "interval", args=[lease, job, desk], seconds=interval, id=job.__name__,
-                          max_instances=1, coalesce=True)
-    # Renewed apart from the jobs too: a resolve that outlasts the lease must not let a standby start it again.
-    scheduler.add_job(lease.hold, "interval", seconds=lease.ttl.total_seconds() / 3, id="lease_heartbeat",
+        scheduler.add_job(JobRuns(job, desk, lease), "interval", seconds=interval, id=job.__name__,
+                          name=job.__name__, max_instances=1, coalesce=True)
+    # Renewed apart from the jobs too, so a resolve that outlasts the lease keeps it, but only while it
+    # makes progress: a stuck one lets it lapse for the standby.
+    scheduler.add_job(lease.renew, "interval", seconds=lease.ttl.total_seconds() / 3, id="lease_heartbeat",
                       max_instances=1, coalesce=True)
     return scheduler

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.clock import Clock
+from app.errors import ZendeskError
 from app.zendesk.model import BulkOutcome
 
 BATCH_SIZE = 100  # update_many takes at most 100 tickets
@@ -157,7 +158,13 @@ class BulkWriter:
 
     def _wait_and_poll(self, last: bool = False) -> None:
         self._clock.sleep(self._pace.wait(len(self._inflight), last))
-        statuses = {s["id"]: s for s in self._poll(list(self._inflight))}
+        try:
+            statuses = {s["id"]: s for s in self._poll(list(self._inflight))}
+        except ZendeskError as error:
+            # The poll names jobs; a log line should name the tickets waiting on them.
+            error.tickets = error.tickets or tuple(int(entry.item["id"]) for job in self._inflight.values()
+                                                   for entry in job.entries)
+            raise
         now = self._clock.monotonic()
         # Zendesk keeps a job's status for a day: a job it no longer lists after that is over, with no
         # results. Sooner, an unlisted job may still run (and land), so it is not sent again.

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 from zenpy import Zenpy
 
 from app.config import Config
-from app.errors import ZendeskAuthError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError
+from app.errors import (
+    Stopped, ZendeskAuthError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError, ZendeskTimeout,
+)
+from app.zendesk.deadline import CallWatcher, WatchedAdapter
 
 ZENDESK_HOST_SUFFIX = ".zendesk.com"
 BODY_EXCERPT = 100  # enough to say what Zendesk objected to, never a whole payload
+DEFAULT_DEADLINE = 60.0  # seconds for one exchange, from connecting to the last byte (ZENDESK_TIMEOUT_SECONDS)
+# Shorter than the deadline: a dead host or a silent server is given up on well before it.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
 
 
 @dataclass
@@ -32,46 +41,98 @@ class RateLimitState:
             limit = headers.get("X-Rate-Limit") or headers.get("ratelimit-limit")
             remaining = headers.get("X-Rate-Limit-Remaining") or headers.get("ratelimit-remaining")
             reset = headers.get("ratelimit-reset")
-            if limit and remaining:
+            # A proxy's headers may be anything: pacing does without what it cannot read.
+            if limit and remaining and limit.isdigit() and remaining.isdigit():
                 self.limit, self.remaining = int(limit), int(remaining)
-            if reset:
+            if reset and reset.replace(".", "", 1).isdigit():
                 self.reset_seconds = float(reset)
 
 
 class ZendeskSession(requests.Session):
-    """A requests session that sends zenpy's calls to `base_url` and raises our errors.
+    """A requests session that sends zenpy's calls to `base_url`, bounds each one, and raises our errors.
 
     zenpy builds `https://{subdomain}.zendesk.com/api/v2/...`; we rewrite the origin so a
     sandbox or proxy works, per client instead of through zenpy's process-wide env vars.
-    Error statuses become our exception types here, before zenpy would sleep on a 429.
+    Each exchange, from connecting to the answer's last byte, must end within `deadline`
+    seconds (a slow drip of bytes would defeat a per-read timeout); once `stop` is set, calls
+    in flight are cut short and no new one starts. Error statuses become our exception types
+    here, before zenpy would sleep on a 429.
     """
 
-    def __init__(self, base_url: str, subdomain: str, rate_limit: RateLimitState):
+    def __init__(self, base_url: str, subdomain: str, rate_limit: RateLimitState, deadline: float = DEFAULT_DEADLINE,
+                 stop: threading.Event | None = None):
         super().__init__()
         self._zendesk_origin = f"https://{subdomain}{ZENDESK_HOST_SUFFIX}"
         self._base_url = base_url.rstrip("/")
         self.rate_limit = rate_limit
-        self.hooks["response"].append(self._check)
+        self.deadline = deadline
+        self._stop = stop
+        self._watcher = CallWatcher(stop)
+        # Both schemes: a sandbox or proxy may be plain http (zenpy would mount https only).
+        for scheme in ("http://", "https://"):
+            self.mount(scheme, WatchedAdapter())
 
     def request(self, method, url, *args, **kwargs):
         if url.startswith(self._zendesk_origin):
             url = self._base_url + url[len(self._zendesk_origin):]
-        return super().request(method, url, *args, **kwargs)
+        what = f"{method.upper()} {urlsplit(url).path}"
+        if self._stop is not None and self._stop.is_set():
+            raise Stopped(f"stopping: {what} not sent")
+        read_timeout = min(READ_TIMEOUT, self.deadline)
+        kwargs["timeout"] = (min(CONNECT_TIMEOUT, self.deadline), read_timeout)
+        with self._watcher.watching(self.deadline) as call:
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.ReadTimeout:
+                self._raise_if_cut(call.cut, what)
+                # Silence is a slow answer too: the same policy as a deadline, not a network retry.
+                raise ZendeskTimeout(f"Zendesk sent nothing for {read_timeout:g} s while answering {what}",
+                                     endpoint=what) from None
+            except requests.RequestException:
+                self._raise_if_cut(call.cut, what)
+                raise
+        # Cut mid-headers, http.client may still make a (hollow) answer of what it had.
+        self._raise_if_cut(call.cut, what)
+        self._check(response, what)
+        return response
 
-    def _check(self, response: requests.Response, *args, **kwargs) -> requests.Response:
+    def _raise_if_cut(self, cut: str | None, what: str) -> None:
+        if cut == "stop":
+            raise Stopped(f"stopping: {what} abandoned") from None
+        if cut == "deadline":
+            raise ZendeskTimeout(f"Zendesk took longer than {self.deadline:g} s to answer {what}",
+                                 endpoint=what) from None
+
+    def _check(self, response: requests.Response, what: str) -> None:
         self.rate_limit.record(response)
         status = response.status_code
         if status < 400:
-            return response
-        what = f"{response.request.method} {response.request.path_url.split('?')[0]}"
-        message = f"Zendesk answered {status} to {what}: {response.text[:BODY_EXCERPT]}"
+            return
+        message = f"Zendesk answered {status} to {what}: {self.excerpt(response.text)}"
         if status in (401, 403):
-            raise ZendeskAuthError(message, response)
+            raise ZendeskAuthError(message, response, what)
         if status == 429:
-            raise ZendeskRateLimited(message, response, _retry_after(response))
+            raise ZendeskRateLimited(message, response, _retry_after(response), what)
         if status >= 500:
-            raise ZendeskServerError(message, response)
-        raise ZendeskHttpError(message, response)
+            raise ZendeskServerError(message, response, what)
+        raise ZendeskHttpError(message, response, what)
+
+    def excerpt(self, text: str) -> str:
+        """The start of a body, for an error message: one line, secrets masked (a proxy's error page may echo them)."""
+        text = " ".join(text.split())
+        for secret in self._secrets():
+            text = text.replace(secret, "*" + secret[-4:])
+        return repr(text[:BODY_EXCERPT]) if text else "(empty body)"
+
+    def _secrets(self) -> list[str]:
+        found: list[str] = []
+        if isinstance(self.auth, tuple):
+            login, password = self.auth
+            found += [password, base64.b64encode(f"{login}:{password}".encode()).decode()]
+        authorization = self.headers.get("Authorization", "")
+        if authorization:
+            found.append(authorization.split(" ", 1)[-1])
+        return [secret for secret in found if len(secret) >= 8]
 
 
 def _retry_after(response: requests.Response) -> float:
@@ -81,14 +142,17 @@ def _retry_after(response: requests.Response) -> float:
         return 1.0
 
 
-def build_zenpy(config: Config, rate_limit: RateLimitState, timeout: float = 30.0) -> Zenpy:
-    """A zenpy client on our session; auth from the config, never logged."""
+def build_zenpy(config: Config, rate_limit: RateLimitState, stop: threading.Event | None = None) -> Zenpy:
+    """A zenpy client on our session; auth from the config, never logged.
+
+    `stop`: once set, calls in flight are cut short and raise :class:`Stopped`.
+    """
     config.require_zendesk()
     subdomain = config.zendesk_subdomain or "sandbox"
-    session = ZendeskSession(config.zendesk_base_url, subdomain, rate_limit)
+    session = ZendeskSession(config.zendesk_base_url, subdomain, rate_limit, config.zendesk_timeout_seconds, stop)
     session.headers["User-Agent"] = "OutageDesk/0.1 (zenpy)"
     if config.zendesk_oauth_token:
         return Zenpy(subdomain=subdomain, oauth_token=config.zendesk_oauth_token, session=session,
-                     disable_cache=True, timeout=timeout)
+                     disable_cache=True, timeout=READ_TIMEOUT)
     return Zenpy(subdomain=subdomain, email=config.zendesk_email, token=config.zendesk_api_token,
-                 session=session, disable_cache=True, timeout=timeout)
+                 session=session, disable_cache=True, timeout=READ_TIMEOUT)

@@ -1,25 +1,30 @@
 """The one way to Zendesk: bulk writes, jobs, search export, macros, users — with retries.
 
-Every call goes through zenpy's transport (auth, URLs, error checks); answers come back as
-our small types. Retries and waits live here and in the bulk pipeline it drives, nowhere else.
+Every call goes through zenpy's transport (auth, URLs, error checks); answers are checked
+for shape and come back as our small types. Retries and waits live here and in the bulk
+pipeline it drives, nowhere else.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from zenpy import Zenpy
-from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.endpoint import Url
 
 from app.clock import Clock, SystemClock
-from app.errors import InputError, ZendeskError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError
+from app.errors import (
+    InputError, ZendeskBadAnswer, ZendeskError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError,
+    ZendeskTimeout, ZendeskUnreachable,
+)
+from app.zendesk.answers import Answer
 from app.zendesk.client import RateLimitState
 from app.zendesk.bulk import BulkWriter, JobPace
 from app.zendesk.macro import Macro, variant_language
@@ -28,6 +33,7 @@ from app.zendesk.model import BulkOutcome, DropdownField, Ticket, User
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Read = Callable[[Answer], T]  # runs inside the retried attempt, so a malformed answer is tried again
 
 BATCH_SIZE = 100  # update_many and show_many take at most 100 ids
 EXPORT_PAGE_SIZE = 1000  # search and incremental exports allow 1000 per page: fewer calls
@@ -35,10 +41,19 @@ INCREMENTAL_MIN_AGE_SECONDS = 61  # its start_time must be at least a minute in 
 # Retries per status, PagerDuty-style; 401/403/404/422 are never retried.
 RETRY_STATUSES = {500: 2, 502: 4, 503: 6, 504: 6}
 MAX_NETWORK_RETRIES = 3
+# A call that ran out its whole deadline is tried once more, on a fresh connection: another
+# full wait rarely helps, and the caller (an admin at the CLI) has waited long enough.
+MAX_TIMEOUT_RETRIES = 1
+# A success status with a body that is not our JSON is most often a proxy or load balancer
+# passing on its own page for a moment: worth two more tries, not more.
+MAX_BAD_ANSWER_RETRIES = 2
 MAX_RATE_LIMIT_WAIT = 15 * 60  # total seconds we accept to be throttled in one call
 BACKOFF_BASE = 0.5
 # Below this share of the per-minute budget, slow down before Zendesk answers 429.
 PACING_THRESHOLD = 0.05
+# Network failures the retry policy covers; a broken body is one too.
+NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                  requests.exceptions.ContentDecodingError)
 
 
 def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
@@ -47,15 +62,23 @@ def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
 
 
 class ZendeskGateway:
-    """Everything Outage Desk asks of Zendesk."""
+    """Everything Outage Desk asks of Zendesk.
+
+    `on_answer` is called for every answer received (the worker's lease renews on it);
+    `before_write(what)` runs before every write and may raise to stop it (the worker's
+    lease fence: a worker that lost its lease must not write).
+    """
 
     def __init__(self, client: Zenpy, rate_limit: RateLimitState, clock: Clock | None = None,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, on_answer: Callable[[], None] | None = None,
+                 before_write: Callable[[str], None] | None = None):
         self._client = client
         self._rate_limit = rate_limit
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._job_pace = JobPace()
+        self._on_answer = on_answer
+        self._before_write = before_write
 
     @property
     def calls(self) -> int:
@@ -64,10 +87,21 @@ class ZendeskGateway:
 
     # -- transport ---------------------------------------------------------
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run one API call with the retry policy; `what` names it in logs and errors."""
+    def _call(self, what: str, fn: Callable[[], T], tickets: Iterable[int] = ()) -> T:
+        """Run one API call with the retry policy; `what` names it in logs and errors, `tickets` too."""
+        try:
+            result = self._retrying(what, fn)
+        except ZendeskError as error:
+            error.endpoint = error.endpoint or what
+            error.tickets = error.tickets or tuple(tickets)
+            raise
+        if self._on_answer:
+            self._on_answer()
+        return result
+
+    def _retrying(self, what: str, fn: Callable[[], T]) -> T:
         status_retries: dict[int, int] = {}
-        network_retries = 0
+        network_retries = timeouts = bad_answers = 0
         throttled = 0.0
         while True:
             self._pace()
@@ -78,20 +112,34 @@ class ZendeskGateway:
                 throttled += wait
                 if throttled > MAX_RATE_LIMIT_WAIT:
                     raise
-                log.warning("zendesk.rate-limited", extra={"call": what, "wait": wait})
+                log.info("zendesk.rate-limited", extra={"endpoint": what, "wait": wait})
             except ZendeskServerError as error:
                 tries = status_retries.get(error.status_code, 0)
                 if tries >= RETRY_STATUSES.get(error.status_code, 0):
                     raise
                 status_retries[error.status_code] = tries + 1
                 wait = self._backoff(tries)
-                log.warning("zendesk.server-error", extra={"call": what, "status": error.status_code, "wait": wait})
-            except (requests.ConnectionError, requests.Timeout) as error:
+                log.info("zendesk.server-error", extra={"endpoint": what, "status": error.status_code, "wait": wait})
+            except ZendeskTimeout:
+                if timeouts >= MAX_TIMEOUT_RETRIES:
+                    raise
+                wait = self._backoff(timeouts)
+                timeouts += 1
+                log.info("zendesk.timeout", extra={"endpoint": what, "wait": wait})
+            except ZendeskBadAnswer as error:
+                if bad_answers >= MAX_BAD_ANSWER_RETRIES:
+                    raise
+                wait = self._backoff(bad_answers)
+                bad_answers += 1
+                log.info("zendesk.bad-answer", extra={"endpoint": what, "status": error.status, "wait": wait})
+            except NETWORK_ERRORS as error:
                 if network_retries >= MAX_NETWORK_RETRIES:
-                    raise ZendeskError(f"cannot reach Zendesk for {what}: {type(error).__name__}") from None
+                    raise ZendeskUnreachable(f"cannot reach Zendesk for {what}: {type(error).__name__}",
+                                             endpoint=what) from None
                 wait = self._backoff(network_retries)
                 network_retries += 1
-                log.warning("zendesk.network-error", extra={"call": what, "wait": wait})
+                log.info("zendesk.network-error", extra={"endpoint": what, "error": type(error).__name__,
+                                                         "wait": wait})
             self._clock.sleep(wait)
 
     def _backoff(self, attempt: int) -> float:
@@ -103,52 +151,65 @@ class ZendeskGateway:
             reset = state.reset_seconds if state.reset_seconds is not None else 60.0
             self._clock.sleep(reset / max(state.remaining, 1))
 
-    def _get(self, path: str, **params: Any) -> dict[str, Any]:
+    def _answer(self, response: requests.Response, what: str) -> Answer:
+        return Answer.of(response, what, self._client.tickets.session.excerpt)
+
+    def _get(self, path: str, read: Read[T], tickets: Iterable[int] = (), **params: Any) -> T:
+        """GET `path` and `read` its answer, both retried together."""
         api = self._client.tickets
         encoded = {key: quote(str(value), safe=",()") for key, value in params.items() if value is not None}
         url = api._build_url(Url(path, encoded))
-        return self._call(f"GET {path}", lambda: api._get(url, raw_response=True).json())
+        what = f"GET /api/v2/{path}"
+        return self._call(what, lambda: read(self._answer(api._get(url, raw_response=True), what)), tickets)
 
-    def _get_url(self, url: str) -> dict[str, Any]:
+    def _get_url(self, url: str, read: Read[T]) -> T:
         """Follow a `links.next` URL Zendesk gave us."""
         api = self._client.tickets
-        path = url.split("/api/v2/", 1)[-1].split("?", 1)[0]
-        return self._call(f"GET {path}", lambda: api._get(url, raw_response=True).json())
+        what = f"GET {urlsplit(url).path}"
+        return self._call(what, lambda: read(self._answer(api._get(url, raw_response=True), what)))
 
-    def _send(self, method: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST/PUT JSON through zenpy's transport; returns Zendesk's JSON answer."""
+    def _send(self, method: str, path: str, payload: dict[str, Any], read: Read[T],
+              tickets: Iterable[int] = ()) -> T:
+        """POST/PUT JSON through zenpy's transport and `read` Zendesk's answer; `before_write` first."""
         api = self._client.tickets
         url = api._build_url(Url(path))
         send = getattr(api.session, method.lower())
-        response = self._call(f"{method} {path}", lambda: api._call_api(send, url, json=payload, timeout=api.timeout))
-        return response.json() if response.content else {}
+        what = f"{method} /api/v2/{path}"
+
+        def attempt() -> T:
+            if self._before_write:
+                self._before_write(what)  # every attempt: the lease may have gone during a retry's wait
+            return read(self._answer(api._call_api(send, url, json=payload, timeout=api.timeout), what))
+        return self._call(what, attempt, tickets)
 
     def list_all(self, path: str, key: str) -> list[dict[str, Any]]:
         """Every object of a cursor-paginated admin listing (fields, webhooks, triggers, macros)."""
-        page = self._get(path, **{"page[size]": 100})
-        found = list(page[key])
-        while (page.get("meta") or {}).get("has_more") and (page.get("links") or {}).get("next"):
-            page = self._get_url(page["links"]["next"])
-            found.extend(page[key])
+        def read(answer: Answer) -> tuple[list[dict[str, Any]], str | None]:
+            return answer.objects(key), answer.next_url()
+        found, next_url = self._get(path, read, **{"page[size]": 100})
+        while next_url:
+            page, next_url = self._get_url(next_url, read)
+            found.extend(page)
         return found
 
     def create(self, path: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Create one admin object; returns it as Zendesk stored it."""
-        return self._send("POST", path, {key: data})[key]
+        """Create one admin object; returns it as Zendesk stored it (with its id)."""
+        return self._send("POST", path, {key: data}, lambda answer: _with_id(answer, key))
 
     def update(self, path: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Update one admin object; returns it as Zendesk stored it."""
-        return self._send("PUT", path, {key: data})[key]
+        """Update one admin object; returns it as Zendesk stored it (with its id)."""
+        return self._send("PUT", path, {key: data}, lambda answer: _with_id(answer, key))
 
     def webhook_secret(self, webhook_id: str) -> str:
         """The signing secret Zendesk signs this webhook's deliveries with."""
-        return self._get(f"webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
+        return self._get(f"webhooks/{webhook_id}/signing_secret",
+                         lambda answer: answer.text(answer.object("signing_secret"), "secret"))
 
     # -- users, fields, macros ---------------------------------------------
 
     def me(self) -> User:
         """The user the credentials belong to (checks them, too)."""
-        return User.from_json(self._get("users/me.json")["user"])
+        return self._get("users/me.json", lambda answer: answer.build(User.from_json, answer.object("user")))
 
     def find_user(self, id_or_email: str) -> User:
         """A user by id or email.
@@ -157,22 +218,22 @@ class ZendeskGateway:
         """
         if id_or_email.isdigit():
             try:
-                return User.from_json(self._get(f"users/{id_or_email}.json")["user"])
+                return self._get(f"users/{id_or_email}.json",
+                                 lambda answer: answer.build(User.from_json, answer.object("user")))
             except ZendeskHttpError as error:
                 if error.status_code == 404:
                     raise InputError(f"no Zendesk user with id {id_or_email}") from None
                 raise
-        found = self._get("users/search.json", query=f"email:{id_or_email}")["users"]
+        found = self._get("users/search.json", _users, query=f"email:{id_or_email}")
         if not found:
             raise InputError(f"no Zendesk user with email {id_or_email}")
-        return User.from_json(found[0])
+        return found[0]
 
     def users(self, ids: Iterable[int]) -> dict[int, User]:
         """Users by id, 100 per call."""
         found: dict[int, User] = {}
         for batch in chunks(sorted(set(ids))):
-            for data in self._get("users/show_many.json", ids=",".join(map(str, batch)))["users"]:
-                user = User.from_json(data)
+            for user in self._get("users/show_many.json", _users, ids=",".join(map(str, batch))):
                 found[user.id] = user
         return found
 
@@ -182,16 +243,17 @@ class ZendeskGateway:
         :returns: each name asked for that was found -> its field with options
         :raises InputError: a field that exists but is not a drop-down.
         """
-        found: dict[str, DropdownField] = {}
-        for data in self._get("ticket_fields.json")["ticket_fields"]:
-            for wanted in ids_or_titles:
-                if wanted not in (str(data.get("id")), data.get("title")):
-                    continue
-                if data.get("type") not in ("tagger", "multiselect"):
-                    raise InputError(f"ticket field {wanted!r} is not a drop-down")
-                options = {o["name"]: o["value"] for o in data.get("custom_field_options") or ()}
-                found[wanted] = DropdownField(id=int(data["id"]), title=data.get("title") or "", options=options)
-        return found
+        def read(answer: Answer) -> dict[str, DropdownField]:
+            found: dict[str, DropdownField] = {}
+            for data in answer.objects("ticket_fields"):
+                for wanted in ids_or_titles:
+                    if wanted not in (str(data.get("id")), data.get("title")):
+                        continue
+                    if data.get("type") not in ("tagger", "multiselect"):
+                        raise InputError(f"ticket field {wanted!r} is not a drop-down")
+                    found[wanted] = answer.build(_dropdown, data)
+            return found
+        return self._get("ticket_fields.json", read)
 
     def macros(self, id_or_title: str, protected_tags: Iterable[str] = ()) -> dict[str, Macro]:
         """Macros by id (one, for every language) or title ("<title> (<lang>)" per language), checked.
@@ -211,24 +273,32 @@ class ZendeskGateway:
     def _macros_found(self, id_or_title: str) -> dict[str, Macro]:
         if id_or_title.isdigit():
             try:
-                return {"": Macro.from_json(self._get(f"macros/{id_or_title}.json")["macro"])}
+                return {"": self._get(f"macros/{id_or_title}.json",
+                                      lambda answer: answer.build(Macro.from_json, answer.object("macro")))}
             except ZendeskHttpError as error:
                 if error.status_code == 404:
                     raise InputError(f"no macro with id {id_or_title}") from None
                 raise
-        found: dict[str, Macro] = {}
-        page = self._get("macros/active.json", **{"page[size]": 100})
-        while True:
-            for data in page["macros"]:
+
+        def read(answer: Answer) -> tuple[list[tuple[str, Macro]], str | None]:
+            # Only this family's macros are read whole: the account's other macros are none of ours.
+            family = []
+            for data in answer.objects("macros"):
                 language = variant_language(data.get("title") or "", id_or_title)
-                if language == "":
-                    found.setdefault("", Macro.from_json(data))
-                elif language is not None:
-                    found[language] = Macro.from_json(data)
-            next_url = (page.get("links") or {}).get("next")
-            if not (page.get("meta") or {}).get("has_more") or not next_url:
+                if language is not None:
+                    family.append((language, answer.build(Macro.from_json, data)))
+            return family, answer.next_url()
+        found: dict[str, Macro] = {}
+        page, next_url = self._get("macros/active.json", read, **{"page[size]": 100})
+        while True:
+            for language, macro in page:
+                if language:
+                    found[language] = macro
+                else:
+                    found.setdefault("", macro)
+            if not next_url:
                 break
-            page = self._get_url(next_url)
+            page, next_url = self._get_url(next_url, read)
         if not found:
             raise InputError(f"no active macro titled {id_or_title!r} or {id_or_title!r} (<language>)")
         return found
@@ -237,10 +307,10 @@ class ZendeskGateway:
 
     def create_problem_ticket(self, subject: str, body: str, priority: str) -> int:
         """Create the incident's problem ticket; returns its id."""
-        ticket = ZenpyTicket(subject=subject, type="problem", priority=priority, status="open",
-                             comment={"body": body, "public": False})
-        audit = self._call("POST tickets", lambda: self._client.tickets.create(ticket))
-        return int(audit.ticket.id)
+        ticket = {"subject": subject, "type": "problem", "priority": priority, "status": "open",
+                  "comment": {"body": body, "public": False}}
+        return self._send("POST", "tickets.json", {"ticket": ticket},
+                          lambda answer: answer.build(_id, answer.object("ticket")))
 
     def export_tickets(self, query: str) -> Iterator[list[Ticket]]:
         """Every ticket matching `query`, a page at a time, requesters attached.
@@ -248,14 +318,15 @@ class ZendeskGateway:
         Uses the search export (cursor) endpoint: plain search stops at 1,000 results.
         The type goes in filter[type] only, as the docs require.
         """
-        page = self._get("search/export.json", query=query, **{"filter[type]": "ticket",
-                                                               "page[size]": EXPORT_PAGE_SIZE, "include": "users"})
+        def read(answer: Answer) -> tuple[list[Ticket], str | None]:
+            return _tickets(answer, "results"), answer.next_url()
+        page, next_url = self._get("search/export.json", read, query=query, **{
+            "filter[type]": "ticket", "page[size]": EXPORT_PAGE_SIZE, "include": "users"})
         while True:
-            yield self._tickets_with_requesters(page["results"], page.get("users") or ())
-            next_url = (page.get("links") or {}).get("next")
-            if not (page.get("meta") or {}).get("has_more") or not next_url:
+            yield self._with_requesters(page)
+            if not next_url:
                 return
-            page = self._get_url(next_url)
+            page, next_url = self._get_url(next_url, read)
 
     def updated_tickets(self, since: datetime) -> Iterator[list[Ticket]]:
         """Tickets updated since `since`, a page at a time (incremental cursor export).
@@ -263,30 +334,38 @@ class ZendeskGateway:
         Unlike search, it sees tickets Zendesk has not indexed yet; its last minute is not
         served (the docs' rule), which webhooks cover.
         """
+        def read(answer: Answer) -> tuple[list[Ticket], str | None]:
+            after_url = answer.data.get("after_url")
+            if after_url is not None and not isinstance(after_url, str):
+                raise answer.bad("'after_url' is not a URL")
+            return _tickets(answer, "tickets"), None if answer.data.get("end_of_stream") else after_url
         newest = self._clock.now().timestamp() - INCREMENTAL_MIN_AGE_SECONDS
-        page = self._get("incremental/tickets/cursor.json", start_time=int(min(since.timestamp(), newest)),
-                         include="users", per_page=EXPORT_PAGE_SIZE)
+        page, next_url = self._get("incremental/tickets/cursor.json", read,
+                                   start_time=int(min(since.timestamp(), newest)), include="users",
+                                   per_page=EXPORT_PAGE_SIZE)
         while True:
-            yield self._tickets_with_requesters(page["tickets"], page.get("users") or ())
-            if page.get("end_of_stream") or not page.get("after_url"):
+            yield self._with_requesters(page)
+            if not next_url:
                 return
-            page = self._get_url(page["after_url"])
+            page, next_url = self._get_url(next_url, read)
 
     def tickets(self, ids: Iterable[int]) -> list[Ticket]:
         """Tickets by id with their requesters, 100 per call; unknown ids are simply absent."""
         found: list[Ticket] = []
         for batch in chunks(sorted(set(ids))):
-            page = self._get("tickets/show_many.json", ids=",".join(map(str, batch)), include="users")
-            found.extend(self._tickets_with_requesters(page["tickets"], page.get("users") or ()))
+            page = self._get("tickets/show_many.json", lambda answer: _tickets(answer, "tickets"), tickets=batch,
+                             ids=",".join(map(str, batch)), include="users")
+            found.extend(self._with_requesters(page))
         return found
 
-    def _tickets_with_requesters(self, tickets: list[dict], users: Iterable[dict]) -> list[Ticket]:
-        known = {int(u["id"]): User.from_json(u) for u in users}
+    def _with_requesters(self, tickets: list[Ticket]) -> list[Ticket]:
         # Sideloads should carry every requester; fetch any that did not come, in bulk.
-        missing = {t["requester_id"] for t in tickets if t.get("requester_id") and t["requester_id"] not in known}
-        if missing:
-            known.update(self.users(missing))
-        return [Ticket.from_json(t, known) for t in tickets]
+        missing = {t.requester_id for t in tickets if t.requester_id is not None and t.requester is None}
+        if not missing:
+            return tickets
+        known = self.users(missing)
+        return [dataclasses.replace(t, requester=known.get(t.requester_id)) if t.requester is None else t
+                for t in tickets]
 
     # -- bulk writes -----------------------------------------------------
 
@@ -306,10 +385,54 @@ class ZendeskGateway:
     def _submit_job(self, batch: Sequence[dict[str, Any]]) -> str:
         # Plain JSON: the items are already Zendesk ticket objects, and building zenpy
         # objects for them cost more CPU than the rest of a declare.
-        return self._send("PUT", "tickets/update_many.json", {"tickets": list(batch)})["job_status"]["id"]
+        return self._send("PUT", "tickets/update_many.json", {"tickets": list(batch)},
+                          lambda answer: answer.text(answer.object("job_status"), "id"),
+                          tickets=[int(item["id"]) for item in batch])
 
     def _job_statuses(self, job_ids: list[str]) -> list[dict[str, Any]]:
+        """The jobs' statuses as the bulk writer reads them: id, status, and results with int ids."""
+        def read(answer: Answer) -> list[dict[str, Any]]:
+            return [answer.build(_job_status, data) for data in answer.objects("job_statuses")]
         statuses: list[dict[str, Any]] = []
         for batch in chunks(job_ids):
-            statuses.extend(self._get("job_statuses/show_many.json", ids=",".join(batch))["job_statuses"])
+            statuses.extend(self._get("job_statuses/show_many.json", read, ids=",".join(batch)))
         return statuses
+
+
+def _id(data: dict[str, Any]) -> int:
+    if isinstance(data["id"], bool):
+        raise TypeError(f"id {data['id']!r} is not a number")
+    return int(data["id"])
+
+
+def _with_id(answer: Answer, key: str) -> dict[str, Any]:
+    data = answer.object(key)
+    answer.text(data, "id")  # numbers for most objects, strings for webhooks
+    return data
+
+
+def _users(answer: Answer) -> list[User]:
+    return [answer.build(User.from_json, data) for data in answer.objects("users")]
+
+
+def _tickets(answer: Answer, key: str) -> list[Ticket]:
+    """The tickets under `key`, each with its requester if the answer sideloaded it."""
+    known = {user.id: user for user in
+             (answer.build(User.from_json, data) for data in answer.objects("users", optional=True))}
+    return [answer.build(lambda data: Ticket.from_json(data, known), data) for data in answer.objects(key)]
+
+
+def _dropdown(data: dict[str, Any]) -> DropdownField:
+    options = {o["name"]: o["value"] for o in data.get("custom_field_options") or ()}
+    return DropdownField(id=_id(data), title=data.get("title") or "", options=options)
+
+
+def _job_status(data: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(data["id"], (str, int)) or not isinstance(data["status"], str):
+        raise TypeError("a job status needs a string id and status")
+    results = data.get("results") or []
+    if not isinstance(results, list):
+        raise TypeError("'results' is not a list")
+    return {"id": str(data["id"]), "status": data["status"],
+            "results": [{**result, "id": _id(result)} if result.get("id") is not None else result
+                        for result in results]}

@@ -9,7 +9,6 @@ import sys
 import time
 from datetime import datetime, timezone
 
-import pytest
 import requests
 from sqlalchemy import select
 
@@ -22,25 +21,17 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.helpers import wait_until
 
 
-def start(database_url: str, tmp_path, name: str, *args: str) -> subprocess.Popen:
-    """`outage-desk ARGS` in the background, its stderr in tmp_path/NAME.log."""
+def start(database_url: str, tmp_path, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`outage-desk ARGS` in the background, its stderr in tmp_path/NAME.log; `env` overrides the settings."""
+    settings = env
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
     # The jobs make no Zendesk call while no incident is declared: nothing listens there.
     env.update(ZENDESK_URL="http://127.0.0.1:9", ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL="api@acme.test",
                ZENDESK_API_TOKEN="tok", ZENDESK_WEBHOOK_SECRET=WEBHOOK_SECRET, DATABASE_URL=database_url)
+    env.update(settings or {})
     with open(tmp_path / f"{name}.log", "w") as log:
         return subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=tmp_path,
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-@pytest.fixture
-def processes():
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
 
 
 def free_port() -> int:

@@ -4,6 +4,9 @@ import logging
 import threading
 from datetime import timedelta
 
+import pytest
+
+from app.errors import LeaseLost
 from app.incident.intake import IntakeReport
 from app.jobs.lease import WorkerLease
 from app.jobs.scheduler import build_scheduler
@@ -13,21 +16,36 @@ TTL = timedelta(seconds=30)
 
 
 class RecordingDesk:
-    """Stands in for one worker's desk: counts its job runs, and can hold them until told to finish."""
+    """Stands in for one worker's desk: counts its job runs, and can hold them until told to finish.
+
+    While held, a job ticks `progress` each time `answered()` is called, as the gateway does for
+    every answer Zendesk gives it.
+    """
 
     def __init__(self):
         self.runs = 0
         self.finish = threading.Event()
         self.finish.set()
+        self.progress = None
+        self._answers = 0
+
+    def answered(self) -> None:
+        self._answers += 1
+
+    def _work(self) -> None:
+        seen = self._answers
+        while not self.finish.wait(0.005):
+            if self._answers > seen:
+                seen = self._answers
+                self.progress.tick()
+        self.runs += 1
 
     def take_in_pending(self) -> IntakeReport:
-        self.finish.wait()
-        self.runs += 1
+        self._work()
         return IntakeReport()
 
     def run_tasks(self) -> int:
-        self.finish.wait()
-        self.runs += 1
+        self._work()
         return 0
 
 
@@ -98,22 +116,32 @@ def test_of_two_schedulers_on_one_store_only_one_runs_jobs_until_it_dies_then_th
         schedulers[1].shutdown(wait=True)
 
 
-def test_a_job_that_outlasts_the_lease_keeps_it_by_the_heartbeat(sessions, clock):
-    ttl = timedelta(seconds=0.3)  # the heartbeat then renews every 0.1 s of real time
+def test_a_long_job_keeps_the_lease_while_it_makes_progress_and_lets_it_lapse_once_stuck(sessions, clock, caplog):
+    ttl = timedelta(seconds=0.3)  # the heartbeat then runs every 0.1 s of real time
     desk = RecordingDesk()
     desk.finish.clear()
     lease = CountingLease(sessions, clock, ttl, owner="busy")
+    desk.progress = lease.progress
     standby = WorkerLease(sessions, clock, ttl, owner="standby")
     scheduler = build_scheduler(desk, blocking=False, interval=0.02, lease=lease)
     scheduler.start()
     try:
-        wait_until(lambda: lease.checks >= 2)  # both jobs started, and are stuck
-        for _ in range(6):
+        wait_until(lambda: lease.checks >= 2)  # both jobs started, and are busy
+        for _ in range(6):  # answers keep coming: the lease is renewed
             clock.advance(ttl.total_seconds() / 2)
+            desk.answered()
+            wait_until(lambda: lease.progress.stalled_for() == 0)  # both jobs heard back
             checks = lease.checks
             wait_until(lambda: lease.checks > checks)  # only the heartbeat checks now
             assert not standby.hold()
+
+        clock.advance(ttl.total_seconds() + 0.01)  # no answer for longer than the TTL: stuck
+        wait_until(lambda: any(r.getMessage() == "jobs.lease-lapsing" for r in caplog.records))
+        assert standby.hold()
         assert desk.runs == 0
+        # Unstuck at last, the job must not write over the standby's work.
+        with pytest.raises(LeaseLost):
+            lease.fence("PUT /api/v2/tickets/update_many.json")
     finally:
         desk.finish.set()
         scheduler.shutdown(wait=True)

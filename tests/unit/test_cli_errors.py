@@ -1,8 +1,14 @@
-"""At the CLI, bad config is one plain line naming the variable, a non-zero exit, no secret."""
+"""At the CLI, bad config or a bad Zendesk is one plain line, a non-zero exit, no secret, no traceback."""
 
 import os
 import subprocess
 import sys
+import time
+
+import pytest
+
+from tests.faulty_zendesk import CUT_JSON, EMPTY, HTML, FaultyZendesk, drip
+from tests.faulty_zendesk import body as answer
 
 
 def run_cli(tmp_path, *args, env=None, dotenv=None):
@@ -40,3 +46,50 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("outage-desk: InputError: --since must be an ISO 8601 time such as "
                                      "2026-11-22T10:00:00Z")
+
+
+BAD_ANSWERS = {
+    "html": (HTML, "is not JSON: '<html><head><title>502 Bad Gateway"),
+    "cut-off json": (CUT_JSON, "is not JSON: '{\"ticket_fields\": [{\"id\": 1"),
+    "empty": (EMPTY, "is not JSON: (empty body)"),
+    "null list": (answer('{"ticket_fields": null}'), "('ticket_fields' is not a list of objects)"),
+    "a list": (answer('[{"id": 1}]'), "is not a JSON object"),
+    "field without id": (answer('{"ticket_fields": [{"title": "Contact reason", "type": "tagger"}]}'),
+                         "(KeyError: 'id')"),
+}
+
+
+@pytest.fixture
+def faulty():
+    zendesk = FaultyZendesk()
+    yield zendesk
+    zendesk.close()
+
+
+def zendesk_env(faulty, **overrides):
+    return {"ZENDESK_URL": faulty.url, "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@b.c",
+            "ZENDESK_API_TOKEN": "secret-token-value", **overrides}
+
+
+@pytest.mark.parametrize("bad", BAD_ANSWERS, ids=list(BAD_ANSWERS))
+def test_a_bad_answer_from_zendesk_is_one_line_and_exit_4(tmp_path, faulty, bad):
+    fault, problem = BAD_ANSWERS[bad]
+    faulty.fail("/api/v2/ticket_fields.json", fault)
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API", env=zendesk_env(faulty))
+    assert result.returncode == 4, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("outage-desk: ZendeskBadAnswer: Zendesk's answer to GET /api/v2/ticket_fields.json ")
+    assert problem in line
+    assert faulty.count("/api/v2/ticket_fields.json") == 3  # tried twice more, then given up
+
+
+def test_a_zendesk_that_drips_its_answer_ends_at_the_deadline_with_exit_4(tmp_path, faulty):
+    faulty.fail("/api/v2/ticket_fields.json", drip(1.0))
+    started = time.monotonic()
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
+                     env=zendesk_env(faulty, ZENDESK_TIMEOUT_SECONDS="2"))
+    # Two attempts of 2 s and a backoff of at most a second, plus the interpreter's start.
+    assert time.monotonic() - started < 12
+    assert result.returncode == 4
+    assert result.stderr.splitlines() == [
+        "outage-desk: ZendeskTimeout: Zendesk took longer than 2 s to answer GET /api/v2/ticket_fields.json"]

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from app.errors import ZendeskAuthError, ZendeskServerError
+from app.errors import LeaseLost, ZendeskAuthError, ZendeskServerError
 from app.zendesk.client import RateLimitState, build_zenpy
 from app.zendesk.gateway import ZendeskGateway
 
@@ -142,3 +142,33 @@ def test_rate_limit_headers_slow_the_client_down_before_zendesk_says_429(gateway
     # 7 calls left for 14 seconds: spread them out, one every 2 seconds.
     assert clock.sleeps == [2.0]
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_every_write_asks_before_write_first_and_a_refusal_sends_nothing(config, clock):
+    asked, answers = [], []
+
+    def fence(what):
+        asked.append(what)
+        if len(asked) > 1:
+            raise LeaseLost(f"lease lost: {what} not sent")
+
+    rate_limit = RateLimitState()
+    gateway = ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock, rng=random.Random(1),
+                             on_answer=lambda: answers.append(1), before_write=fence)
+    responses.post(f"{API}/tickets.json", json={"ticket": {"id": 42}})
+    assert gateway.create_problem_ticket("[Outage] API down", "Started…", "high") == 42
+    assert len(answers) == 1
+
+    with pytest.raises(LeaseLost):
+        gateway.bulk_update([{"id": 1, "additional_tags": ["api_down"]}])
+    assert asked == ["POST /api/v2/tickets.json", "PUT /api/v2/tickets/update_many.json"]
+    assert len(responses.calls) == 1 and len(answers) == 1
+
+
+@responses.activate
+def test_rate_limit_headers_it_cannot_read_are_ignored(gateway, clock):
+    headers = {"X-Rate-Limit": "lots", "X-Rate-Limit-Remaining": "-", "ratelimit-reset": "soon"}
+    responses.get(f"{API}/users/me.json", headers=headers, json={"user": {"id": 1, "name": "API", "role": "admin"}})
+    assert gateway.me().id == 1 and gateway.me().id == 1
+    assert clock.sleeps == []
