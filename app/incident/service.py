@@ -203,8 +203,9 @@ class OutageDesk:
         incident = self.open_incident(spec, claim_backfill=True)
         try:
             # What the writes need, checked before the first of them.
+            protected = protected_tags(self.account, incident)
             for macro in self._acknowledgement_macros.values():
-                macro.check_removals(protected_tags(self.account, incident))
+                macro.check_removals(protected)
             log.info("incident.acknowledging", extra={"languages": ",".join(sorted(self._acknowledgement_macros))})
             self._ensure_problem_ticket(incident)
         except Exception:

@@ -12,7 +12,7 @@ from app.config import DEFAULT_CR_VALUE
 from app.incident.model import Kind, State
 from app.jobs.lease import WORKER_LEASE
 from app.store.leases import RELEASED, lease_holder
-from app.store.tables import AffectedTicketRow, IncidentRow, InboxRow, TaskRow
+from app.store.tables import AffectedTicketRow, IncidentRow, InboxRow
 from app.wiring import build_desk
 from tests.faulty_zendesk import HTML, SILENT, FaultyZendesk
 from tests.faulty_zendesk import body as answer
@@ -136,7 +136,7 @@ def test_sigterm_mid_resolve_stops_within_seconds_and_the_next_worker_finishes_i
     try:
         desk = build_desk(desk_config(account, tmp_path))
         incident = desk.declare(outage(account))
-        desk.mark_resolved(incident.incident_id, by_user=account.seed.referent_id)
+        desk.mark_resolving(incident.incident_id, by_user=account.seed.referent_id)
         desk.sessions.kw["bind"].dispose()
         mark = len(account.state.emails)
         # Zendesk takes the closing replies' jobs but never says they are done: resolve keeps polling.
@@ -153,13 +153,12 @@ def test_sigterm_mid_resolve_stops_within_seconds_and_the_next_worker_finishes_i
         assert time.monotonic() - started < 5
         assert lease_holder(sessions, WORKER_LEASE).expires_at == RELEASED
         assert "jobs.stopped job=run_tasks" in (tmp_path / "resolving.log").read_text()
-        with sessions() as session:
-            assert session.scalar(select(TaskRow.done_at)) is None
+        assert _state(sessions) == "resolving"  # its replies are still to be settled: the store says so
 
         proxy.heal("/api/v2/job_statuses/show_many.json")  # Zendesk is itself again
         successor = start(database_url, tmp_path, "successor", "worker", env=env)
         processes.append(successor)
-        wait_until(lambda: _task_done(sessions), timeout=60)
+        wait_until(lambda: _state(sessions) == "resolved", timeout=60)
         successor.send_signal(signal.SIGTERM)
         assert successor.wait(timeout=10) == 0
         closing = [email["ticket_id"] for email in account.emails_since(mark)]
@@ -169,6 +168,6 @@ def test_sigterm_mid_resolve_stops_within_seconds_and_the_next_worker_finishes_i
         account.server.shutdown()
 
 
-def _task_done(sessions) -> bool:
+def _state(sessions) -> str:
     with sessions() as session:
-        return session.scalar(select(TaskRow.done_at)) is not None
+        return session.scalar(select(IncidentRow.state))
