@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.config import DEFAULT_CR_VALUE, Config, load_config
-from app.errors import InputError, OutageDeskError, StateError
+from app.errors import InputError, OutageDeskError, StateError, ZendeskError
 from app.incident.model import IncidentSpec, Kind
 from app.logs import configure_logging
 
@@ -315,5 +315,8 @@ def main() -> None:
         click.echo("outage-desk: aborted", err=True)
         sys.exit(1)
     except OutageDeskError as error:
-        click.echo(f"outage-desk: {type(error).__name__}: {error}", err=True)
+        # declare and resolve keep their work in the store: after Zendesk failed them, the same command carries on.
+        again = "; nothing is lost: run the same command again to carry on" if isinstance(error, ZendeskError) \
+            and error.resumable else ""
+        click.echo(f"outage-desk: {type(error).__name__}: {error}{again}", err=True)
         sys.exit(error.exit_code)

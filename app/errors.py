@@ -76,6 +76,8 @@ class ZendeskError(OutageDeskError):
 
     http_status = 502
     exit_code = 4
+    # A passing fault (no answer, a 5xx, a 429, a bad answer, a timeout): the same command later may succeed.
+    resumable = True
 
     def __init__(self, message: str, response=None, endpoint: str | None = None):
         super().__init__(message)
@@ -112,6 +114,7 @@ class ZendeskBadAnswer(ZendeskError):
 class ZendeskHttpError(ZendeskError):
     """Zendesk answered with an error status."""
 
+    resumable = False  # it refused the call itself: running it again changes nothing
     def __init__(self, message: str, response, endpoint: str | None = None):
         super().__init__(message, response, endpoint)
         self.status_code = response.status_code
@@ -126,6 +129,8 @@ class ZendeskAuthError(ZendeskHttpError):
 class ZendeskRateLimited(ZendeskHttpError):
     """429 from Zendesk, with the wait it asked for."""
 
+    resumable = True
+
     def __init__(self, message: str, response, retry_after: float, endpoint: str | None = None):
         super().__init__(message, response, endpoint)
         self.retry_after = retry_after
@@ -133,3 +138,5 @@ class ZendeskRateLimited(ZendeskHttpError):
 
 class ZendeskServerError(ZendeskHttpError):
     """5xx from Zendesk; retried with backoff by the gateway."""
+
+    resumable = True

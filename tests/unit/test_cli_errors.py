@@ -80,6 +80,7 @@ def test_a_bad_answer_from_zendesk_is_one_line_and_exit_4(tmp_path, faulty, bad)
     [line] = result.stderr.splitlines()
     assert line.startswith("outage-desk: ZendeskBadAnswer: Zendesk's answer to GET /api/v2/ticket_fields.json ")
     assert problem in line
+    assert line.endswith("nothing is lost: run the same command again to carry on")  # what the operator does
     assert faulty.count("/api/v2/ticket_fields.json") == 3  # tried twice more, then given up
 
 
@@ -92,4 +93,5 @@ def test_a_zendesk_that_drips_its_answer_ends_at_the_deadline_with_exit_4(tmp_pa
     assert time.monotonic() - started < 12
     assert result.returncode == 4
     assert result.stderr.splitlines() == [
-        "outage-desk: ZendeskTimeout: Zendesk took longer than 2 s to answer GET /api/v2/ticket_fields.json"]
+        "outage-desk: ZendeskTimeout: Zendesk took longer than 2 s to answer GET /api/v2/ticket_fields.json; "
+        "nothing is lost: run the same command again to carry on"]
