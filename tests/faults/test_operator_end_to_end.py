@@ -39,9 +39,11 @@ SEED = int(os.environ.get("FAULTS_SEED", "8031"))
 TICKETS = 3000
 FAULTS = Faults(server_error_rate=0.05, rate_limit_rate=0.03, malformed_rate=0.01, lost_answer_rate=0.01,
                 item_failure_rate=0.05, retry_after=1, seed=SEED)
-# Jobs take ~0.4 s per 100 tickets, one at a time, so a run is still at work when its kill comes.
-JOB_DELAY, JOB_DELAY_PER_TICKET = 0.1, 0.003
-KILLS = {"declare": 4, "resolve": 8}
+# Jobs take ~0.8 s per 100 tickets, one at a time (Zendesk is slower still), so a run is still at work when
+# its kill comes: declare and resolve each keep Zendesk busy for about 20 s.
+JOB_DELAY, JOB_DELAY_PER_TICKET = 0.2, 0.006
+KILLS = {"declare": 5, "resolve": 8}  # at most; a command that finishes first is not killed again
+MIN_KILLS = 10
 MAX_STARTS = 40
 RUN_TIMEOUT = 300
 UNSOLVED = {"new", "open", "pending", "hold"}
@@ -96,7 +98,7 @@ def operate(name: str, argv: list[str], env: dict, cwd: Path, rng: random.Random
     """Run the command, and again after every kill or whenever it says to, until it succeeds."""
     killed = 0
     for number in range(1, MAX_STARTS + 1):
-        kill_after = rng.uniform(0.4, 5.0) if killed < kills else None
+        kill_after = rng.uniform(0.4, 4.0) if killed < kills else None
         was_killed, returncode, seconds, output = run_once(argv, env, cwd, kill_after)
         killed += was_killed
         runs.append(Run(name, number, kill_after, was_killed, returncode, seconds, output.strip()))
@@ -184,7 +186,7 @@ def test_an_operator_runs_an_outage_through_faults_and_kills_and_every_customer_
     report = "\n".join([figures, *map(str, runs)])
     print(report)
 
-    assert kills >= sum(KILLS.values()), report
+    assert kills >= MIN_KILLS, report
     assert final.returncode == 0 and "is resolved" in final.said, report
     assert left_queued == 0, report
     # Acknowledged at least once and at most once: the customers with an email address, each once.
