@@ -17,8 +17,8 @@ from app.zendesk.model import Ticket
 
 BUCKET = timedelta(minutes=15)
 NOTIFIED = ("sent", "callback")
-CSV_COLUMNS = ("ticket_id", "channel", "group_id", "created_at", "taken_in_at", "source", "reopened", "audience",
-               "language", "notification", "notified_at", "author_id")
+CSV_COLUMNS = ("ticket_id", "channel", "group_id", "created_at", "taken_in_at", "source", "take_in", "reopened",
+               "audience", "language", "notification", "notified_at", "author_id", "reason")
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,14 @@ class TicketLine:
     created_at: datetime | None
     taken_in_at: datetime
     source: str
+    take_in: str  # taken | submitted | retry | given_up
     reopened: int
     audience: str | None
     language: str | None
     notification: str | None  # sent | callback | planned | failed | …, None before resolve
     notified_at: datetime | None
     author_id: int | None
+    reason: str | None  # why its take-in or its notification was given up, or the last failure
 
 
 def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, NotificationRow],
@@ -48,10 +50,13 @@ def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, Not
             ticket_id=row.ticket_id, channel=ticket.channel if ticket else None,
             group_id=ticket.group_id if ticket else None,
             created_at=_parse(ticket.created_at) if ticket else None, taken_in_at=row.taken_in_at,
-            source=row.source, reopened=row.reopened, audience=note.audience if note else None,
+            source=row.source, take_in=row.state, reopened=row.reopened,
+            audience=note.audience if note else None,
             language=note.language if note else None, notification=note.state if note else None,
             notified_at=note.updated_at if note and note.state in NOTIFIED else None,
-            author_id=note.author_id if note else None))
+            author_id=note.author_id if note else None,
+            reason=(note.detail if note and note.state not in NOTIFIED else None) or (
+                row.detail if row.state != "taken" else None)))
     return lines
 
 
@@ -90,6 +95,8 @@ class IncidentReport:
             "notified": dict(Counter(line.audience for line in self.lines if line.notification == "sent")),
             "callbacks": sum(1 for line in self.lines if line.notification == "callback"),
             "not_notified": sum(1 for line in self.lines if line.notification not in NOTIFIED),
+            "take_ins_given_up": sum(1 for line in self.lines if line.take_in == "given_up"),
+            "notifications_given_up": sum(1 for line in self.lines if line.notification == "given_up"),
         }
 
     def as_json(self) -> dict:
@@ -186,11 +193,12 @@ declared {{ report.incident.declared_at }}, ended {{ report.incident.ended_at or
 <tr><th>time to notify, from the end</th><td>{% if s.time_to_notify_seconds %}median {{ s.time_to_notify_seconds.median|duration }}, max {{ s.time_to_notify_seconds.max|duration }}{% else %}-{% endif %}</td></tr>
 <tr><th>closing email sent</th><td>{% for k, v in s.notified.items() %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 <tr><th>call-back list / not notified</th><td>{{ s.callbacks }} / {{ s.not_notified }}</td></tr>
+<tr><th>given up: take-ins / notifications (reasons below)</th><td>{{ s.take_ins_given_up }} / {{ s.notifications_given_up }}</td></tr>
 </table>
 <h2>Who was notified</h2>
-<table><tr><th>ticket</th><th>channel</th><th>group</th><th>audience</th><th>language</th><th>notification</th><th>at</th></tr>
+<table><tr><th>ticket</th><th>channel</th><th>group</th><th>take-in</th><th>audience</th><th>language</th><th>notification</th><th>at</th><th>why not</th></tr>
 {% for t in report.tickets %}<tr><td>#{{ t.ticket_id }}</td><td>{{ t.channel or "" }}</td><td>{{ t.group_id or "" }}</td>
-<td>{{ t.audience or "" }}</td><td>{{ t.language or "" }}</td><td>{{ t.notification or "not yet" }}</td><td>{{ t.notified_at or "" }}</td></tr>
+<td>{{ t.take_in }}</td><td>{{ t.audience or "" }}</td><td>{{ t.language or "" }}</td><td>{{ t.notification or "not yet" }}</td><td>{{ t.notified_at or "" }}</td><td>{{ t.reason or "" }}</td></tr>
 {% endfor %}</table>
 </body></html>
 """)

@@ -1,7 +1,8 @@
 """Exactly once, both halves: nobody forgotten whatever dies or fails, nothing written twice."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+import requests
 from sqlalchemy import update
 
 from app.incident.resolve import CALLBACK_NOTE
@@ -10,9 +11,11 @@ from app.jobs.inbox import drain_inbox
 from app.jobs.tasks import run_tasks
 from app.store.tables import AffectedTicketRow, InboxRow
 from app.web import create_app
+from app.wiring import build_desk
 from tests.conftest import WEBHOOK_SECRET
-from tests.helpers import WebhookSender
+from tests.helpers import FrozenClock, WebhookSender
 from tests.scenarios.conftest import desk_config, outage
+from tests.scenarios.test_cli import outage_desk
 
 CALLBACK_OPENING = CALLBACK_NOTE.split("{")[0]
 
@@ -94,3 +97,37 @@ def test_a_take_in_left_submitted_by_a_dead_worker_is_written_once_by_the_next(a
 
     assert [c["body"] for c in ours_since(account, ticket_id, before)] == ["API DOWN"]
     assert "api_down" in account.ticket(ticket_id)["tags"]
+
+
+def test_a_take_in_that_cannot_land_is_given_up_with_its_reason_in_status_and_the_report(account, tmp_path):
+    clock = FrozenClock(datetime.now(timezone.utc))
+    config = desk_config(account, tmp_path)
+    desk = build_desk(config, clock)
+    try:
+        report = desk.declare(outage(account))
+        ticket_id = account.write_in("API 503 on every call")
+        set_faults(account, item_failure_rate=1.0)  # Zendesk fails this ticket inside every job
+
+        taken, failed = desk.attach(desk.incident(report.incident_id), [ticket_id])
+
+        assert taken == 0 and set(failed) == {ticket_id}
+        assert desk.progress(report.incident_id).retrying == 1  # kept, not dropped
+        set_faults(account)
+        with account.state.lock:  # meanwhile Zendesk's own automation closed it
+            account.state.tickets[ticket_id]["status"] = "closed"
+        clock.advance(3600)
+        desk.retry_take_ins()
+
+        reason = "closed: a closed ticket cannot be changed"
+        assert desk.progress(report.incident_id).take_ins_given_up == {ticket_id: reason}
+        line = next(line for line in desk.report(desk.incident(report.incident_id)).lines
+                    if line.ticket_id == ticket_id)
+        assert (line.take_in, line.reason) == ("given_up", reason)
+    finally:
+        desk.sessions.kw["bind"].dispose()
+    status = outage_desk(account, tmp_path, "status", env_overrides={"DATABASE_URL": config.database_url})
+    assert f"ticket #{ticket_id}: {reason}" in status.stdout, status.stdout + status.stderr
+
+
+def set_faults(account, **rates) -> None:
+    requests.post(f"{account.url}/_sandbox/faults", json=rates, timeout=10).raise_for_status()
