@@ -257,8 +257,10 @@ class OutageDesk:
         if incident.problem_ticket_id:
             return
         body = f"{incident.title}\nStarted {incident.started_at.isoformat()}. Tickets matching: {incident.query}"
+        # Names this incident of this store: a declare that died after the create finds its ticket.
+        external_id = f"outage-desk-{incident.id}-{incident.declared_at:%Y%m%dT%H%M%S%f}"
         incident.problem_ticket_id = self.gateway.create_problem_ticket(
-            f"[Outage] {incident.title}", body, PRIORITY_BY_LEVEL[incident.severity])
+            f"[Outage] {incident.title}", body, PRIORITY_BY_LEVEL[incident.severity], external_id)
         with self.sessions() as session:
             session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
                             .values(problem_ticket_id=incident.problem_ticket_id))

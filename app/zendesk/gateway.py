@@ -40,6 +40,7 @@ EXPORT_PAGE_SIZE = 1000  # search and incremental exports allow 1000 per page: f
 INCREMENTAL_MIN_AGE_SECONDS = 61  # its start_time must be at least a minute in the past
 # Retries per status, PagerDuty-style; 401/403/404/422 are never retried.
 RETRY_STATUSES = {500: 2, 502: 4, 503: 6, 504: 6}
+CREATE_ATTEMPTS = 5  # a create is re-sent only after Zendesk says the ticket does not exist yet
 MAX_NETWORK_RETRIES = 3
 # A call that ran out its whole deadline is tried once more, on a fresh connection: another
 # full wait rarely helps, and the caller (an admin at the CLI) has waited long enough.
@@ -87,10 +88,17 @@ class ZendeskGateway:
 
     # -- transport ---------------------------------------------------------
 
-    def _call(self, what: str, fn: Callable[[], T], tickets: Iterable[int] = ()) -> T:
-        """Run one API call with the retry policy; `what` names it in logs and errors, `tickets` too."""
+    def _call(self, what: str, fn: Callable[[], T], tickets: Iterable[int] = (), retry: bool = True) -> T:
+        """Run one API call with the retry policy; `what` names it in logs and errors, `tickets` too.
+
+        `retry=False` makes one attempt: for a write that must not be sent twice blindly.
+        """
         try:
-            result = self._retrying(what, fn)
+            if retry:
+                result = self._retrying(what, fn)
+            else:
+                self._pace()
+                result = fn()
         except ZendeskError as error:
             error.endpoint = error.endpoint or what
             error.tickets = error.tickets or tuple(tickets)
@@ -169,7 +177,7 @@ class ZendeskGateway:
         return self._call(what, lambda: read(self._answer(api._get(url, raw_response=True), what)))
 
     def _send(self, method: str, path: str, payload: dict[str, Any], read: Read[T],
-              tickets: Iterable[int] = ()) -> T:
+              tickets: Iterable[int] = (), retry: bool = True) -> T:
         """POST/PUT JSON through zenpy's transport and `read` Zendesk's answer; `before_write` first."""
         api = self._client.tickets
         url = api._build_url(Url(path))
@@ -180,7 +188,7 @@ class ZendeskGateway:
             if self._before_write:
                 self._before_write(what)  # every attempt: the lease may have gone during a retry's wait
             return read(self._answer(api._call_api(send, url, json=payload, timeout=api.timeout), what))
-        return self._call(what, attempt, tickets)
+        return self._call(what, attempt, tickets, retry)
 
     def list_all(self, path: str, key: str) -> list[dict[str, Any]]:
         """Every object of a cursor-paginated admin listing (fields, webhooks, triggers, macros)."""
@@ -305,12 +313,31 @@ class ZendeskGateway:
 
     # -- tickets -------------------------------------------------------------
 
-    def create_problem_ticket(self, subject: str, body: str, priority: str) -> int:
-        """Create the incident's problem ticket; returns its id."""
+    def create_problem_ticket(self, subject: str, body: str, priority: str, external_id: str) -> int:
+        """Create the incident's problem ticket, once; returns its id.
+
+        A create sent again after a lost answer (made, but the reply never came) would make a second
+        ticket. So the ticket carries `external_id`, and before each attempt Zendesk is asked whether it
+        exists already: List Tickets by external_id reads the tickets themselves, not the lagging index.
+        """
         ticket = {"subject": subject, "type": "problem", "priority": priority, "status": "open",
-                  "comment": {"body": body, "public": False}}
-        return self._send("POST", "tickets.json", {"ticket": ticket},
-                          lambda answer: answer.build(_id, answer.object("ticket")))
+                  "external_id": external_id, "comment": {"body": body, "public": False}}
+        attempts = 0
+        while True:
+            existing = self._get("tickets.json", lambda answer: [answer.build(_id, t) for t in answer.objects("tickets")],
+                                 external_id=external_id)
+            if existing:
+                return min(existing)
+            try:
+                return self._send("POST", "tickets.json", {"ticket": ticket},
+                                  lambda answer: answer.build(_id, answer.object("ticket")), retry=False)
+            except (ZendeskServerError, ZendeskRateLimited, ZendeskUnreachable, ZendeskBadAnswer) as error:
+                attempts += 1
+                if attempts >= CREATE_ATTEMPTS:
+                    raise
+                wait = error.retry_after if isinstance(error, ZendeskRateLimited) else self._backoff(attempts)
+                log.info("zendesk.create-retry", extra={"endpoint": "POST /api/v2/tickets.json", "wait": wait})
+                self._clock.sleep(wait)
 
     def export_tickets(self, query: str) -> Iterator[list[Ticket]]:
         """Every ticket matching `query`, a page at a time, requesters attached.

@@ -12,8 +12,10 @@ LATER_CALLS = {
                                       "list of objects)"),
     "job status without id": ("/api/v2/tickets/update_many.json", '{"job_status": {"status": "queued"}}',
                               "PUT /api/v2/tickets/update_many.json is not what we expect ('id' is missing"),
-    "problem ticket without id": ("/api/v2/tickets.json", '{"ticket": {"subject": "[Outage] API down"}}',
-                                  "POST /api/v2/tickets.json is not what we expect (KeyError: 'id')"),
+    # Before it creates the problem ticket, declare asks whether a killed run made it already.
+    "problem ticket look-up of the wrong shape": ("/api/v2/tickets.json", '{"ticket": {"subject": "[Outage] API down"}}',
+                                                  "GET /api/v2/tickets.json is not what we expect ('tickets' is not "
+                                                  "a list of objects)"),
 }
 
 

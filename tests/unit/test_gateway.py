@@ -156,14 +156,29 @@ def test_every_write_asks_before_write_first_and_a_refusal_sends_nothing(config,
     rate_limit = RateLimitState()
     gateway = ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock, rng=random.Random(1),
                              on_answer=lambda: answers.append(1), before_write=fence)
+    responses.get(f"{API}/tickets.json", json={"tickets": []})
     responses.post(f"{API}/tickets.json", json={"ticket": {"id": 42}})
-    assert gateway.create_problem_ticket("[Outage] API down", "Started…", "high") == 42
-    assert len(answers) == 1
+    assert gateway.create_problem_ticket("[Outage] API down", "Started…", "high", "outage-desk-1") == 42
+    assert len(answers) == 2  # the look-up, then the create
 
     with pytest.raises(LeaseLost):
         gateway.bulk_update([{"id": 1, "additional_tags": ["api_down"]}])
     assert asked == ["POST /api/v2/tickets.json", "PUT /api/v2/tickets/update_many.json"]
-    assert len(responses.calls) == 1 and len(answers) == 1
+    assert len(responses.calls) == 2 and len(answers) == 2
+
+
+@responses.activate
+def test_a_problem_ticket_whose_create_lost_its_answer_is_found_not_made_twice(gateway, clock):
+    # Zendesk made the ticket, but the answer never came back: a blind retry would make a second one.
+    responses.get(f"{API}/tickets.json", json={"tickets": []})
+    responses.get(f"{API}/tickets.json", json={"tickets": [{"id": 77, "external_id": "outage-desk-1"}]})
+    responses.post(f"{API}/tickets.json", status=502, body="<html>502 Bad Gateway</html>")
+
+    assert gateway.create_problem_ticket("[Outage] API down", "Started…", "high", "outage-desk-1") == 77
+
+    posts = [c for c in responses.calls if c.request.method == "POST"]
+    assert len(posts) == 1 and json.loads(posts[0].request.body)["ticket"]["external_id"] == "outage-desk-1"
+    assert "external_id=outage-desk-1" in responses.calls[0].request.url
 
 
 @responses.activate

@@ -72,6 +72,7 @@ def an_account_with_one_outage_ticket():
     """Zendesk as declare finds it: our fields, macros and triggers, and ticket 42 matching the query."""
     account_objects()
     outage_desk_triggers()
+    responses.get(f"{API}/tickets.json", json={"tickets": []})  # no problem ticket made for it yet
     responses.post(f"{API}/tickets.json", status=201, json={"ticket": {"id": PROBLEM}, "audit": {"id": 1, "events": []}})
     responses.get(f"{API}/search/export.json", json={"results": [dict(TICKET, result_type="ticket")],
                                                     "users": [REQUESTER], "meta": {"has_more": False}, "links": {}})
