@@ -1,6 +1,6 @@
 """Webhooks API (admins only): list, create, show, update, patch, delete and the signing secret.
 
-Stored only: the sandbox's own ticket events still go to the /_sandbox/webhook subscription.
+Triggers' notification_webhook actions invoke these records (zendesk_sandbox.webhooks).
 Invalid bodies get 400 with an `errors` list, the newer APIs' shape (see zendesk_sandbox.validation).
 """
 

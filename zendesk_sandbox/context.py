@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app, request
 
 from zendesk_sandbox.clock import Clock
-from zendesk_sandbox import tickets
+from zendesk_sandbox import placeholders, tickets
 from zendesk_sandbox.jobs import JobRunner
 from zendesk_sandbox.rate_limit import RateLimiter
 from zendesk_sandbox.state import Job, SandboxState
@@ -16,7 +16,7 @@ from zendesk_sandbox.webhooks import WebhookDispatcher
 
 
 class Sandbox:
-    """Ticket writes go through here, so every path fires the same webhooks."""
+    """Ticket writes go through here, so every path sends the webhooks its triggers called."""
 
     def __init__(
         self,
@@ -47,10 +47,8 @@ class Sandbox:
         """Whether search has indexed the ticket yet (index_delay seconds after it arrived)."""
         return self.clock.monotonic() - self.state.indexed_at[ticket_id] >= self.index_delay
 
-    def create_ticket(
-        self, spec: dict, *, actor_id: int, via: dict, created_at: str | None = None, announce: bool = False
-    ) -> Outcome:
-        """Create a ticket; `announce` fires the ticket.created webhook (customer-created tickets)."""
+    def create_ticket(self, spec: dict, *, actor_id: int, via: dict, created_at: str | None = None) -> Outcome:
+        """Create a ticket (triggers run) and send the webhooks its triggers called."""
         with self.state.lock:
             outcome = tickets.create_ticket(
                 self.state,
@@ -61,20 +59,18 @@ class Sandbox:
                 indexed_at=self.clock.monotonic(),
                 created_at=created_at,
             )
-            if announce:
-                self.webhooks.notify("ticket.created", outcome.ticket)
-            self._announce_solved(outcome)
+            self._invoke_webhooks(outcome, actor_id)
             return outcome
 
     def update_ticket(
         self, ticket_id: int, changes: dict, *, actor_id: int, stamp: str | None = None, stamp_exact: bool = True
     ) -> Outcome:
-        """Update one ticket (see zendesk_sandbox.tickets.update_ticket) and fire ticket.solved webhooks."""
+        """Update one ticket (see zendesk_sandbox.tickets.update_ticket) and send the webhooks its triggers called."""
         with self.state.lock:
             outcome = tickets.update_ticket(
                 self.state, ticket_id, changes, actor_id=actor_id, now=self.now(), stamp=stamp, stamp_exact=stamp_exact
             )
-            self._announce_solved(outcome)
+            self._invoke_webhooks(outcome, actor_id)
             return outcome
 
     def apply_job_item(self, job: Job, item: dict) -> dict:
@@ -95,9 +91,20 @@ class Sandbox:
         self.jobs.stop()
         self.webhooks.stop()
 
-    def _announce_solved(self, outcome: Outcome) -> None:
-        for ticket in outcome.solved:
-            self.webhooks.notify("ticket.solved", ticket)
+    def _invoke_webhooks(self, outcome: Outcome, actor_id: int) -> None:
+        """Render each call's body against the saved ticket, as plain text, and queue it."""
+        for ticket, call in outcome.webhook_calls:
+            webhook = self.state.webhooks.get(call.webhook_id)
+            if webhook is None or webhook["status"] != "active":
+                continue  # deleted or deactivated since the trigger was saved: Zendesk sends nothing
+            body = placeholders.render(
+                call.body,
+                ticket=ticket,
+                requester=self.state.user(ticket["requester_id"]),
+                assignee=self.state.user(ticket["assignee_id"]),
+                current_user=self.state.user(actor_id),
+            )
+            self.webhooks.invoke(webhook, body, ticket_id=ticket["id"], trigger_id=call.trigger_id)
 
 
 def current() -> Sandbox:

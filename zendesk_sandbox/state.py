@@ -61,9 +61,8 @@ class Job:
 class SandboxState:
     """Users, tickets, comments, fields, business rules, jobs, sent emails and the API call log.
 
-    `webhooks` are the Webhooks API's records (by string id); `webhook` is the one subscription the
-    dispatcher delivers the sandbox's own ticket events to. Hold `lock` around any read-modify-write;
-    it is re-entrant.
+    `webhooks` are the Webhooks API's records (by string id); `deliveries` the invocations triggers
+    made of them. Hold `lock` around any read-modify-write; it is re-entrant.
     """
 
     def __init__(self, api_email: str = "outage-desk-api@example.com"):
@@ -79,7 +78,6 @@ class SandboxState:
         self.jobs: dict[str, Job] = {}
         self.emails: list[dict] = []
         self.calls: list[dict] = []
-        self.webhook: dict | None = None
         self.deliveries: list[dict] = []
         # problem id -> linked incident ids, so has_incidents and the solve cascade are O(1).
         self.incidents: dict[int, set[int]] = {}
