@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import requests
-from flask import Flask, request
 
 from app.clock import SystemClock
 from app.intake.signature import ZendeskSignature
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 
-from .support import API_EMAIL, API_TOKEN
+from .support import API_EMAIL, API_TOKEN, Receiver
 
 CREATED = '{"ticket_id": "{{ticket.id}}", "event": "ticket.created", "status": "{{ticket.status}}"}'
 SOLVED = (
     '{"ticket_id": "{{ticket.id}}", "event": "ticket.solved", "updated_at": "{{ticket.updated_at_with_timestamp}}"}'
 )
-
-
-class Receiver:
-    """A live webhook endpoint that records deliveries and answers with scripted status codes."""
-
-    def __init__(self, statuses: list[int]):
-        self.statuses = statuses
-        self.received: list[tuple[dict, bytes]] = []
-        self.lock = threading.Lock()
-        app = Flask("receiver")
-        app.add_url_rule("/hooks/zendesk", "hook", self.hook, methods=["POST"])
-        self.server = serve_sandbox(app)
-
-    def hook(self):
-        with self.lock:
-            self.received.append((dict(request.headers), request.get_data()))
-            status = self.statuses.pop(0) if self.statuses else 200
-        return "", status
 
 
 @pytest.fixture
