@@ -71,8 +71,14 @@ def update_many():
         items = [_batch_item(spec, queued, actor_id) for spec in body["tickets"]]
     else:
         raise ApiError(400, "InvalidParameter", "Send ?ids= with a ticket object, or a tickets array")
+    return _queue(items, "Bulk Update")
+
+
+def _queue(items: list[dict], job_type: str):
+    """Submit a job; 429 TooManyJobs past the in-flight limit, else its job_status with the jobs header."""
+    sandbox = current()
     try:
-        job = sandbox.jobs.submit(items, url_base=base_url())
+        job = sandbox.jobs.submit(items, url_base=base_url(), job_type=job_type)
     except TooManyJobs as error:
         g.sandbox_limited = True
         return (
@@ -91,6 +97,24 @@ def update_many():
             200,
             {"zendesk-ratelimit-inflight-jobs": f"total={MAX_INFLIGHT_JOBS}; remaining={remaining}; resets=60"},
         )
+
+
+@bp.delete("/api/v2/tickets/<int:ticket_id>")
+def delete(ticket_id: int):
+    """Delete a ticket (204)."""
+    state = current().state
+    with state.lock:
+        if state.ticket(ticket_id) is None:
+            raise not_found()
+        state.delete_ticket(ticket_id)
+    return "", 204
+
+
+@bp.delete("/api/v2/tickets/destroy_many")
+def destroy_many():
+    """Queue a job deleting up to 100 tickets by id (Bulk Delete Tickets)."""
+    ids = int_list(request.args.get("ids"), limit=MAX_MANY)
+    return _queue([{"id": ticket_id, "delete": True} for ticket_id in ids], "Bulk Delete")
 
 
 @bp.get("/api/v2/tickets/<int:ticket_id>/comments")

@@ -74,7 +74,13 @@ class Sandbox:
             return outcome
 
     def apply_job_item(self, job: Job, item: dict) -> dict:
-        """Run one ticket of an update_many job; failures become result entries, as in Zendesk."""
+        """Run one ticket of an update_many or destroy_many job; failures become result entries, as in Zendesk."""
+        if item.get("delete"):
+            with self.state.lock:
+                if self.state.ticket(item["id"]) is None:
+                    return {"id": item["id"], "action": "delete", "success": False, "error": "RecordNotFound"}
+                self.state.delete_ticket(item["id"])
+            return {"id": item["id"], "action": "delete", "status": "Deleted", "success": True}
         result = {"id": item["id"], "action": "update"}
         if item.get("error"):
             return {**result, "success": False, **item["error"]}

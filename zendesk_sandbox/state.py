@@ -184,6 +184,17 @@ class SandboxState:
         """(created_at, id) of every ticket, sorted; the live list, so hold the lock while reading."""
         return self._created_order
 
+    def delete_ticket(self, ticket_id: int) -> None:
+        """Forget a ticket, its comments and its place in every index (a problem's incidents are unlinked)."""
+        with self.lock:
+            ticket = self.tickets.pop(ticket_id)
+            self.comments.pop(ticket_id, None)
+            self.indexed_at.pop(ticket_id, None)
+            self._created_order.remove((ticket["created_at"], ticket_id))
+            self.relink_incident(ticket_id, ticket.get("problem_id"), None)
+            for incident_id in self.incidents.pop(ticket_id, ()):
+                self.tickets[incident_id]["problem_id"] = None
+
     def relink_incident(self, incident_id: int, old_problem: int | None, new_problem: int | None) -> None:
         """Move an incident from one problem's incident set to another's."""
         with self.lock:

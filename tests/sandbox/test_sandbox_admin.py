@@ -552,3 +552,13 @@ def test_setup_round_trip_is_idempotent(api):
     updated = api.put(f"/api/v2/triggers/{trigger['id']}", json={"trigger": changed}).json["trigger"]
     assert {key: updated[key] for key in changed} == changed and updated["id"] == trigger["id"]
     assert len(api.state.triggers) == 1
+
+
+def test_delete_a_ticket_field_and_several_macros(api):
+    field = api.post("/api/v2/ticket_fields", json={"ticket_field": {"title": "Notes"}}).json["ticket_field"]
+    assert api.delete(f"/api/v2/ticket_fields/{field['id']}").status_code == 204
+    assert api.get(f"/api/v2/ticket_fields/{field['id']}").status_code == 404
+    macros = [api.state.add_macro(f"M{n}", [OPEN])["id"] for n in range(2)]
+    assert api.delete(f"/api/v2/macros/destroy_many?ids={macros[0]},99").status_code == 404
+    assert api.delete(f"/api/v2/macros/destroy_many?ids={macros[0]},{macros[1]}").status_code == 204
+    assert api.state.macros == {}

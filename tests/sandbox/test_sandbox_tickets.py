@@ -252,3 +252,16 @@ def test_users_search_finds_a_user_by_exact_email_or_by_a_term(api):
     assert [u["id"] for u in by_term["users"]] == [jane["id"]]
     assert nobody == {"users": [], "next_page": None, "previous_page": None, "count": 0}
     assert api.get("/api/v2/users/search.json").status_code == 400
+
+
+def test_without_a_comment_the_description_is_the_first_comment(api):
+    ticket = api.post("/api/v2/tickets", json={"ticket": {"subject": "s", "description": "From the API"}}).json
+    assert ticket["ticket"]["description"] == "From the API"
+    assert [c["body"] for c in api.state.comments_for(ticket["ticket"]["id"])] == ["From the API"]
+
+
+def test_delete_a_ticket_then_it_is_gone(api):
+    ticket = create(api)
+    assert api.delete(f"/api/v2/tickets/{ticket['id']}.json").status_code == 204
+    assert api.get(f"/api/v2/tickets/{ticket['id']}").status_code == 404
+    assert api.delete(f"/api/v2/tickets/{ticket['id']}").status_code == 404
