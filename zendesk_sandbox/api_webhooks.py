@@ -59,9 +59,14 @@ def index():
 @bp.post("/api/v2/webhooks")
 @admin_only
 def create():
-    """Create a webhook (201); its signing secret is only shown by the signing_secret endpoint."""
+    """Create a webhook (201), or with ?clone_webhook_id= a copy of one; the secret is shown only by signing_secret."""
     sandbox = current()
-    attributes = webhook_records.writable(resource_body("webhook"))
+    if "clone_webhook_id" in request.args:
+        original = _webhook(request.args["clone_webhook_id"])
+        # Zendesk names the copy "<name> (copy)"; it gets its own id and signing secret.
+        attributes = {**webhook_records.writable(original), "name": f"{original['name']} (copy)"}
+    else:
+        attributes = webhook_records.writable(resource_body("webhook"))
     attributes.setdefault("subscriptions", [])
     problems = Problems()
     webhook_records.check(attributes, problems)

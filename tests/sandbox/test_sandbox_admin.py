@@ -562,3 +562,15 @@ def test_delete_a_ticket_field_and_several_macros(api):
     assert api.delete(f"/api/v2/macros/destroy_many?ids={macros[0]},99").status_code == 404
     assert api.delete(f"/api/v2/macros/destroy_many?ids={macros[0]},{macros[1]}").status_code == 204
     assert api.state.macros == {}
+
+
+def test_clone_a_webhook_copies_it_under_a_new_id_and_secret(api):
+    original = api.post("/api/v2/webhooks", json={"webhook": {
+        "name": "App", "endpoint": "https://example.com/hook", "http_method": "POST", "request_format": "json",
+        "status": "active", "subscriptions": ["conditional_ticket_events"]}}).json["webhook"]
+    response = api.post(f"/api/v2/webhooks?clone_webhook_id={original['id']}")
+    assert response.status_code == 201
+    copy = response.json["webhook"]
+    assert copy["name"] == "App (copy)" and copy["id"] != original["id"]
+    assert copy["endpoint"] == original["endpoint"] and copy["subscriptions"] == original["subscriptions"]
+    assert api.state.webhooks[copy["id"]]["signing_secret"] != api.state.webhooks[original["id"]]["signing_secret"]
