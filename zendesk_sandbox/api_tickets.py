@@ -114,7 +114,7 @@ def delete(ticket_id: int):
 def destroy_many():
     """Queue a job deleting up to 100 tickets by id (Bulk Delete Tickets)."""
     ids = int_list(request.args.get("ids"), limit=MAX_MANY)
-    return _queue([{"id": ticket_id, "delete": True} for ticket_id in ids], "Bulk Delete")
+    return _queue([{"id": ticket_id, "action": "delete"} for ticket_id in ids], "Bulk Delete")
 
 
 @bp.get("/api/v2/tickets/<int:ticket_id>/comments")

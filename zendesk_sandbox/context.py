@@ -75,12 +75,8 @@ class Sandbox:
 
     def apply_job_item(self, job: Job, item: dict) -> dict:
         """Run one ticket of an update_many or destroy_many job; failures become result entries, as in Zendesk."""
-        if item.get("delete"):
-            with self.state.lock:
-                if self.state.ticket(item["id"]) is None:
-                    return {"id": item["id"], "action": "delete", "success": False, "error": "RecordNotFound"}
-                self.state.delete_ticket(item["id"])
-            return {"id": item["id"], "action": "delete", "status": "Deleted", "success": True}
+        if item.get("action") == "delete":
+            return self._delete_job_item(item)
         result = {"id": item["id"], "action": "update"}
         if item.get("error"):
             return {**result, "success": False, **item["error"]}
@@ -91,6 +87,14 @@ class Sandbox:
         except UpdateError as error:
             return {**result, "success": False, "error": error.code, "details": error.details}
         return {**result, "status": "Updated", "success": True}
+
+    def _delete_job_item(self, item: dict) -> dict:
+        result = {"id": item["id"], "action": "delete"}
+        with self.state.lock:
+            if self.state.ticket(item["id"]) is None:
+                return {**result, "success": False, "error": "RecordNotFound"}
+            self.state.delete_ticket(item["id"])
+        return {**result, "status": "Deleted", "success": True}
 
     def close(self) -> None:
         """Stop the background threads."""

@@ -121,9 +121,10 @@ def create_ticket(
     created_at: str | None = None,
 ) -> Outcome:
     """Create a ticket from a Tickets API `ticket` object; its first comment becomes the description."""
-    # Without a comment, Zendesk takes `description` as the first comment (its recorded answers show it).
-    first = spec.get("comment") if spec.get("comment") is not None else spec.get("description")
-    comment = _comment_spec(state, first, actor_id)
+    comment = _comment_spec(state, spec.get("comment"), actor_id)
+    if comment is None and isinstance(spec.get("description"), str):
+        # Zendesk takes a description in place of a missing comment: it becomes the first comment.
+        comment = _comment_spec(state, {"body": spec["description"]}, actor_id)
     if comment is None:
         raise UpdateError("RecordInvalid", "description", "Description: cannot be blank")
     requester_id = _requester_id(state, spec, actor_id, created_at or iso(now))
