@@ -138,7 +138,7 @@ def _current_tags(state: SandboxState, operator: str, value: Any, update: Ticket
     return bool(present) if operator == "includes" else not present
 
 
-def via_id(via: dict) -> int | None:
+def _via_id(via: dict) -> int | None:
     """The Via types reference id of a `via` object (None for channels the sandbox does not number)."""
     if via.get("channel") == "voice":
         return VOICE_VIA_IDS.get((via.get("source") or {}).get("rel"))
@@ -147,7 +147,7 @@ def via_id(via: dict) -> int | None:
 
 def _via(of: Callable[[TicketUpdate], dict]):
     def check(state: SandboxState, operator: str, value: Any, update: TicketUpdate) -> bool:
-        same = str(via_id(of(update))) == str(value)
+        same = str(_via_id(of(update))) == str(value)
         return same if operator == "is" else not same
 
     return check
