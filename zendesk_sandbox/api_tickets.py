@@ -7,6 +7,7 @@ from flask import Blueprint, g, request
 from zendesk_sandbox.context import base_url, current
 from zendesk_sandbox.errors import ApiError, int_list, json_body, not_found
 from zendesk_sandbox.jobs import MAX_INFLIGHT_JOBS, TooManyJobs
+from zendesk_sandbox.paging import cursor_page, offset_page
 from zendesk_sandbox.render import sideload_users, ticket_json, wants_users
 from zendesk_sandbox.tickets import normalize_tags, via
 from zendesk_sandbox.timefmt import iso
@@ -24,6 +25,23 @@ def create():
     outcome = sandbox.create_ticket(spec, actor_id=g.sandbox_user["id"], via=via("api"))
     with sandbox.state.lock:
         return {"ticket": ticket_json(sandbox.state, outcome.ticket, base_url()), "audit": outcome.audit}, 201
+
+
+@bp.get("/api/v2/tickets")
+def index():
+    """List Tickets, oldest id first: cursor pages with page[size], else offset pages (at most 100)."""
+    state = current().state
+    with state.lock:
+        found = sorted(state.tickets.values(), key=lambda ticket: ticket["id"])
+
+        def render(ticket: dict) -> dict:
+            return ticket_json(state, ticket, base_url())
+
+        if "page[size]" in request.args:
+            return cursor_page(
+                found, key="tickets", path="/api/v2/tickets", position=lambda t: [t["id"]], render=render
+            )
+        return offset_page(found, key="tickets", path="/api/v2/tickets", render=render)
 
 
 @bp.get("/api/v2/tickets/<int:ticket_id>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zendesk_sandbox.state import API_USER_ID
 
-from .support import API_EMAIL, create, update
+from .support import API_EMAIL, create, path_of, update
 
 
 def test_create_returns_ticket_and_audit_with_zendesk_shape(api):
@@ -264,3 +264,13 @@ def test_delete_a_ticket_then_it_is_gone(api):
     assert api.delete(f"/api/v2/tickets/{ticket['id']}.json").status_code == 204
     assert api.get(f"/api/v2/tickets/{ticket['id']}").status_code == 404
     assert api.delete(f"/api/v2/tickets/{ticket['id']}").status_code == 404
+
+
+def test_list_tickets_by_offset_and_by_cursor(api):
+    ids = [create(api)["id"] for _ in range(3)]
+    offset = api.get("/api/v2/tickets.json?per_page=2").json
+    assert [t["id"] for t in offset["tickets"]] == ids[:2] and offset["count"] == 3 and offset["next_page"]
+    first = api.get("/api/v2/tickets?page[size]=2").json
+    assert [t["id"] for t in first["tickets"]] == ids[:2] and first["meta"]["has_more"] is True
+    rest = api.get(path_of(first["links"]["next"])).json
+    assert [t["id"] for t in rest["tickets"]] == ids[2:] and rest["meta"]["has_more"] is False
