@@ -24,12 +24,13 @@ from app.config import Config
 from app.incident.model import UNSOLVED, IncidentSpec
 from app.incident.service import OutageDesk
 from app.jobs.scheduler import build_scheduler
+from app.store.settings import save_setting
 from zendesk_sandbox.seed import load_macros, seed_outage
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 from app.web import create_app
 from app.wiring import build_desk
-from app.zendesk.provisioning import DEFINITIONS_ROOT
+from app.zendesk.provisioning import DEFINITIONS_ROOT, Provisioner
 from app.zendesk.query import parse
 
 API_EMAIL = "outage-desk-api@example.com"
@@ -58,11 +59,15 @@ class Figures:
 
 
 class ServiceThread:
-    """The Flask service on a free local port, as `serve` would run it."""
+    """The Flask service on a free local port, as `serve` would run it; its URL is known before it starts."""
 
-    def __init__(self, config: Config):
-        self._server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    def __init__(self):
+        self._app = None
+        self._server = make_server("127.0.0.1", 0, lambda environ, start: self._app(environ, start), threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self, config: Config) -> None:
+        self._app = create_app(config)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def shutdown(self) -> None:
@@ -77,7 +82,7 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
     rng = random.Random(11)
     figures = Figures()
     with tempfile.TemporaryDirectory(prefix="outage-desk-demo-") as workdir:
-        token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
+        token = secrets.token_urlsafe(24)
         state = SandboxState(api_email=API_EMAIL)
         start = clock.now() - timedelta(hours=3)
         summary = seed_outage(state, tickets=tickets, seed=7, start=start,
@@ -85,16 +90,19 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
         sandbox = serve_sandbox(create_sandbox_app(state, email=API_EMAIL, api_token=token, rate_limit_per_minute=700,
                                                    job_delay=0.05, index_delay=INDEX_DELAY_SECONDS))
         config = Config(zendesk_subdomain="demo", zendesk_url=sandbox.url, zendesk_email=API_EMAIL,
-                        zendesk_api_token=token, zendesk_webhook_secret=secret,
-                        database_url=f"sqlite:///{Path(workdir) / 'desk.db'}",
+                        zendesk_api_token=token, database_url=f"sqlite:///{Path(workdir) / 'desk.db'}",
                         outage_desk_referent=str(summary.referent_id))
         desk = build_desk(config, clock)
-        service = ServiceThread(config)
+        service = ServiceThread()
+        # As an admin would: `outage-desk setup` creates the webhook and triggers and stores the signing secret.
+        provisioner = Provisioner(desk.gateway, config, service.url)
+        plan = provisioner.plan()
+        save_setting(desk.sessions, "webhook_signing_secret", provisioner.apply(plan)["webhook_secret"])
+        console.print(f"[bold]Set up[/] the account: {len(plan.changes)} changes (webhook, triggers, macros, fields).")
+        service.start(config)
         worker = build_scheduler(build_desk(config, clock), blocking=False, interval=0.3)
         worker.start()
         try:
-            requests.post(f"{sandbox.url}/_sandbox/webhook", timeout=10,
-                          json={"url": f"{service.url}/webhooks/zendesk", "secret": secret}).raise_for_status()
             expected = _expected_outage_tickets(state, start)
             console.print(f"[bold]Seeded[/] {len(state.tickets)} tickets; {len(expected)} are about the outage.")
 

@@ -10,7 +10,7 @@ from flask import Blueprint, g, request
 
 from zendesk_sandbox import rules
 from zendesk_sandbox.context import base_url, current
-from zendesk_sandbox.errors import ApiError, not_found, resource_body
+from zendesk_sandbox.errors import ApiError, int_list, not_found, resource_body
 from zendesk_sandbox.guard import admin_only
 from zendesk_sandbox.macros import macro_changes
 from zendesk_sandbox.paging import cursor_page, offset_page
@@ -117,6 +117,20 @@ def delete(macro_id: int):
     with state.lock:
         _macro(macro_id)
         del state.macros[macro_id]
+    return "", 204
+
+
+@bp.delete("/api/v2/macros/destroy_many")
+@admin_only
+def destroy_many():
+    """Delete several macros by ?ids= (204); any unknown id refuses them all."""
+    ids = int_list(request.args.get("ids"), limit=100)
+    state = current().state
+    with state.lock:
+        for macro_id in ids:
+            _macro(macro_id)
+        for macro_id in ids:
+            del state.macros[macro_id]
     return "", 204
 
 

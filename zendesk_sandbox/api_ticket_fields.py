@@ -62,6 +62,19 @@ def upsert_option(field_id: int):
     return body, 201 if created else 200, {"Location": location}
 
 
+@bp.delete("/api/v2/ticket_fields/<int:field_id>")
+@admin_only
+def delete(field_id: int):
+    """Delete a custom field (204); tickets keep no value for it."""
+    state = current().state
+    with state.lock:
+        _field(field_id)
+        del state.ticket_fields[field_id]
+        for ticket in state.tickets.values():
+            ticket["custom_fields"] = [entry for entry in ticket["custom_fields"] if entry["id"] != field_id]
+    return "", 204
+
+
 def _field(field_id: int) -> dict:
     ticket_field = current().state.ticket_fields.get(field_id)
     if ticket_field is None:

@@ -10,6 +10,7 @@ from flask import Blueprint, g, request
 from zendesk_sandbox.context import base_url, current
 from zendesk_sandbox.errors import ApiError, int_list, json_body, not_found
 from zendesk_sandbox.jobs import MAX_INFLIGHT_JOBS, TooManyJobs
+from zendesk_sandbox.paging import cursor_page, offset_page
 from zendesk_sandbox.render import sideload_users, ticket_json, wants_users
 from zendesk_sandbox.tickets import normalize_tags, via
 from zendesk_sandbox.timefmt import iso
@@ -42,6 +43,30 @@ def create_many():
         {"action": "create", "index": index, "spec": spec, "actor_id": actor_id} for index, spec in enumerate(tickets)
     ]
     return _queue(items, "Bulk Create")
+
+
+@bp.get("/api/v2/tickets")
+def index():
+    """List Tickets, oldest id first: cursor pages with page[size], else offset pages (at most 100).
+
+    `external_id` lists the tickets with that external id ("External ids don't have to be unique for each
+    ticket", List Tickets); unlike search, this reads the tickets themselves, with no indexing delay.
+    """
+    state = current().state
+    external_id = request.args.get("external_id")
+    with state.lock:
+        found = sorted((ticket for ticket in state.tickets.values()
+                        if external_id is None or ticket.get("external_id") == external_id),
+                       key=lambda ticket: ticket["id"])
+
+        def render(ticket: dict) -> dict:
+            return ticket_json(state, ticket, base_url())
+
+        if "page[size]" in request.args:
+            return cursor_page(
+                found, key="tickets", path="/api/v2/tickets", position=lambda t: [t["id"]], render=render
+            )
+        return offset_page(found, key="tickets", path="/api/v2/tickets", render=render)
 
 
 @bp.get("/api/v2/tickets/<int:ticket_id>")
@@ -93,7 +118,7 @@ def update_many():
 
 
 def _queue(items: list[dict], job_type: str):
-    """Queue a job, or refuse it with 429 TooManyJobs past 30 queued or running jobs."""
+    """Submit a job; 429 TooManyJobs past the in-flight limit, else its job_status with the jobs header."""
     sandbox = current()
     try:
         job = sandbox.jobs.submit(items, url_base=base_url(), job_type=job_type)
@@ -115,6 +140,24 @@ def _queue(items: list[dict], job_type: str):
             200,
             {"zendesk-ratelimit-inflight-jobs": f"total={MAX_INFLIGHT_JOBS}; remaining={remaining}; resets=60"},
         )
+
+
+@bp.delete("/api/v2/tickets/<int:ticket_id>")
+def delete(ticket_id: int):
+    """Delete a ticket (204)."""
+    state = current().state
+    with state.lock:
+        if state.ticket(ticket_id) is None:
+            raise not_found()
+        state.delete_ticket(ticket_id)
+    return "", 204
+
+
+@bp.delete("/api/v2/tickets/destroy_many")
+def destroy_many():
+    """Queue a job deleting up to 100 tickets by id (Bulk Delete Tickets)."""
+    ids = int_list(request.args.get("ids"), limit=MAX_MANY)
+    return _queue([{"id": ticket_id, "action": "delete"} for ticket_id in ids], "Bulk Delete")
 
 
 @bp.get("/api/v2/tickets/<int:ticket_id>/comments")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from zendesk_sandbox import triggers
+from zendesk_sandbox.trigger_cycle import firing_order
 from zendesk_sandbox.context import base_url, current
 from zendesk_sandbox.errors import not_found, resource_body
 from zendesk_sandbox.guard import admin_only
@@ -30,7 +31,7 @@ def index():
                 if (active is None or trigger["active"] is (active == "true"))
                 and category_id in (None, trigger["category_id"])
             ),
-            key=_firing_order,
+            key=firing_order,
         )
 
     def render(trigger: dict) -> dict:
@@ -38,7 +39,7 @@ def index():
 
     if "page[size]" in request.args:
         return cursor_page(
-            found, key="triggers", path="/api/v2/triggers", position=lambda t: list(_firing_order(t)), render=render
+            found, key="triggers", path="/api/v2/triggers", position=lambda t: list(firing_order(t)), render=render
         )
     return offset_page(found, key="triggers", path="/api/v2/triggers", render=render)
 
@@ -79,11 +80,6 @@ def delete(trigger_id: int):
         _trigger(trigger_id)
         del state.triggers[trigger_id]
     return "", 204
-
-
-def _firing_order(trigger: dict) -> tuple:
-    # Zendesk's trigger cursors order by position, then title, then id.
-    return trigger["position"], trigger["title"], trigger["id"]
 
 
 def _trigger(trigger_id: int) -> dict:

@@ -1,6 +1,6 @@
 """Webhooks API (admins only): list, create, show, update, patch, delete and the signing secret.
 
-Stored only: the sandbox's own ticket events still go to the /_sandbox/webhook subscription.
+Triggers' notification_webhook actions invoke these records (zendesk_sandbox.webhooks).
 Invalid bodies get 400 with an `errors` list, the newer APIs' shape (see zendesk_sandbox.validation).
 """
 
@@ -59,9 +59,14 @@ def index():
 @bp.post("/api/v2/webhooks")
 @admin_only
 def create():
-    """Create a webhook (201); its signing secret is only shown by the signing_secret endpoint."""
+    """Create a webhook (201), or with ?clone_webhook_id= a copy of one; the secret is shown only by signing_secret."""
     sandbox = current()
-    attributes = webhook_records.writable(resource_body("webhook"))
+    if "clone_webhook_id" in request.args:
+        original = _webhook(request.args["clone_webhook_id"])
+        # Zendesk names the copy "<name> (copy)"; it gets its own id and signing secret.
+        attributes = {**webhook_records.writable(original), "name": f"{original['name']} (copy)"}
+    else:
+        attributes = webhook_records.writable(resource_body("webhook"))
     attributes.setdefault("subscriptions", [])
     problems = Problems()
     webhook_records.check(attributes, problems)

@@ -8,7 +8,7 @@ from flask import current_app, request
 
 from zendesk_sandbox.clock import Clock
 from zendesk_sandbox.faults import FaultInjector, Faults
-from zendesk_sandbox import tickets
+from zendesk_sandbox import placeholders, tickets
 from zendesk_sandbox.jobs import JobRunner
 from zendesk_sandbox.rate_limit import RateLimiter
 from zendesk_sandbox.state import Job, SandboxState
@@ -17,7 +17,7 @@ from zendesk_sandbox.webhooks import WebhookDispatcher
 
 
 class Sandbox:
-    """Ticket writes go through here, so every path fires the same webhooks."""
+    """Ticket writes go through here, so every path sends the webhooks its triggers called."""
 
     def __init__(
         self,
@@ -50,10 +50,8 @@ class Sandbox:
         """The ticket as search sees it: writes show index_delay seconds late, new tickets not before."""
         return self.state.indexed_ticket(ticket_id, self.now() - timedelta(seconds=self.index_delay))
 
-    def create_ticket(
-        self, spec: dict, *, actor_id: int, via: dict, created_at: str | None = None, announce: bool = False
-    ) -> Outcome:
-        """Create a ticket; `announce` fires the ticket.created webhook (customer-created tickets)."""
+    def create_ticket(self, spec: dict, *, actor_id: int, via: dict, created_at: str | None = None) -> Outcome:
+        """Create a ticket (triggers run) and send the webhooks its triggers called."""
         with self.state.lock:
             outcome = tickets.create_ticket(
                 self.state,
@@ -63,26 +61,27 @@ class Sandbox:
                 via_=via,
                 created_at=created_at,
             )
-            if announce:
-                self.webhooks.notify("ticket.created", outcome.ticket)
-            self._announce_solved(outcome)
+            self._invoke_webhooks(outcome, actor_id)
             return outcome
 
     def update_ticket(
         self, ticket_id: int, changes: dict, *, actor_id: int, stamp: str | None = None, stamp_exact: bool = True
     ) -> Outcome:
-        """Update one ticket (see zendesk_sandbox.tickets.update_ticket) and fire ticket.solved webhooks."""
+        """Update one ticket (see zendesk_sandbox.tickets.update_ticket) and send the webhooks its triggers called."""
         with self.state.lock:
             outcome = tickets.update_ticket(
                 self.state, ticket_id, changes, actor_id=actor_id, now=self.now(), stamp=stamp, stamp_exact=stamp_exact
             )
-            self._announce_solved(outcome)
+            self._invoke_webhooks(outcome, actor_id)
             return outcome
 
     def apply_job_item(self, job: Job, item: dict) -> dict:
-        """Run one ticket of an update_many or create_many job; failures become result entries, as in Zendesk."""
+        """Run one ticket of an update_many, create_many or destroy_many job; failures become result entries,
+        as in Zendesk."""
         if item.get("action") == "create":
             return self._create_job_item(item)
+        if item.get("action") == "delete":
+            return self._delete_job_item(item)
         result = {"id": item["id"], "action": "update"}
         if item.get("error"):
             return {**result, "success": False, **item["error"]}
@@ -115,14 +114,33 @@ class Sandbox:
         with self.state.lock:
             self.state.failed_items += 1
 
+    def _delete_job_item(self, item: dict) -> dict:
+        result = {"id": item["id"], "action": "delete"}
+        with self.state.lock:
+            if self.state.ticket(item["id"]) is None:
+                return {**result, "success": False, "error": "RecordNotFound"}
+            self.state.delete_ticket(item["id"])
+        return {**result, "status": "Deleted", "success": True}
+
     def close(self) -> None:
         """Stop the background threads."""
         self.jobs.stop()
         self.webhooks.stop()
 
-    def _announce_solved(self, outcome: Outcome) -> None:
-        for ticket in outcome.solved:
-            self.webhooks.notify("ticket.solved", ticket)
+    def _invoke_webhooks(self, outcome: Outcome, actor_id: int) -> None:
+        """Render each call's body against the saved ticket, as plain text, and queue it."""
+        for ticket, call in outcome.webhook_calls:
+            webhook = self.state.webhooks.get(call.webhook_id)
+            if webhook is None or webhook["status"] != "active":
+                continue  # deleted or deactivated since the trigger was saved: Zendesk sends nothing
+            body = placeholders.render(
+                call.body,
+                ticket=ticket,
+                requester=self.state.user(ticket["requester_id"]),
+                assignee=self.state.user(ticket["assignee_id"]),
+                current_user=self.state.user(actor_id),
+            )
+            self.webhooks.invoke(webhook, body, ticket_id=ticket["id"], trigger_id=call.trigger_id)
 
 
 def current() -> Sandbox:

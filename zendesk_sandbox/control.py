@@ -1,4 +1,4 @@
-"""Test and demo helpers under /_sandbox/ (not Zendesk): customers writing in, outbox, stats, webhook."""
+"""Test and demo helpers under /_sandbox/ (not Zendesk): customers writing in, outbox, stats, webhook deliveries."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ VOICE_RELS = ("inbound", "outbound", "voicemail")
 
 @bp.post("/_sandbox/tickets")
 def customer_ticket():
-    """A customer writes in: find or create the requester, create the ticket, fire ticket.created."""
+    """A customer writes in: find or create the requester and create the ticket (the account's triggers run)."""
     body = json_body()
     sandbox = current()
     channel = body.get("channel", "email")
@@ -50,7 +50,6 @@ def customer_ticket():
             actor_id=requester["id"],
             via=customer_via(channel, rel, requester),
             created_at=created_at,
-            announce=True,
         )
         return ticket_json(sandbox.state, outcome.ticket, base_url()), 201
 
@@ -86,26 +85,9 @@ def calls():
         return {"calls": list(state.calls)}
 
 
-@bp.post("/_sandbox/webhook")
-def subscribe():
-    """Subscribe the app: {"url": ..., "secret": ...}."""
-    body = json_body()
-    if not body.get("url") or not body.get("secret"):
-        raise ApiError(400, "InvalidParameter", "url and secret are required")
-    webhook = current().webhooks.subscribe(body["url"], body["secret"])
-    return {"webhook": {"id": webhook["id"], "url": webhook["url"]}}, 201
-
-
-@bp.delete("/_sandbox/webhook")
-def unsubscribe():
-    """Stop sending webhooks."""
-    current().webhooks.unsubscribe()
-    return "", 204
-
-
 @bp.get("/_sandbox/webhook/deliveries")
 def deliveries():
-    """Every webhook delivery with its attempts and response codes."""
+    """Every webhook invocation triggers made, with its attempts and response codes."""
     state = current().state
     with state.lock:
         return {"deliveries": [dict(delivery, attempts=list(delivery["attempts"])) for delivery in state.deliveries]}

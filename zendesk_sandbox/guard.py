@@ -18,6 +18,7 @@ from zendesk_sandbox.timefmt import iso
 ENDPOINT_LIMITS = {
     "api_search.export": (("search_export",), 100, 60),
     "api_search.incremental_tickets": (("incremental_exports",), 10, 60),
+    "api_incremental.tickets": (("incremental_exports",), 10, 60),
     # The Ticket Fields page: Update Ticket Field 75 per minute, Create or Update Ticket Field Option 100.
     "api_ticket_fields.update": (("ticket_fields_update",), 75, 60),
     "api_ticket_fields.upsert_option": (("ticket_field_options",), 100, 60),

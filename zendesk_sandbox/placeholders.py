@@ -26,7 +26,7 @@ def person(user: dict | None) -> dict:
 
 
 def render(text: str, *, ticket: dict, requester: dict | None, assignee: dict | None, current_user: dict | None) -> str:
-    """Render a comment body; unknown placeholders become empty and broken syntax stays literal."""
+    """Render a comment or webhook body as plain text; unknown placeholders become empty, broken syntax stays."""
     if "{" not in text:
         return text  # nothing to render; skips building a template for plain comments
     context = {
@@ -38,6 +38,8 @@ def render(text: str, *, ticket: dict, requester: dict | None, assignee: dict | 
             "priority": (ticket.get("priority") or "").capitalize(),
             "ticket_type": (ticket.get("type") or "").capitalize(),
             "tags": " ".join(ticket.get("tags") or ()),
+            "created_at_with_timestamp": ticket.get("created_at") or "",
+            "updated_at_with_timestamp": ticket.get("updated_at") or "",
             "requester": person(requester),
             "assignee": person(assignee),
         },

@@ -2,7 +2,7 @@
 
 The field and operator sets follow developer.zendesk.com's "Conditions reference" and "Actions
 reference" (ticket triggers and macros only; automations, views and SLAs are not modelled).
-The sandbox runs no rules: it only refuses what Zendesk would refuse, so setup code fails here first.
+Refusing what Zendesk would refuse makes setup code fail here first; triggers run in trigger_cycle.
 """
 
 from __future__ import annotations

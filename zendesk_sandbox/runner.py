@@ -104,8 +104,8 @@ def run_forever(
         f" OUTAGE_DESK_REFERENT={summary.referent_id}"
     )
     console.print(
-        f"Subscribe the service's webhook: POST {server.url}/_sandbox/webhook "
-        '{"url": "http://127.0.0.1:8000/webhooks/zendesk", "secret": "<ZENDESK_WEBHOOK_SECRET>"}'
+        "Then create the webhook and triggers as on a real account (webhooks reach the service only when a"
+        " trigger calls them): outage-desk setup --service-url http://127.0.0.1:8000"
     )
     try:
         threading.Event().wait()

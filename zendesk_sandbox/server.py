@@ -10,6 +10,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from zendesk_sandbox.clock import Clock, SystemClock
 from zendesk_sandbox import (
+    api_incremental,
     api_jobs,
     api_macros,
     api_search,
@@ -69,6 +70,7 @@ def create_sandbox_app(
         api_tickets,
         api_jobs,
         api_search,
+        api_incremental,
         api_ticket_fields,
         api_macros,
         api_triggers,

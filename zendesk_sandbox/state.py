@@ -62,9 +62,8 @@ class Job:
 class SandboxState:
     """Users, tickets, comments, fields, business rules, jobs, sent emails and the API call log.
 
-    `webhooks` are the Webhooks API's records (by string id); `webhook` is the one subscription the
-    dispatcher delivers the sandbox's own ticket events to. Hold `lock` around any read-modify-write;
-    it is re-entrant.
+    `webhooks` are the Webhooks API's records (by string id); `deliveries` the invocations triggers
+    made of them. Hold `lock` around any read-modify-write; it is re-entrant.
     """
 
     def __init__(self, api_email: str = "outage-desk-api@example.com"):
@@ -82,7 +81,6 @@ class SandboxState:
         self.calls: list[dict] = []
         # Job items failed on purpose (zendesk_sandbox.faults); request faults are in the call log.
         self.failed_items = 0
-        self.webhook: dict | None = None
         self.deliveries: list[dict] = []
         # problem id -> linked incident ids, so has_incidents and the solve cascade are O(1).
         self.incidents: dict[int, set[int]] = {}
@@ -204,6 +202,17 @@ class SandboxState:
     def created_order(self) -> list[tuple[str, int]]:
         """(created_at, id) of every ticket, sorted; the live list, so hold the lock while reading."""
         return self._created_order
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        """Forget a ticket, its comments and its place in every index (a problem's incidents are unlinked)."""
+        with self.lock:
+            ticket = self.tickets.pop(ticket_id)
+            self.comments.pop(ticket_id, None)
+            self.index_lag.pop(ticket_id, None)
+            self._created_order.remove((ticket["created_at"], ticket_id))
+            self.relink_incident(ticket_id, ticket.get("problem_id"), None)
+            for incident_id in self.incidents.pop(ticket_id, ()):
+                self.tickets[incident_id]["problem_id"] = None
 
     def relink_incident(self, incident_id: int, old_problem: int | None, new_problem: int | None) -> None:
         """Move an incident from one problem's incident set to another's."""

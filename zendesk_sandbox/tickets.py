@@ -1,5 +1,7 @@
 """Zendesk's ticket write rules: create, update, comment, notify by email, solve a problem's incidents.
 
+Every create and update runs the account's triggers (zendesk_sandbox.trigger_cycle) before it is saved.
+
 Every function here expects the caller to hold `state.lock` for the whole operation.
 """
 
@@ -13,7 +15,9 @@ from typing import Any
 
 from zendesk_sandbox import placeholders
 from zendesk_sandbox.html_text import html_to_text
+from zendesk_sandbox.conditions import TicketUpdate
 from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.trigger_cycle import WebhookCall, run_cycle
 from zendesk_sandbox.timefmt import iso, parse_iso
 from zendesk_sandbox.ticket_values import PRIORITIES, STATUSES, TICKET_TYPES
 
@@ -51,11 +55,11 @@ class UpdateError(Exception):
 
 @dataclass
 class Outcome:
-    """The stored ticket after a write, its audit, and every ticket the write moved to solved."""
+    """The stored ticket after a write, its audit, and the webhook calls its triggers made (ticket, call)."""
 
     ticket: dict
     audit: dict
-    solved: list[dict] = field(default_factory=list)
+    webhook_calls: list[tuple[dict, WebhookCall]] = field(default_factory=list)
 
 
 def via(channel: str, rel: str | None = None, source_from: dict | None = None, source_to: dict | None = None) -> dict:
@@ -135,6 +139,7 @@ def create_ticket(
         "priority": None,
         "type": None,
         "problem_id": None,
+        "external_id": None,
         "requester_id": requester_id,
         "submitter_id": submitter_id,
         "assignee_id": None,
@@ -149,6 +154,8 @@ def create_ticket(
         "generated_timestamp": int(now.timestamp()),
     }
     _apply_fields(state, ticket, spec, strict=True, end_user_comment=False)
+    update = TicketUpdate(before={}, after=ticket, update_type="Create", actor_id=actor_id, via=via_, comment=comment)
+    calls = _run_triggers(state, update)
     audit = _audit(state, ticket, actor_id, stamp, via_)
     audit["events"] = [
         {"id": state.next_id("audit"), "type": "Create", "field_name": name, "value": ticket[name]}
@@ -157,7 +164,7 @@ def create_ticket(
     state.insert_ticket(ticket, written_at=now)
     added = _add_comment(state, ticket, comment, actor_id=actor_id, created_at=stamp, audit=audit)
     ticket["description"] = added["body"]
-    return Outcome(ticket, audit)
+    return Outcome(ticket, audit, [(ticket, call) for call in calls])
 
 
 def update_ticket(
@@ -247,6 +254,9 @@ def _apply_fields(state: SandboxState, draft: dict, changes: dict, *, strict: bo
         _apply_custom_field(state, draft, entry, refuse)
     if "subject" in changes:
         draft["subject"] = draft["raw_subject"] = str(changes["subject"] or "")
+    if "external_id" in changes:
+        # "An id you can use to link Zendesk Support tickets to local records" (Tickets API).
+        draft["external_id"] = None if changes["external_id"] is None else str(changes["external_id"])
     if "type" in changes:
         if changes["type"] in (None, *TICKET_TYPES):
             draft["type"] = changes["type"]
@@ -461,11 +471,32 @@ def _change_events(state: SandboxState, before: dict, after: dict) -> list[dict]
     return events
 
 
+def _run_triggers(state: SandboxState, update: TicketUpdate) -> list[WebhookCall]:
+    """Run the trigger cycle on the ticket being saved; trigger actions follow the rules leniently, like Zendesk's."""
+    draft = update.after
+    return run_cycle(
+        state, update, lambda changes: _apply_fields(state, draft, changes, strict=False, end_user_comment=False)
+    )
+
+
+def _differs(before: dict, after: dict) -> bool:
+    return any(before.get(name) != after.get(name) for name in _TRACKED_FIELDS) or field_values(
+        before
+    ) != field_values(after)
+
+
 def _commit(
     state: SandboxState, current: dict, draft: dict, comment: dict | None, *, actor_id: int, now: datetime
 ) -> Outcome:
     stamp = iso(now)
     audit = _audit(state, current, actor_id, stamp)
+    calls: list[WebhookCall] = []
+    if comment is not None or _differs(current, draft):
+        # An update that changes nothing saves nothing, so no trigger runs on it.
+        update = TicketUpdate(
+            before=current, after=draft, update_type="Change", actor_id=actor_id, via=audit["via"], comment=comment
+        )
+        calls = _run_triggers(state, update)
     audit["events"] = _change_events(state, current, draft)
     if audit["events"] or comment is not None:
         # updated_at moves only when the update creates a ticket event.
@@ -479,24 +510,22 @@ def _commit(
     was = current["status"]
     current.clear()
     current.update(draft)  # keep the stored dict's identity: indexes hold it
-    outcome = Outcome(current, audit)
-    if current["status"] == "solved" and was not in ("solved", "closed"):
-        outcome.solved.append(current)
-        if current["type"] == "problem":
-            outcome.solved += _solve_incidents(state, current, comment, actor_id=actor_id, now=now)
+    outcome = Outcome(current, audit, [(current, call) for call in calls])
+    if current["status"] == "solved" and was not in ("solved", "closed") and current["type"] == "problem":
+        outcome.webhook_calls += _solve_incidents(state, current, comment, actor_id=actor_id, now=now)
     return outcome
 
 
 def _solve_incidents(
     state: SandboxState, problem: dict, comment: dict | None, *, actor_id: int, now: datetime
-) -> list[dict]:
-    """Solving a problem solves its open incidents, each getting a copy of the solving comment."""
-    solved: list[dict] = []
+) -> list[tuple[dict, WebhookCall]]:
+    """Solving a problem solves its open incidents, each getting a copy of the solving comment; triggers run."""
+    calls: list[tuple[dict, WebhookCall]] = []
     for incident_id in sorted(state.incidents.get(problem["id"], ())):
         incident = state.tickets[incident_id]
         if incident["status"] in ("solved", "closed"):
             continue
         draft = copy.deepcopy(incident)
         draft["status"] = "solved"  # a system change: the assignee rule does not apply
-        solved += _commit(state, incident, draft, comment and dict(comment), actor_id=actor_id, now=now).solved
-    return solved
+        calls += _commit(state, incident, draft, comment and dict(comment), actor_id=actor_id, now=now).webhook_calls
+    return calls

@@ -1,8 +1,8 @@
-"""Ticket triggers and trigger categories as the Triggers API stores them: checked, placed, never run.
+"""Ticket triggers and trigger categories as the Triggers API stores them: checked and placed.
 
 Follows developer.zendesk.com/api-reference/ticketing/business-rules/triggers/ and the trigger
-categories API; record shapes match Zendesk's answers recorded in zenpy's test cassettes. Every
-function here expects the caller to hold `state.lock`.
+categories API; record shapes match Zendesk's answers recorded in zenpy's test cassettes. They
+run in zendesk_sandbox.trigger_cycle. Every function here expects the caller to hold `state.lock`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from zendesk_sandbox import rules
+from zendesk_sandbox.trigger_cycle import check_runnable
 from zendesk_sandbox.state import SandboxState
 from zendesk_sandbox.validation import Problems
 
@@ -132,6 +133,7 @@ def _check(state: SandboxState, trigger: dict, inline_category: Any) -> dict | N
         problems.add("position", "Position: must be a whole number")
     rules.check_conditions(state, trigger["conditions"], problems)
     rules.check_actions(state, trigger["actions"], rules.TRIGGER_ACTIONS, problems)
+    check_runnable(trigger, problems)
     if inline_category is not None:
         check_category(inline_category, problems)
     elif trigger["category_id"] is not None and category(state, trigger["category_id"]) is None:

@@ -1,11 +1,15 @@
-"""What a Zendesk trigger + webhook would send the app: signed JSON POSTs, in order, with retries."""
+"""Webhook invocations from trigger actions: signed requests to the webhook's endpoint, in order, with retries.
+
+Requests follow Zendesk's anatomy of a webhook request (developer.zendesk.com/documentation/webhooks/):
+the endpoint, method and format of the Webhooks API record, its authentication and custom headers,
+x-zendesk-webhook-id, x-zendesk-webhook-invocation-id and the signature headers over the raw body.
+"""
 
 from __future__ import annotations
 
+import base64
 import itertools
-import json
 import logging
-import uuid
 
 import requests
 
@@ -19,85 +23,80 @@ log = logging.getLogger(__name__)
 RETRIES = 3
 BACKOFF_SECONDS = 0.05
 TIMEOUT_SECONDS = 10.0
+CONTENT_TYPES = {
+    "json": "application/json",
+    "xml": "application/xml",
+    "form_encoded": "application/x-www-form-urlencoded",
+}
+BODYLESS_METHODS = ("GET", "DELETE")
 
 
 class WebhookDispatcher:
-    """Delivers ticket events to the subscribed URL from one background thread."""
+    """Sends webhook invocations from one background thread; `state.deliveries` records each one."""
 
     def __init__(self, state: SandboxState, clock: Clock, *, backoff: float = BACKOFF_SECONDS):
         self._state = state
         self._clock = clock
         self._backoff = backoff
-        self._worker: SerialWorker[dict] = SerialWorker(
-            "sandbox-webhooks", lambda task: self._deliver(task["delivery"], task["secret"]), self._log_failure
-        )
+        self._worker: SerialWorker[dict] = SerialWorker("sandbox-webhooks", self._deliver, self._log_failure)
         # Zendesk invocation ids are numbers; start high so they look like real ones.
         self._invocation_ids = itertools.count(8350205582)
 
-    def subscribe(self, url: str, secret: str) -> dict:
-        """Point the (single) webhook at `url`, signing with `secret`; returns the webhook."""
-        webhook = {"id": "01" + uuid.uuid4().hex[:24].upper(), "url": url, "secret": secret}
-        with self._state.lock:
-            self._state.webhook = webhook
-        return webhook
-
-    def unsubscribe(self) -> None:
-        """Stop sending events."""
-        with self._state.lock:
-            self._state.webhook = None
-
-    def notify(self, event: str, ticket: dict) -> None:
-        """Queue an event about `ticket` if a webhook is subscribed (call with the state lock held)."""
-        webhook = self._state.webhook
-        if webhook is None:
-            return
-        # Trigger placeholders render as text, so every value is a string.
-        payload = {
-            "ticket_id": str(ticket["id"]),
-            "event": event,
-            "status": ticket["status"],
-            "updated_at": ticket["updated_at"],
+    def invoke(self, webhook: dict, body: str, *, ticket_id: int, trigger_id: int) -> None:
+        """Queue one invocation of a Webhooks API record with a rendered body (call with the state lock held)."""
+        method = webhook["http_method"]
+        raw = b"" if method in BODYLESS_METHODS else body.encode()
+        headers = {
+            "Content-Type": CONTENT_TYPES[webhook["request_format"]],
+            **(webhook.get("custom_headers") or {}),
+            **_authentication(webhook.get("authentication")),
+            "x-zendesk-webhook-id": webhook["id"],
         }
         delivery = {
             "invocation_id": str(next(self._invocation_ids)),
             "webhook_id": webhook["id"],
-            "url": webhook["url"],
-            "event": event,
-            "ticket_id": ticket["id"],
-            "payload": payload,
+            "trigger_id": trigger_id,
+            "ticket_id": ticket_id,
+            "method": method,
+            "url": webhook["endpoint"],
+            "body": raw.decode(),
             "status": "pending",
             "response_code": None,
             "attempts": [],
         }
         self._state.deliveries.append(delivery)
-        self._worker.submit({"delivery": delivery, "secret": webhook["secret"]})
+        self._worker.submit(
+            {"delivery": delivery, "raw": raw, "headers": headers, "secret": webhook["signing_secret"]["secret"]}
+        )
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every queued delivery is done (delivered or given up); False on timeout."""
+        """Block until every queued invocation is done (delivered or given up); False on timeout."""
         return self._worker.wait_idle(timeout)
 
     def stop(self) -> None:
-        """Stop delivering; undelivered events stay pending."""
+        """Stop delivering; undelivered invocations stay pending."""
         self._worker.stop()
 
     def _log_failure(self, task: dict, error: Exception) -> None:
         # A sandbox bug must not stop later deliveries: log it and let the worker go on.
         log.exception("webhook delivery %s failed", task["delivery"]["invocation_id"])
 
-    def _deliver(self, delivery: dict, secret: str) -> None:
-        raw = json.dumps(delivery["payload"]).encode()
+    def _deliver(self, task: dict) -> None:
+        delivery, raw = task["delivery"], task["raw"]
         for attempt in range(RETRIES + 1):
             if attempt and self._worker.pause(self._backoff * 2 ** (attempt - 1)):
                 return
+            # A retry is the same invocation, signed again at its own time.
             headers = {
-                "Content-Type": "application/json",
-                "x-zendesk-webhook-id": delivery["webhook_id"],
+                **task["headers"],
                 "x-zendesk-webhook-invocation-id": delivery["invocation_id"],
-                **signed_headers(secret, raw, self._clock.now()),
+                **signed_headers(task["secret"], raw, self._clock.now()),
             }
             code, error = None, None
             try:
-                response = requests.post(delivery["url"], data=raw, headers=headers, timeout=TIMEOUT_SECONDS)
+                response = requests.request(
+                    delivery["method"], delivery["url"], data=raw, headers=headers, timeout=TIMEOUT_SECONDS
+                )
                 code = response.status_code
             except requests.RequestException as exc:
                 error = f"{type(exc).__name__}: {exc}"
@@ -110,3 +109,16 @@ class WebhookDispatcher:
                     return
         with self._state.lock:
             delivery["status"] = "failed"
+
+
+def _authentication(authentication: dict | None) -> dict:
+    """The header a webhook's authentication adds (add_position is always header)."""
+    if not authentication:
+        return {}
+    data = authentication["data"]
+    if authentication["type"] == "bearer_token":
+        return {"Authorization": f"Bearer {data['token']}"}
+    if authentication["type"] == "basic_auth":
+        pair = base64.b64encode(f"{data['username']}:{data['password']}".encode()).decode()
+        return {"Authorization": f"Basic {pair}"}
+    return {data["name"]: data["value"]}

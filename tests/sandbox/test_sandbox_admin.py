@@ -552,3 +552,25 @@ def test_setup_round_trip_is_idempotent(api):
     updated = api.put(f"/api/v2/triggers/{trigger['id']}", json={"trigger": changed}).json["trigger"]
     assert {key: updated[key] for key in changed} == changed and updated["id"] == trigger["id"]
     assert len(api.state.triggers) == 1
+
+
+def test_delete_a_ticket_field_and_several_macros(api):
+    field = api.post("/api/v2/ticket_fields", json={"ticket_field": {"title": "Notes"}}).json["ticket_field"]
+    assert api.delete(f"/api/v2/ticket_fields/{field['id']}").status_code == 204
+    assert api.get(f"/api/v2/ticket_fields/{field['id']}").status_code == 404
+    macros = [api.state.add_macro(f"M{n}", [OPEN])["id"] for n in range(2)]
+    assert api.delete(f"/api/v2/macros/destroy_many?ids={macros[0]},99").status_code == 404
+    assert api.delete(f"/api/v2/macros/destroy_many?ids={macros[0]},{macros[1]}").status_code == 204
+    assert api.state.macros == {}
+
+
+def test_clone_a_webhook_copies_it_under_a_new_id_and_secret(api):
+    original = api.post("/api/v2/webhooks", json={"webhook": {
+        "name": "App", "endpoint": "https://example.com/hook", "http_method": "POST", "request_format": "json",
+        "status": "active", "subscriptions": ["conditional_ticket_events"]}}).json["webhook"]
+    response = api.post(f"/api/v2/webhooks?clone_webhook_id={original['id']}")
+    assert response.status_code == 201
+    copy = response.json["webhook"]
+    assert copy["name"] == "App (copy)" and copy["id"] != original["id"]
+    assert copy["endpoint"] == original["endpoint"] and copy["subscriptions"] == original["subscriptions"]
+    assert api.state.webhooks[copy["id"]]["signing_secret"] != api.state.webhooks[original["id"]]["signing_secret"]

@@ -27,6 +27,18 @@ def test_neither_description_nor_comment_is_refused(api):
     assert response.json["details"]["description"][0]["description"] == "Description: cannot be blank"
 
 
+def test_list_tickets_by_external_id_finds_a_new_ticket_at_once(api):
+    # Search lags behind writes; List Tickets reads the tickets themselves.
+    body = {"ticket": {"subject": "[Outage] API down", "comment": {"body": "b"}, "external_id": "outage-desk-1"}}
+    made = api.post("/api/v2/tickets.json", json=body).json["ticket"]
+    api.post("/api/v2/tickets.json", json={"ticket": {"subject": "other", "comment": {"body": "b"}}})
+
+    listed = api.get("/api/v2/tickets.json?external_id=outage-desk-1").json["tickets"]
+
+    assert [(t["id"], t["external_id"]) for t in listed] == [(made["id"], "outage-desk-1")]
+    assert api.get("/api/v2/tickets.json?external_id=nothing").json["tickets"] == []
+
+
 def test_create_many_queues_a_job_whose_results_give_each_id_and_index(api):
     tickets = [{"subject": f"t{n}", "comment": {"body": f"body {n}"}, "tags": ["bulk"]} for n in range(3)]
     tickets[1] = {"subject": "t1", "description": "from a description"}

@@ -169,3 +169,12 @@ def test_solving_a_problem_solves_its_incidents_and_copies_the_comment(api, agen
     assert api.state.emails_for(done["id"]) == []
     # The problem's requester is the API user itself: nobody is emailed on the problem.
     assert api.state.emails_for(problem["id"]) == []
+
+
+def test_destroy_many_deletes_in_a_job_and_reports_unknown_ids(api):
+    ids = [create(api)["id"] for _ in range(2)]
+    job = api.delete(f"/api/v2/tickets/destroy_many.json?ids={ids[0]},{ids[1]},99999").json["job_status"]
+    assert job["job_type"] == "Bulk Delete"
+    done = poll(api, job["id"])
+    assert [(r["id"], r["success"]) for r in done["results"]] == [(ids[0], True), (ids[1], True), (99999, False)]
+    assert api.get(f"/api/v2/tickets/show_many?ids={ids[0]},{ids[1]}").json["tickets"] == []

@@ -1,46 +1,21 @@
-"""The sandbox over real HTTP: serve_sandbox, requests, and signed webhook deliveries to a live receiver."""
+"""The sandbox over real HTTP: serve_sandbox, requests, and the signed webhooks its triggers send a live receiver."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import threading
 
 import pytest
 import requests
-from flask import Flask, request
 
 from zendesk_sandbox.clock import SystemClock
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 
-from .support import API_EMAIL, API_TOKEN
+from .support import API_EMAIL, API_TOKEN, Receiver, zendesk_signature
 
-SECRET = "webhook-signing-secret"
-
-
-def zendesk_signature(timestamp: str, raw: bytes) -> str:
-    """The documented recipe: base64 of HMAC-SHA256 keyed by the secret as is, over timestamp + body."""
-    return base64.b64encode(hmac.new(SECRET.encode(), timestamp.encode() + raw, hashlib.sha256).digest()).decode()
-
-
-class Receiver:
-    """A live webhook endpoint that records deliveries and answers with scripted status codes."""
-
-    def __init__(self, statuses: list[int]):
-        self.statuses = statuses
-        self.received: list[tuple[dict, bytes]] = []
-        self.lock = threading.Lock()
-        app = Flask("receiver")
-        app.add_url_rule("/hooks/zendesk", "hook", self.hook, methods=["POST"])
-        self.server = serve_sandbox(app)
-
-    def hook(self):
-        with self.lock:
-            self.received.append((dict(request.headers), request.get_data()))
-            status = self.statuses.pop(0) if self.statuses else 200
-        return "", status
+CREATED = '{"ticket_id": "{{ticket.id}}", "event": "ticket.created", "status": "{{ticket.status}}"}'
+SOLVED = (
+    '{"ticket_id": "{{ticket.id}}", "event": "ticket.solved", "updated_at": "{{ticket.updated_at_with_timestamp}}"}'
+)
 
 
 @pytest.fixture
@@ -56,15 +31,29 @@ def live():
     server.shutdown()
 
 
+def connect(server, session, endpoint: str) -> str:
+    """As an admin would: a trigger webhook, a trigger on new tickets and one on solved tickets; its secret."""
+    webhook = {"name": "Receiver", "endpoint": endpoint, "http_method": "POST", "request_format": "json",
+               "status": "active", "subscriptions": ["conditional_ticket_events"]}
+    created = session.post(f"{server.url}/api/v2/webhooks", json={"webhook": webhook}, timeout=5)
+    assert created.status_code == 201
+    webhook_id = created.json()["webhook"]["id"]
+    for title, condition, body in (
+        ("New ticket", {"field": "update_type", "operator": "is", "value": "Create"}, CREATED),
+        ("Solved", {"field": "status", "operator": "value", "value": "solved"}, SOLVED),
+    ):
+        trigger = {"title": title, "conditions": {"all": [condition]},
+                   "actions": [{"field": "notification_webhook", "value": [webhook_id, body]}]}
+        assert session.post(f"{server.url}/api/v2/triggers", json={"trigger": trigger}, timeout=5).status_code == 201
+    return session.get(f"{server.url}/api/v2/webhooks/{webhook_id}/signing_secret", timeout=5).json()[
+        "signing_secret"
+    ]["secret"]
+
+
 def test_full_flow_over_http_with_signed_webhooks(live):
     server, receiver, session, sandbox = live
     assert server.url.startswith("http://127.0.0.1:")
-    subscribed = requests.post(
-        f"{server.url}/_sandbox/webhook",
-        json={"url": f"{receiver.server.url}/hooks/zendesk", "secret": SECRET},
-        timeout=5,
-    )
-    assert subscribed.status_code == 201
+    secret = connect(server, session, f"{receiver.server.url}/hooks/zendesk")
 
     agent = sandbox.state.add_user("Julien Moreau", email="julien@example.com", role="agent", locale="fr")
     created = requests.post(
@@ -92,7 +81,7 @@ def test_full_flow_over_http_with_signed_webhooks(live):
     assert sandbox.webhooks.wait_idle(10)
 
     deliveries = requests.get(f"{server.url}/_sandbox/webhook/deliveries", timeout=5).json()["deliveries"]
-    assert [(d["event"], d["status"], d["response_code"]) for d in deliveries] == [
+    assert [(json.loads(d["body"])["event"], d["status"], d["response_code"]) for d in deliveries] == [
         ("ticket.created", "delivered", 200),
         ("ticket.solved", "delivered", 200),
     ]
@@ -105,33 +94,24 @@ def test_full_flow_over_http_with_signed_webhooks(live):
 
     for headers, raw in receiver.received:
         assert headers["X-Zendesk-Webhook-Signature"] == zendesk_signature(
-            headers["X-Zendesk-Webhook-Signature-Timestamp"], raw
-        )
+            secret, headers["X-Zendesk-Webhook-Signature-Timestamp"], raw)
         assert headers["Content-Type"] == "application/json"
         assert headers["X-Zendesk-Webhook-Id"]
-    payload = json.loads(receiver.received[2][1])
-    assert payload == {
-        "ticket_id": str(created["id"]),
-        "event": "ticket.solved",
-        "status": "solved",
-        "updated_at": payload["updated_at"],
-    }
-    assert all(isinstance(value, str) for value in payload.values())
+    assert json.loads(receiver.received[0][1]) == {"ticket_id": str(created["id"]), "event": "ticket.created",
+                                                   "status": "New"}
+    assert json.loads(receiver.received[2][1]) == {"ticket_id": str(created["id"]), "event": "ticket.solved",
+                                                   "updated_at": solved.json()["ticket"]["updated_at"]}
 
     emails = requests.get(f"{server.url}/_sandbox/emails", timeout=5).json()["emails"]
     assert [(e["to"], e["body"]) for e in emails] == [("lea@example.com", "Bonjour Léa")]
     stats = requests.get(f"{server.url}/_sandbox/stats", timeout=5).json()
-    assert stats["by_endpoint"] == {"PUT /api/v2/tickets/{ticket_id}": 1}
+    assert stats["by_endpoint"]["PUT /api/v2/tickets/{ticket_id}"] == 1
 
 
 def test_solved_by_a_job_fires_the_webhook_too(live):
     server, receiver, session, sandbox = live
     receiver.statuses.clear()
-    requests.post(
-        f"{server.url}/_sandbox/webhook",
-        json={"url": f"{receiver.server.url}/hooks/zendesk", "secret": SECRET},
-        timeout=5,
-    )
+    connect(server, session, f"{receiver.server.url}/hooks/zendesk")
     agent = sandbox.state.add_user("Emily Carter", email="emily@example.com", role="agent")
     ticket = requests.post(
         f"{server.url}/_sandbox/tickets",
@@ -147,10 +127,8 @@ def test_solved_by_a_job_fires_the_webhook_too(live):
 
 
 def test_unreachable_webhook_is_retried_then_marked_failed(live):
-    server, _, _, sandbox = live
-    requests.post(
-        f"{server.url}/_sandbox/webhook", json={"url": "http://127.0.0.1:9/nowhere", "secret": SECRET}, timeout=5
-    )
+    server, _, session, sandbox = live
+    connect(server, session, "http://127.0.0.1:9/nowhere")
     requests.post(
         f"{server.url}/_sandbox/tickets",
         json={"description": "API down", "requester": {"email": "bob@example.com"}},

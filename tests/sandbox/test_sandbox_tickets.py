@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zendesk_sandbox.state import API_USER_ID
 
-from .support import API_EMAIL, create, update
+from .support import API_EMAIL, create, path_of, update
 
 
 def test_create_returns_ticket_and_audit_with_zendesk_shape(api):
@@ -252,3 +252,25 @@ def test_users_search_finds_a_user_by_exact_email_or_by_a_term(api):
     assert [u["id"] for u in by_term["users"]] == [jane["id"]]
     assert nobody == {"users": [], "next_page": None, "previous_page": None, "count": 0}
     assert api.get("/api/v2/users/search.json").status_code == 400
+
+
+def test_without_a_comment_the_description_is_the_first_comment(api):
+    ticket = api.post("/api/v2/tickets", json={"ticket": {"subject": "s", "description": "From the API"}}).json
+    assert [c["body"] for c in api.state.comments_for(ticket["ticket"]["id"])] == ["From the API"]
+
+
+def test_delete_a_ticket_then_it_is_gone(api):
+    ticket = create(api)
+    assert api.delete(f"/api/v2/tickets/{ticket['id']}.json").status_code == 204
+    assert api.get(f"/api/v2/tickets/{ticket['id']}").status_code == 404
+    assert api.delete(f"/api/v2/tickets/{ticket['id']}").status_code == 404
+
+
+def test_list_tickets_by_offset_and_by_cursor(api):
+    ids = [create(api)["id"] for _ in range(3)]
+    offset = api.get("/api/v2/tickets.json?per_page=2").json
+    assert [t["id"] for t in offset["tickets"]] == ids[:2] and offset["count"] == 3 and offset["next_page"]
+    first = api.get("/api/v2/tickets?page[size]=2").json
+    assert [t["id"] for t in first["tickets"]] == ids[:2] and first["meta"]["has_more"] is True
+    rest = api.get(path_of(first["links"]["next"])).json
+    assert [t["id"] for t in rest["tickets"]] == ids[2:] and rest["meta"]["has_more"] is False

@@ -48,7 +48,7 @@ class Account:
 
     def write_in(self, description: str, *, locale: str = "en-US", email: str | None = "customer@example.org",
                  name: str = "Jane Customer", channel: str = "email", **fields) -> int:
-        """A customer writes in (the sandbox fires no webhook here unless one is subscribed)."""
+        """A customer writes in (a webhook goes out only if a trigger of the account calls one)."""
         requester = {"name": name, "locale": locale, "email": email}
         if email is None:
             requester["phone"] = name

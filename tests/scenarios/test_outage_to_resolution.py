@@ -14,6 +14,7 @@ from app.jobs.inbox import drain_inbox
 from zendesk_sandbox.timefmt import iso
 from app.store.tables import IncidentRow, InboxRow
 from app.web import create_app
+from app.zendesk.provisioning import Provisioner
 from tests.conftest import WEBHOOK_SECRET
 from tests.helpers import WebhookSender, wait_until
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, desk_config, outage
@@ -125,6 +126,30 @@ def test_a_ticket_solved_during_the_outage_is_reopened_with_a_note(account, desk
     note = account.comments(ticket_id)[-1]
     assert note["public"] is False and "API down" in note["body"] and "stays open" in note["body"]
     assert report.problem_ticket_id
+
+
+def test_after_resolve_an_agent_who_solves_an_outage_ticket_sees_it_stay_solved(account, desk, tmp_path):
+    # The account runs Outage Desk's own triggers, as `outage-desk setup` provisions them.
+    provisioner = Provisioner(desk.gateway, desk_config(account, tmp_path), "http://127.0.0.1:9")
+    provisioner.apply(provisioner.plan())
+    assert update_trigger_active(account) is False  # no outage: Zendesk sends no webhook for every update
+    report = desk.declare(outage(account))
+    assert update_trigger_active(account) is True
+    caller = account.write_in("Appel: l'API est en panne", locale="fr", email=None, name="+33 6 12 34 56 78",
+                              channel="voice", voice_rel="voicemail")
+    desk.attach(desk.incident(report.incident_id), [caller])
+    desk.resolve(desk.incident(report.incident_id))
+    assert update_trigger_active(account) is False
+
+    account.agent_update(caller, status="solved", assignee_id=account.seed.agent_ids[0],
+                         comment={"body": "Called back: all good now.", "public": False})
+
+    assert account.ticket(caller)["status"] == "solved"
+
+
+def update_trigger_active(account) -> bool:
+    with account.state.lock:
+        return next(t["active"] for t in account.state.triggers.values() if t["title"] == "Outage Desk: ticket updated")
 
 
 def test_an_unknown_ticket_is_logged_and_skipped_and_the_event_kept(account, desk, webhooks, caplog):
