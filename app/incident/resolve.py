@@ -162,15 +162,18 @@ class Resolution:
         self._recheck(incident, self._rows(incident, ("submitted",), only_author))
         for _round in range(MAX_ROUNDS):
             self._renew_claim(incident)
-            self._send(incident, macros, self._rows(incident, ("planned",), only_author), on_progress)
+            # Planned: new, or planned again after a conflict showed someone else wrote to the ticket.
+            planned = self._rows(incident, ("planned",), only_author)
+            if planned:
+                self._send(incident, macros, planned, on_progress)
+                continue
             retry = self._rows(incident, ("retry",), only_author,
                                due_within=INLINE_RETRY_WINDOW if wait else timedelta(0))
-            if retry and wait:
-                first = min(row.retry_at for row in retry)
-                if first > self.clock.now():
-                    self.clock.sleep((first - self.clock.now()).total_seconds())
             if not retry:
                 return
+            first = min(row.retry_at for row in retry)
+            if first > self.clock.now():
+                self.clock.sleep((first - self.clock.now()).total_seconds())
             self._recheck(incident, retry)
 
     def _rows(self, incident: IncidentRow, states: tuple[str, ...], only_author: int | None = None,

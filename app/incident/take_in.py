@@ -265,6 +265,8 @@ def log_failures(event: str, incident_id: int, failed: dict[int, str], what: str
     for ticket_id, reason in failed.items():
         by_reason.setdefault(reason.split(":", 1)[0] if reason else "failed", []).append(ticket_id)
     for reason, ids in by_reason.items():
-        log.warning(event, extra={"incident": incident_id, "reason": reason, "outcome": what,
-                                  "count": len(ids), "tickets": ",".join(map(str, sorted(ids)))})
+        # Someone wrote to the ticket between our read and our write: re-read and sent again, nothing wrong.
+        level = logging.INFO if reason == "UpdateConflict" else logging.WARNING
+        log.log(level, event, extra={"incident": incident_id, "reason": reason, "outcome": what,
+                                     "count": len(ids), "tickets": ",".join(map(str, sorted(ids)))})
 
