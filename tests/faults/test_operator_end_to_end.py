@@ -29,6 +29,7 @@ from pathlib import Path
 from app.incident.resolve import CALLBACK_NOTE, PROBLEM_SOLVED_NOTE
 from app.incident.take_in import HISTORY_NOTE
 from app.zendesk.query import parse
+from tests.faults.test_resolve_kill_restart import cli_env
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, OUTAGE_DESK_MACROS, Account
 from zendesk_sandbox.faults import Faults
 from zendesk_sandbox.seed import seed_outage
@@ -64,15 +65,6 @@ class Run:
     def __str__(self) -> str:
         what = "killed" if self.killed else f"exited {self.returncode}"
         return f"{self.command} #{self.number:02d} {what} at {self.seconds:5.2f}s: {self.said[-300:]!r}"
-
-
-def operator_env(account: Account, database_url: str) -> dict[str, str]:
-    """What the README has the operator set, and nothing of ours."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
-    env.update(ZENDESK_URL=account.url, ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL=API_EMAIL,
-               ZENDESK_API_TOKEN=API_TOKEN, OUTAGE_DESK_REFERENT=str(account.seed.referent_id),
-               DATABASE_URL=database_url, COLUMNS="200")
-    return env
 
 
 def run_once(argv: list[str], env: dict, cwd: Path, kill_after: float | None) -> tuple[bool, int, float, str]:
@@ -150,7 +142,7 @@ def test_an_operator_runs_an_outage_through_faults_and_kills_and_every_customer_
             email_of = {t: state.users[state.tickets[t]["requester_id"]].get("email") for t in targets}
             comments_before = {t: len(state.comments.get(t, [])) for t in targets}
         reachable = {t for t in targets if email_of[t]}
-        env = operator_env(account, database_url)
+        env = cli_env(account, database_url)  # what the README has the operator set, and nothing of ours
         since = start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
         operate("declare", ["declare", "--title", "API down", "--query", "API", "--since", since], env, tmp_path,
