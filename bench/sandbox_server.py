@@ -55,12 +55,17 @@ def _due_for_take_in(state: SandboxState) -> list[int]:
     return sorted(due)
 
 
+# Search lags behind writes (Zendesk: "up to a few minutes"); the sandbox's default is 10 s.
+INDEX_LAG = 10.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, required=True, help="outage tickets due for take-in")
     parser.add_argument("--rate-limit", type=int, required=True, help="API requests per minute")
     parser.add_argument("--job-delay", type=float, required=True)
     parser.add_argument("--job-delay-per-ticket", type=float, required=True)
+    parser.add_argument("--index-lag", type=float, default=INDEX_LAG, help="seconds before search sees a write")
     parser.add_argument("--lift-endpoint-limits", action="store_true",
                         help="let the search and incremental exports use the whole account limit")
     args = parser.parse_args()
@@ -73,7 +78,7 @@ def main() -> None:
     referent_id = seed_exactly(state, args.tickets, start)
     server = serve_sandbox(create_sandbox_app(
         state, email=API_EMAIL, api_token=API_TOKEN, rate_limit_per_minute=args.rate_limit,
-        job_delay=args.job_delay, job_delay_per_ticket=args.job_delay_per_ticket))
+        job_delay=args.job_delay, job_delay_per_ticket=args.job_delay_per_ticket, index_delay=args.index_lag))
     print(json.dumps({"url": server.url, "referent_id": referent_id, "since": start.isoformat(),
                       "seeded": len(state.tickets)}), flush=True)
     try:
