@@ -86,7 +86,7 @@ class Resolution:
             if claim == "take" or self._has_work(incident):
                 self._work(incident, on_progress, only_author, wait=claim == "take")
             report = self._ledger_report(incident)
-            if not report.pending and not report.resolved:
+            if not report.pending and not report.resolved and not self._unplanned(incident):
                 self._finish(incident, report)
             return report
         finally:
@@ -136,13 +136,11 @@ class Resolution:
     def _has_work(self, incident: IncidentRow) -> bool:
         """Whether a pass would do anything: a plan to make, rows due, or a finish to make."""
         with self.sessions() as session:
-            rows = session.scalar(select(func.count()).select_from(NotificationRow)
-                                  .where(NotificationRow.incident_id == incident.id))
             due = session.scalar(select(func.count()).select_from(NotificationRow).where(
                 NotificationRow.incident_id == incident.id,
                 or_(NotificationRow.state.in_(("planned", "submitted")),
                     (NotificationRow.state == "retry") & (NotificationRow.retry_at <= self.clock.now()))))
-        return not rows or bool(due)
+        return bool(due) or bool(self._unplanned(incident))
 
     def _macros(self, incident: IncidentRow) -> dict[str, Macro]:
         """The closing macros, refused up front if one could not be sent (an empty reply, set_tags …)."""
@@ -151,12 +149,11 @@ class Resolution:
     def _work(self, incident: IncidentRow, on_progress: Callable[[int], None] | None, only_author: int | None,
               wait: bool) -> None:
         macros = self._macros(incident)
-        with self.sessions() as session:
-            planned = session.scalar(select(func.count()).select_from(NotificationRow)
-                                     .where(NotificationRow.incident_id == incident.id))
-        if not planned:
+        # Every run plans what is not planned yet: a take-in that committed after an earlier plan too.
+        unplanned = self._unplanned(incident)
+        if unplanned:
             with self.sessions() as session:
-                session.add_all(self._plan(incident, macros))
+                session.add_all(self._plan(incident, macros, unplanned))
                 session.commit()
         # Whoever holds the claim is the only live resolver: every submitted row is a dead process's.
         self._recheck(incident, self._rows(incident, ("submitted",), only_author))
@@ -188,10 +185,17 @@ class Resolution:
         with self.sessions() as session:
             return list(session.scalars(query.order_by(NotificationRow.ticket_id)))
 
-    def _plan(self, incident: IncidentRow, macros: dict[str, Macro]) -> list[NotificationRow]:
+    def _unplanned(self, incident: IncidentRow) -> list[int]:
+        """The incident's tickets (but those it gave up taking in) with no row in the closing ledger."""
+        planned = select(NotificationRow.ticket_id).where(NotificationRow.incident_id == incident.id)
         with self.sessions() as session:
-            ids = list(session.scalars(select(AffectedTicketRow.ticket_id).where(
-                AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.state != "given_up")))
+            return list(session.scalars(select(AffectedTicketRow.ticket_id).where(
+                AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.state != "given_up",
+                AffectedTicketRow.ticket_id.not_in(planned))))
+
+    def _plan(self, incident: IncidentRow, macros: dict[str, Macro], ids: list[int] | None = None,
+              ) -> list[NotificationRow]:
+        ids = self._unplanned(incident) if ids is None else ids
         referent = self.referent()
         now = self.clock.now()
         rows = []

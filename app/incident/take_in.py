@@ -184,6 +184,10 @@ class TakeIn:
         """Re-read these tickets: landed, gone, or written again with what Zendesk has now."""
         if not ticket_ids:
             return
+        with self.sessions() as session:
+            # Once resolve has begun, nobody is taken in any more: its closing write may be out already.
+            if session.get(IncidentRow, incident.id).state != "declared":
+                return
         found = {t.id: t for t in self.gateway.tickets(ticket_ids)}
         with self.sessions() as session:
             rows = {row.ticket_id: row for row in session.scalars(select(AffectedTicketRow).where(
@@ -197,6 +201,8 @@ class TakeIn:
                 gone[ticket_id] = "deleted: Zendesk has no such ticket any more"
             elif taken_tag(incident.id) in ticket.tags:
                 landed.add(ticket_id)
+            elif {f"outage_desk_closed_{incident.id}", f"outage_desk_callback_{incident.id}"} & set(ticket.tags):
+                gone[ticket_id] = "resolved: the ticket had its closing reply before its take-in landed"
             elif ticket.status == "closed":
                 gone[ticket_id] = "closed: a closed ticket cannot be changed"
             elif row.attempts >= MAX_ATTEMPTS:

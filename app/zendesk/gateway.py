@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -40,6 +40,7 @@ EXPORT_PAGE_SIZE = 1000  # search and incremental exports allow 1000 per page: f
 INCREMENTAL_MIN_AGE_SECONDS = 61  # its start_time must be at least a minute in the past
 # Retries per status, PagerDuty-style; 401/403/404/422 are never retried.
 RETRY_STATUSES = {500: 2, 502: 4, 503: 6, 504: 6}
+STAMP_SETTLE = timedelta(seconds=2)  # how old a safe update's stamp must be before it is sent
 CREATE_ATTEMPTS = 5  # a create is re-sent only after Zendesk says the ticket does not exist yet
 MAX_NETWORK_RETRIES = 3
 # A call that ran out its whole deadline is tried once more, on a fresh connection: another
@@ -410,6 +411,15 @@ class ZendeskGateway:
         return outcome
 
     def _submit_job(self, batch: Sequence[dict[str, Any]]) -> str:
+        # updated_at counts whole seconds: a write landing in the same second as the stamp leaves it
+        # unchanged, and a second copy of that write (a lost answer re-sent) would still apply. Stamps
+        # that old cannot collide.
+        stamps = [item["updated_stamp"] for item in batch if item.get("updated_stamp")]
+        if stamps:
+            newest = datetime.fromisoformat(max(stamps).replace("Z", "+00:00"))
+            wait = (newest + STAMP_SETTLE - self._clock.now()).total_seconds()
+            if wait > 0:
+                self._clock.sleep(wait)
         # Plain JSON: the items are already Zendesk ticket objects, and building zenpy
         # objects for them cost more CPU than the rest of a declare.
         return self._send("PUT", "tickets/update_many.json", {"tickets": list(batch)},
