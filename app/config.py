@@ -24,7 +24,10 @@ class Config:
     zendesk_oauth_token: str | None = None
     zendesk_url: str | None = None
     zendesk_webhook_secret: str | None = None
-    zaf_shared_secret: str | None = None
+    # Fernet key: encrypts secrets in the store and signs the sidebar's sessions (`outage-desk keygen`).
+    outage_desk_secret_key: str | None = None
+    # The Zendesk app id of the uploaded Outage Desk app: when set, the sidebar refuses any other app's token.
+    outage_desk_app_id: int | None = None
     database_url: str = "sqlite:///outage-desk.db"
     slack_webhook_url: str | None = None
     outage_desk_cr_field: str = "Contact reason"
@@ -87,7 +90,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv_path: str | Pat
         raw = values.get(Config.env_name(field.name))
         if raw is None or raw == "":
             continue
-        if field.type == "int":
+        if field.type in ("int", "int | None"):
             try:
                 settings[field.name] = int(raw)
             except ValueError:

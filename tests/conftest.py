@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, Pool
@@ -18,6 +19,8 @@ from app.web import create_app
 from tests.helpers import FrozenClock, WebhookSender
 
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+# The store's and sessions' key for this test run, made fresh: no key is written into the tests.
+SECRET_KEY = Fernet.generate_key().decode()
 # A PostgreSQL URL whose role may create databases (`.ci/run` starts such a server and sets it).
 POSTGRES_URL_ENV = "OUTAGE_DESK_TEST_POSTGRES_URL"
 # Where every test runs on SQLite and on PostgreSQL: the store, the worker, the fault tests and the
@@ -113,7 +116,7 @@ def clock() -> FrozenClock:
 def config(database_url) -> Config:
     return Config(zendesk_subdomain="acme", zendesk_email="api@acme.test", zendesk_api_token="tok-secret-123",
                   zendesk_webhook_secret=WEBHOOK_SECRET, database_url=database_url,
-                  outage_desk_referent="referent@example.com")
+                  outage_desk_referent="referent@example.com", outage_desk_secret_key=SECRET_KEY)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, request
 
+from zendesk_sandbox.apps import AppRegistry
 from zendesk_sandbox.clock import Clock
 from zendesk_sandbox.faults import FaultInjector, Faults
 from zendesk_sandbox import placeholders, tickets
@@ -38,6 +39,7 @@ class Sandbox:
         self.faults = FaultInjector(faults)
         self.limiter = RateLimiter(rate_limit_per_minute, clock.monotonic)
         self.webhooks = WebhookDispatcher(state, clock)
+        self.apps = AppRegistry(clock.now)
         self.jobs = JobRunner(
             state, self.apply_job_item, delay=job_delay, per_ticket=job_delay_per_ticket, now=clock.now
         )

@@ -110,6 +110,23 @@ def set_faults():
     return wanted.as_json()
 
 
+@bp.post("/_sandbox/apps/installations/<int:installation_id>/signed_url")
+def signed_url(installation_id: int):
+    """What Zendesk's agent UI does when `user_id` opens a signedUrls app: the token it POSTs to the page.
+
+    {"user_id": 2, "location": "ticket_sidebar"} → {"token": …}; only agents and admins open apps.
+    """
+    body = json_body()
+    sandbox = current()
+    if installation_id not in sandbox.apps.installations:
+        raise ApiError(404, "RecordNotFound", "no such installation")
+    user = sandbox.state.user(body.get("user_id")) if isinstance(body.get("user_id"), int) else None
+    if user is None or user["role"] not in ("agent", "admin"):
+        raise ApiError(400, "InvalidParameter", "user_id must be an agent or admin of the account")
+    location = str(body.get("location") or "ticket_sidebar")
+    return {"token": sandbox.apps.signed_url_token(installation_id, user["id"], base_url(), location)}
+
+
 @bp.post("/_sandbox/seed")
 def seed():
     """Seed an outage: {"tickets": 600, "seed": 7, "minutes": 120, "macros": [...]} (started `minutes` ago).

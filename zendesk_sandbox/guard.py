@@ -25,6 +25,8 @@ ENDPOINT_LIMITS = {
 }
 # "Any PUT request that updates tickets": 100 per minute per account, 30 per 10 minutes per user and ticket.
 TICKET_UPDATE_ENDPOINTS = ("api_tickets.update", "api_tickets.add_tags")
+# Endpoints Zendesk documents as "Allowed for everyone": no credentials asked.
+ANONYMOUS_ENDPOINTS = ("api_apps.public_key",)
 RATE_LIMITED_BODY = {
     "error": "APIRateLimitExceeded",
     "description": "Number of allowed API requests per minute exceeded",
@@ -33,7 +35,7 @@ RATE_LIMITED_BODY = {
 
 def before_request() -> Response | None:
     """Authenticate and rate-limit API requests; /_sandbox/ requests pass untouched."""
-    if not request.path.startswith("/api/v2/"):
+    if not request.path.startswith("/api/v2/") or request.endpoint in ANONYMOUS_ENDPOINTS:
         return None
     sandbox = current()
     user = _authenticate(sandbox)

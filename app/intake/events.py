@@ -38,17 +38,29 @@ def parse_id(value: object, name: str) -> int:
     return int(text)
 
 
-def parse_ticket_event(raw_body: bytes) -> TicketEvent:
-    """Parse a trigger's JSON body.
+def json_object(raw_body: bytes) -> dict:
+    """A request body that must be one JSON object.
 
-    :raises InputError: not JSON, not an object, or no usable ticket id / event.
+    :raises InputError: not JSON, nested too deeply for the parser, or not an object.
     """
     try:
         data = json.loads(raw_body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError("body is not valid JSON") from None
+    except RecursionError:
+        # The parser recurses per level: a few thousand nested brackets exhaust Python's stack.
+        raise InputError("body nests too deeply to be read") from None
     if not isinstance(data, dict):
         raise InputError("body must be a JSON object")
+    return data
+
+
+def parse_ticket_event(raw_body: bytes) -> TicketEvent:
+    """Parse a trigger's JSON body.
+
+    :raises InputError: not JSON, not an object, or no usable ticket id / event.
+    """
+    data = json_object(raw_body)
     event = data.get("event")
     if not isinstance(event, str) or not event:
         raise InputError("body has no 'event'")

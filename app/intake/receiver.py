@@ -12,13 +12,11 @@ from sqlalchemy import Engine
 from app.clock import Clock
 from app.errors import InputError
 from app.intake.events import KNOWN_EVENTS, parse_ticket_event
-from app.intake.signature import TIMESTAMP_HEADER, ZendeskSignature
+from app.intake.signature import ZendeskSignature
 from app.store.tables import InboxRow
 from app.store.writes import dialect_insert
 
 log = logging.getLogger(__name__)
-
-INVOCATION_HEADER = "X-Zendesk-Webhook-Invocation-Id"
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,8 @@ class WebhookReceiver:
             log.info("intake.event-ignored", extra={"event": event.event[:40]})
             return Receipt(200, {"status": "ignored", "reason": "unknown event"})
         # Zendesk may deliver one change more than once, under new invocation ids: the event's
-        # own key dedupes those; the invocation id (or a digest) covers bodies without one.
-        invocation = event.key or request.headers.get(INVOCATION_HEADER) or self._fallback_id(request)
+        # own key dedupes those. Only signed content decides: the invocation id header is not signed.
+        invocation = event.key or self._body_digest(request.raw_body)
         row = {"invocation_id": invocation[:100], "event": event.event, "ticket_id": event.ticket_id,
                "received_at": self._clock.now()}
         with self._engine.begin() as connection:
@@ -70,7 +68,6 @@ class WebhookReceiver:
         return Receipt(202, {"status": "accepted", "id": row_id})
 
     @staticmethod
-    def _fallback_id(request: WebhookRequest) -> str:
-        # Without Zendesk's invocation id, the same signed delivery still dedupes.
-        digest = hashlib.sha256(request.headers.get(TIMESTAMP_HEADER, "").encode() + request.raw_body)
-        return "sha256:" + digest.hexdigest()[:64]
+    def _body_digest(raw_body: bytes) -> str:
+        # A body without `updated_at`: the same signed body is the same delivery, whatever its headers.
+        return "sha256:" + hashlib.sha256(raw_body).hexdigest()

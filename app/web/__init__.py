@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 
 from app.clock import Clock, SystemClock
@@ -10,9 +12,11 @@ from app.errors import ConfigError
 from app.incident.service import OutageDesk
 from app.intake.receiver import WebhookReceiver
 from app.intake.roles import RoleCache
-from app.intake.sidebar_token import SidebarToken
+from app.intake.session import SidebarSession
 from app.intake.signature import ZendeskSignature
+from app.intake.zaf_jwt import AppKeys, ZafSignedUrl
 from app.store.db import make_engine, make_session_factory
+from app.store.secrets import SecretBox
 from app.store.settings import load_setting
 from app.wiring import build_gateway
 
@@ -32,20 +36,38 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     app.extensions["outage_desk.sessions"] = sessions
     app.extensions["outage_desk.receiver"] = WebhookReceiver(
         ZendeskSignature(secret, clock), engine, clock, config.outage_desk_max_webhook_bytes)
-    if config.zaf_shared_secret:
-        gateway = build_gateway(config, clock)
-        app.extensions["outage_desk.desk"] = OutageDesk(config, sessions, gateway, clock)
-        app.extensions["outage_desk.sidebar_token"] = SidebarToken(config.zaf_shared_secret,
-                                                                   config.zendesk_subdomain, clock)
-        app.extensions["outage_desk.roles"] = RoleCache(gateway, clock)
+    _wire_sidebar(app, config, sessions, clock)
 
     from app.intake.webhooks import bp as webhooks_bp
     from app.web.api import bp as api_bp
     from app.web.errors import register_error_handlers
     from app.web.ops import bp as ops_bp
+    from app.web.sidebar import bp as sidebar_bp
 
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(sidebar_bp)
     register_error_handlers(app)
     return app
+
+
+def _wire_sidebar(app: Flask, config: Config, sessions, clock: Clock) -> None:
+    """The sidebar needs Zendesk (who is calling, their role) and our secret key (its sessions);
+    without them the webhooks still work and the sidebar answers which variable is missing."""
+    try:
+        config.require_zendesk()
+    except ConfigError as missing:
+        app.extensions["outage_desk.sidebar_missing"] = missing.var
+        return
+    if not config.outage_desk_secret_key:
+        app.extensions["outage_desk.sidebar_missing"] = "OUTAGE_DESK_SECRET_KEY"
+        return
+    gateway = build_gateway(config, clock)
+    account = urlsplit(config.zendesk_base_url).netloc
+    app.extensions["outage_desk.desk"] = OutageDesk(config, sessions, gateway, clock)
+    app.extensions["outage_desk.roles"] = RoleCache(gateway, clock)
+    app.extensions["outage_desk.zaf"] = ZafSignedUrl(AppKeys(gateway, clock), account, config.zendesk_base_url,
+                                                     clock, app_id=config.outage_desk_app_id)
+    key = SecretBox(config.outage_desk_secret_key).subkey("sidebar-session")
+    app.extensions["outage_desk.sidebar_session"] = SidebarSession(key, account, clock)

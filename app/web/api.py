@@ -1,4 +1,5 @@
-"""Blueprint "api": the sidebar's calls, each a Zendesk-signed JWT; stores intent, the worker acts."""
+"""Blueprint "api": the sidebar's calls, each with the session Zendesk's signed token opened; stores intent,
+the worker acts."""
 
 from __future__ import annotations
 
@@ -7,26 +8,15 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from app.errors import ConfigError, InputError, PermissionDenied, StateError
-from app.intake.events import parse_id
+from app.errors import InputError, PermissionDenied, StateError
+from app.intake.events import json_object, parse_id
+from app.intake.session import LIFETIME_SECONDS
 from app.incident.model import IncidentSpec, State
 from app.store.tables import IncidentRow
+from app.web.callers import verify_session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-AGENT_ROLES = ("agent", "admin")
-
-
-@bp.before_request
-def verify_caller() -> None:
-    """Verify at the edge: a valid token, then the caller's role as Zendesk says it (cached)."""
-    if "outage_desk.sidebar_token" not in current_app.extensions:
-        raise ConfigError("ZAF_SHARED_SECRET")
-    claims = current_app.extensions["outage_desk.sidebar_token"].verify(request.headers.get("Authorization"))
-    role = current_app.extensions["outage_desk.roles"].role_of(claims.user_id)
-    if role not in AGENT_ROLES:
-        raise PermissionDenied("only agents can use Outage Desk")
-    g.user_id, g.role = claims.user_id, role
+bp.before_request(verify_session)
 
 
 def _desk():
@@ -34,10 +24,7 @@ def _desk():
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InputError("body must be a JSON object")
-    return data
+    return json_object(request.get_data(cache=False))
 
 
 def _incident_json(incident: IncidentRow | None) -> dict | None:
@@ -56,6 +43,13 @@ def _declared(incident_id: int) -> IncidentRow:
     if incident.state != State.DECLARED:
         raise StateError(f"incident #{incident_id} is {incident.state}")
     return incident
+
+
+@bp.post("/session")
+def renew_session():
+    """A fresh session for the open sidebar, while Zendesk's sign-in is recent enough."""
+    token = current_app.extensions["outage_desk.sidebar_session"].renew(g.sidebar_user)
+    return jsonify(token=token, expires_in=LIFETIME_SECONDS)
 
 
 @bp.get("/state")

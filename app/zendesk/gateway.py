@@ -214,6 +214,31 @@ class ZendeskGateway:
         return self._get(f"webhooks/{webhook_id}/signing_secret",
                          lambda answer: answer.text(answer.object("signing_secret"), "secret"))
 
+    # -- apps --------------------------------------------------------------
+
+    def app_installation(self, installation_id: int) -> int:
+        """The id of the app an installation of this account is of (Show App Installation, unwrapped)."""
+        def read(answer: Answer) -> int:
+            app_id = answer.data.get("app_id")
+            if isinstance(app_id, bool) or not isinstance(app_id, int):
+                raise answer.bad("'app_id' is not an id")
+            return app_id
+        return self._get(f"apps/installations/{installation_id}.json", read)
+
+    def app_public_key(self, app_id: int) -> str:
+        """The app's public key: Get App Public Key answers PEM text, not JSON."""
+        api = self._client.tickets
+        path = f"apps/{app_id}/public_key.pem"
+        url = api._build_url(Url(path, {}))
+        what = f"GET /api/v2/{path}"
+
+        def fetch() -> str:
+            text = api._get(url, raw_response=True).text
+            if not text.lstrip().startswith("-----BEGIN PUBLIC KEY-----"):
+                raise ZendeskBadAnswer(f"Zendesk's answer to {what} is not a PEM public key", None, what)
+            return text
+        return self._call(what, fetch)
+
     # -- users, fields, macros ---------------------------------------------
 
     def me(self) -> User:

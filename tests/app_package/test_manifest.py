@@ -24,27 +24,26 @@ def test_the_real_app_validates_clean():
     assert validate_app(REPO) == []
 
 
-def test_the_manifest_is_a_private_v2_sidebar_app():
+def test_the_manifest_is_a_private_v2_sidebar_app_served_by_the_service():
     manifest = json.loads((REPO / "manifest.json").read_text())
     assert manifest["private"] is True and manifest["frameworkVersion"] == "2.0"
-    assert manifest["location"] == {"support": {"ticket_sidebar": {"url": "assets/iframe.html", "flexible": True}}}
-    service_url, _shared_secret = manifest["parameters"]
-    assert service_url == {"name": "service_url", "type": "url", "required": True, "secure": False}
+    assert manifest["location"] == {"support": {"ticket_sidebar": {"url": "{{setting.service_url}}/sidebar",
+                                                                   "flexible": True}}}
+    assert manifest["parameters"] == [{"name": "service_url", "type": "url", "required": True, "secure": False}]
 
 
-def test_the_shared_secret_can_only_sign_the_sidebar_jwt():
-    """Scoped to jwt_secret_key, the proxy will not put the secret itself in a header, body or URL."""
-    # No domainWhitelist: each team runs Outage Desk on its own host, unknown when the app is written,
-    # and the validator accepts its absence. A team that knows its host may add ["its.host"] (see below).
-    shared_secret = json.loads((REPO / "manifest.json").read_text())["parameters"][1]
-    assert shared_secret == {"name": "shared_secret", "type": "text", "required": True, "secure": True,
-                             "scopes": ["jwt_secret_key"]}
+def test_zendesk_signs_each_opening_of_the_sidebar():
+    """signedUrls: Zendesk POSTs its RS256 token naming the agent to the page; no shared secret
+    exists that the agent's browser could get Zendesk's proxy to sign any claims with."""
+    manifest = json.loads((REPO / "manifest.json").read_text())
+    assert manifest["signedUrls"] is True
+    assert not [parameter for parameter in manifest["parameters"] if parameter.get("secure")]
 
 
 def translated_texts(locale: str) -> set[str]:
     """Every string of ``translations/<locale>.json`` but the app's name, which is not translated."""
     app = json.loads((REPO / "translations" / f"{locale}.json").read_text(encoding="utf-8"))["app"]
-    assert set(app["parameters"]) == {"service_url", "shared_secret"}
+    assert set(app["parameters"]) == {"service_url"}
     return {app[key] for key in APP_KEYS[1:]} | {
         text for parameter in app["parameters"].values() for text in (parameter["label"], parameter["helpText"])}
 
@@ -52,7 +51,7 @@ def translated_texts(locale: str) -> set[str]:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_each_locale_describes_the_app_and_labels_every_parameter(locale):
     texts = translated_texts(locale)
-    assert len(texts) == len(APP_KEYS) - 1 + 4 and all(text.strip() for text in texts)
+    assert len(texts) == len(APP_KEYS) - 1 + 2 and all(text.strip() for text in texts)
     if locale != "en":
         assert not texts & translated_texts("en"), "a translation is still the English text"
 
@@ -112,12 +111,15 @@ def move_manifest(root: Path) -> None:
 
 
 def symlink_asset(root: Path) -> None:
-    os.symlink("iframe.html", root / "assets" / "copy.html")
+    os.symlink("logo.png", root / "assets" / "copy.png")
 
 
-def ignore_iframe(root: Path) -> None:
+def ignore_location_asset(root: Path) -> None:
+    """A sidebar page shipped in the app, which .zcliignore then leaves out of the zip."""
+    (root / "assets" / "page.html").write_text("<!DOCTYPE html><title>page</title>", encoding="utf-8")
+    manifest(SIDEBAR_URL, "assets/page.html")(root)
     with (root / ".zcliignore").open("a", encoding="utf-8") as ignore:
-        ignore.write("\nassets/iframe.html\n")
+        ignore.write("\nassets/page.html\n")
 
 
 def png_header(width: int, height: int) -> bytes:
@@ -126,6 +128,13 @@ def png_header(width: int, height: int) -> bytes:
 
 
 SIDEBAR_URL = "location.support.ticket_sidebar.url"
+
+
+def with_parameter(**changes) -> Mutation:
+    """The app's parameters plus a secure one (the app has none of its own), changed as given."""
+    service_url = {"name": "service_url", "type": "url", "required": True, "secure": False}
+    extra = {"name": "api_key", "type": "text", "required": False, "secure": True, "scopes": ["header"], **changes}
+    return manifest("parameters", [service_url, extra])
 DUPLICATE_PRIVATE = ('{"name": "Outage Desk", "author": {"name": "a", "email": "a@b.example"}, "defaultLocale": "en",'
                      ' "private": true, "private": false}')
 
@@ -139,7 +148,8 @@ BROKEN = [
      "assets/missing.html is either an invalid location URI, refers to a missing asset, or does not use HTTPS."),
     ("location URL over plain http", manifest(SIDEBAR_URL, "http://desk.example.com/sidebar"),
      "http://desk.example.com/sidebar is either an invalid location URI"),
-    ("location asset left out by .zcliignore", ignore_iframe, "assets/iframe.html is either an invalid location URI"),
+    ("location asset left out by .zcliignore", ignore_location_asset,
+     "assets/page.html is either an invalid location URI"),
     ("flexible not a boolean", manifest("location.support.ticket_sidebar.flexible", "yes"),
      "yes is an invalid type for the flexible location parameter."),
     ("no location", manifest("location", DELETE), "Missing required field in manifest: location"),
@@ -162,16 +172,16 @@ BROKEN = [
      "The manifest field domainWhitelist need to be an array containing strings"),
     ("unknown experiment", manifest("experiments", {"fastLane": True}),
      "Manifest specifies unknown or unavailable experiment: fastLane"),
-    ("scopes on a non-secure parameter", manifest("parameters.1.secure", False),
-     'parameters[name="shared_secret"].scopes cannot be defined in a non-secure parameter.'),
-    ("unknown scope", manifest("parameters.1.scopes", ["jwt_secret_key", "cookie"]),
-     'parameters[name="shared_secret"].scopes contains invalid values: cookie.'),
-    ("empty scopes", manifest("parameters.1.scopes", []), 'parameters[name="shared_secret"].scopes cannot be empty.'),
+    ("scopes on a non-secure parameter", with_parameter(secure=False),
+     'parameters[name="api_key"].scopes cannot be defined in a non-secure parameter.'),
+    ("unknown scope", with_parameter(scopes=["header", "cookie"]),
+     'parameters[name="api_key"].scopes contains invalid values: cookie.'),
+    ("empty scopes", with_parameter(scopes=[]), 'parameters[name="api_key"].scopes cannot be empty.'),
     ("required not a boolean", manifest("parameters.0.required", "yes"),
      'parameters[name="service_url"].required must be a boolean value, got "yes".'),
-    ("unknown parameter type", manifest("parameters.1.type", "password"), "password is an invalid parameter type."),
+    ("unknown parameter type", with_parameter(type="password"), "password is an invalid parameter type."),
     ("parameter called name", manifest("parameters.0.name", "name"), "Can't call a parameter 'name'"),
-    ("duplicate parameter", manifest("parameters.1.name", "service_url"),
+    ("duplicate parameter", with_parameter(name="service_url"),
      'Duplicate app parameters defined: ["service_url"]'),
     ("hidden and required", manifest("parameters.0.type", "hidden"),
      "service_url is set to hidden and cannot be required."),

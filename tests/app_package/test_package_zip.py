@@ -17,7 +17,7 @@ def test_the_zip_holds_the_app_and_nothing_else(tmp_path):
     with zipfile.ZipFile(archive) as zipped:
         names = zipped.namelist()
         assert zipped.read("manifest.json") == (REPO / "manifest.json").read_bytes()
-    assert "assets/iframe.html" in names and "translations/en.json" in names
+    assert "assets/logo.png" in names and "translations/en.json" in names
     assert not [name for name in names if name.startswith(("app/", "tests/"))]
     strays = [name for name in names if name != "manifest.json" and not name.startswith(("assets/", "translations/"))]
     assert not strays, f"add these to .zcliignore, they are not part of the Zendesk app: {strays}"

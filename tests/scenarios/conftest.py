@@ -15,7 +15,7 @@ from zendesk_sandbox.seed import SeedSummary, load_macros, seed_outage
 from zendesk_sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 from app.wiring import build_desk
-from tests.conftest import WEBHOOK_SECRET, database_url_for
+from tests.conftest import SECRET_KEY, WEBHOOK_SECRET, database_url_for
 
 API_EMAIL = "outage-desk-api@example.com"
 API_TOKEN = "scenario-token"
@@ -58,6 +58,23 @@ class Account:
         response.raise_for_status()
         return response.json()["id"]
 
+    def install_app(self, service_url: str = "https://outage-desk.example.com") -> int:
+        """An admin installs the uploaded Outage Desk app (Install App); returns the installation id."""
+        apps = requests.get(f"{self.url}/api/v2/apps/owned.json", auth=(f"{API_EMAIL}/token", API_TOKEN), timeout=10)
+        apps.raise_for_status()
+        body = {"app_id": apps.json()["apps"][0]["id"], "settings": {"name": "Outage Desk", "service_url": service_url}}
+        response = requests.post(f"{self.url}/api/v2/apps/installations.json", json=body,
+                                 auth=(f"{API_EMAIL}/token", API_TOKEN), timeout=10)
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def signed_url_token(self, installation_id: int, user_id: int) -> str:
+        """The token Zendesk POSTs to the app's page when `user_id` opens a ticket."""
+        response = requests.post(f"{self.url}/_sandbox/apps/installations/{installation_id}/signed_url",
+                                 json={"user_id": user_id}, timeout=10)
+        response.raise_for_status()
+        return response.json()["token"]
+
     def agent_update(self, ticket_id: int, **changes) -> None:
         """An agent changes a ticket in Zendesk's own interface."""
         requests.put(f"{self.url}/api/v2/tickets/{ticket_id}.json", auth=(f"{API_EMAIL}/token", API_TOKEN),
@@ -95,7 +112,8 @@ def scenario_database(database_url) -> str:
 def desk_config(account: Account, tmp_path) -> Config:
     return Config(zendesk_subdomain="acme", zendesk_url=account.url, zendesk_email=API_EMAIL,
                   zendesk_api_token=API_TOKEN, zendesk_webhook_secret=WEBHOOK_SECRET,
-                  database_url=database_url_for(tmp_path), outage_desk_referent=str(account.seed.referent_id))
+                  database_url=database_url_for(tmp_path), outage_desk_referent=str(account.seed.referent_id),
+                  outage_desk_secret_key=SECRET_KEY)
 
 
 @pytest.fixture

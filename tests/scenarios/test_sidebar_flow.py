@@ -1,30 +1,34 @@
 """From the sidebar: declare from a ticket, attach one more, resolve as an admin — the worker does the rest."""
 
-import jwt
 import pytest
 
 from app.jobs.tasks import run_tasks
 from app.web import create_app
 from tests.scenarios.conftest import desk_config
-
-SHARED_SECRET = "zaf-shared-secret-for-the-sidebar-scenarios"
+from tests.zaf import open_sidebar, session_of
 
 
 @pytest.fixture
 def sidebar(account, tmp_path, desk):
-    config = desk_config(account, tmp_path).with_overrides(zaf_shared_secret=SHARED_SECRET)
-    return create_app(config).test_client()
+    return create_app(desk_config(account, tmp_path)).test_client()
 
 
-def as_user(user_id):
-    from datetime import datetime, timezone
+@pytest.fixture
+def as_user(account, sidebar):
+    """Open the sidebar as this user: Zendesk (the sandbox) signs, the service answers with a session."""
+    installation = account.install_app()
+    sessions = {}
 
-    exp = int(datetime.now(timezone.utc).timestamp()) + 60
-    bearer = jwt.encode({"sub": str(user_id), "account": "acme", "exp": exp}, SHARED_SECRET, algorithm="HS256")
-    return {"Authorization": f"Bearer {bearer}"}
+    def headers(user_id):
+        if user_id not in sessions:
+            page = open_sidebar(sidebar, account.signed_url_token(installation, user_id))
+            assert page.status_code == 200, page.data[:300]
+            sessions[user_id] = session_of(page)
+        return {"Authorization": f"Bearer {sessions[user_id]}"}
+    return headers
 
 
-def test_declare_from_a_ticket_then_attach_then_resolve_from_the_sidebar(account, desk, sidebar):
+def test_declare_from_a_ticket_then_attach_then_resolve_from_the_sidebar(account, desk, sidebar, as_user):
     agent, admin = account.seed.agent_ids[0], account.seed.api_user_id
     origin = account.write_in("Plus rien ne marche depuis 10h", locale="fr")  # no "API": only the origin brings it in
     other = account.write_in("Invoice question, but also a 503 on login")

@@ -1,6 +1,8 @@
-"""The sidebar's API: signed by Zendesk's proxy, role checked against Zendesk, intent stored for the worker."""
+"""The sidebar: Zendesk vouches for the agent with its signed token, the service issues a session,
+reads the role from Zendesk and stores intent for the worker. Nothing the browser says names anyone."""
 
-import time
+import base64
+import json
 
 import jwt
 import pytest
@@ -9,34 +11,42 @@ from sqlalchemy import select
 
 from app.store.tables import IncidentRow, TaskRow
 from app.web import create_app
+from tests.zaf import ZendeskApp, open_sidebar, public_pem, rsa_key, session_of
 
-SHARED_SECRET = "zaf-shared-secret-for-the-sidebar-tests"
-API = "https://acme.zendesk.com/api/v2"
+BASE = "https://acme.zendesk.com"
+API = f"{BASE}/api/v2"
 AGENT, ADMIN, CUSTOMER = 100003, 100002, 100050
 
 
 @pytest.fixture
-def sidebar(config, sessions, clock):
-    app = create_app(config.with_overrides(zaf_shared_secret=SHARED_SECRET), clock=clock)
-    return app.test_client()
+def zendesk_app():
+    return ZendeskApp(BASE)
 
 
-@pytest.fixture(autouse=True)
-def zendesk_users():
+@pytest.fixture
+def zendesk(zendesk_app):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         for user_id, role in ((AGENT, "agent"), (ADMIN, "admin"), (CUSTOMER, "end-user")):
             mock.get(f"{API}/users/show_many.json", match=[responses.matchers.query_param_matcher({"ids": str(user_id)})],
                      json={"users": [{"id": user_id, "name": "x", "role": role}]})
+        zendesk_app.mock(mock)
         yield mock
 
 
-def token(clock, user_id=AGENT, secret=SHARED_SECRET, account="acme", exp_in=60, algorithm="HS256", **extra):
-    claims = {"sub": str(user_id), "account": account, "exp": int(clock.now().timestamp()) + exp_in, **extra}
-    return jwt.encode(claims, secret, algorithm=algorithm)
+@pytest.fixture
+def sidebar(config, sessions, clock, zendesk):
+    return create_app(config, clock=clock).test_client()
 
 
-def call(client, method, path, bearer, **kwargs):
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+def sign_in(sidebar, zendesk_app, clock, user_id=AGENT) -> str:
+    """The agent opens a ticket: Zendesk POSTs its token, the page comes back with our session."""
+    page = open_sidebar(sidebar, zendesk_app.token(user_id, clock.now().timestamp()))
+    assert page.status_code == 200, page.data[:300]
+    return session_of(page)
+
+
+def call(client, method, path, session, **kwargs):
+    headers = {"Authorization": f"Bearer {session}"} if session else {}
     return client.open(path, method=method, headers=headers, **kwargs)
 
 
@@ -45,42 +55,144 @@ def tasks(sessions):
         return [(t.kind, t.ticket_id, t.user_id) for t in session.scalars(select(TaskRow))]
 
 
-def test_an_agent_sees_no_incident_yet(sidebar, clock):
-    response = call(sidebar, "GET", "/api/state?ticket_id=42", token(clock))
+def incidents(sessions):
+    with sessions() as session:
+        return [(row.title, row.state) for row in session.scalars(select(IncidentRow))]
+
+
+def users_calls(zendesk):
+    return [c for c in zendesk.calls if "/users/" in c.request.url]
+
+
+def test_zendesk_opens_the_sidebar_and_the_page_carries_a_session_for_that_agent(sidebar, zendesk_app, clock):
+    page = open_sidebar(sidebar, zendesk_app.token(AGENT, clock.now().timestamp()))
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert b"/sidebar/assets/sidebar.js" in page.data and b"zaf_sdk.min.js" in page.data
+    response = call(sidebar, "GET", "/api/state?ticket_id=42", session_of(page))
     assert response.status_code == 200
     assert response.get_json() == {"incident": None, "ticket": {"id": 42, "attached": False},
                                    "user": {"id": AGENT, "role": "agent"}}
 
 
-@pytest.mark.parametrize("make_bearer, reason", [
-    (lambda clock: None, "missing bearer token"),
-    (lambda clock: token(clock, secret="not-the-secret-but-just-as-long-as-it"), "InvalidSignatureError"),
-    (lambda clock: token(clock, exp_in=-120), "expired token"),
-    (lambda clock: token(clock, exp_in=3600), "lives too long"),
-    (lambda clock: token(clock, account="someone-else"), "another Zendesk account"),
-    (lambda clock: jwt.encode({"sub": str(AGENT), "exp": int(time.time()) + 60}, None, algorithm="none"),
-     "InvalidAlgorithmError"),
+def test_the_sidebar_assets_are_served_beside_the_page(sidebar):
+    with sidebar.get("/sidebar/assets/sidebar.js") as script:
+        assert script.status_code == 200 and b"outage-desk-session" in script.data
+    assert sidebar.get("/sidebar/assets/../../config.py").status_code == 404
+
+
+def hs256_with_public_key(zendesk_app, clock):
+    """Key confusion: an HS256 token whose secret is the app's (public) PEM."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    import hashlib
+    import hmac
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps(zendesk_app.claims(ADMIN, clock.now().timestamp())).encode())
+    signature = hmac.new(public_pem(zendesk_app.key).encode(), f"{header}.{payload}".encode(), hashlib.sha256)
+    return f"{header}.{payload}.{b64(signature.digest())}"
+
+
+@pytest.mark.parametrize("make_token, reason", [
+    (lambda app, now: None, "signed token"),
+    (lambda app, now: "not.a.jwt", "not a JWT"),
+    # The attack that worked: the app's HS256 proxy JWT, claims written by an agent's browser.
+    (lambda app, now: jwt.encode({"sub": str(ADMIN), "account": "acme", "exp": int(now) + 60},
+                                 "the-old-shared-secret-of-the-app-000000", algorithm="HS256"), "RS256"),
+    (lambda app, now: jwt.encode(app.claims(ADMIN, now), None, algorithm="none"), "RS256"),
+    (lambda app, now: app.token(ADMIN, now, key=rsa_key()), "does not match"),
+    (lambda app, now: app.token(ADMIN, now, iss="evil.zendesk.com"), "another Zendesk account"),
+    (lambda app, now: app.token(ADMIN, now, aud="https://evil.zendesk.com/api/v2/apps/installations/360000001.json"),
+     "another Zendesk account"),
+    (lambda app, now: app.token(ADMIN, now, exp=int(now) - 120), "expired"),
+    (lambda app, now: app.token(ADMIN, now, iat=int(now) - 3600, exp=int(now) + 60), "too old"),
+    (lambda app, now: app.token(ADMIN, now, sub="https://acme.zendesk.com/api/v2/organizations/7.json"),
+     "not a Zendesk user"),
+    (lambda app, now: app.token(ADMIN, now, sub=None), "MissingRequiredClaimError"),
 ])
-def test_unsigned_forged_expired_or_foreign_calls_get_401_and_change_nothing(sidebar, clock, sessions, make_bearer,
-                                                                             reason):
-    response = call(sidebar, "POST", "/api/incidents", make_bearer(clock),
-                    json={"ticket_id": 42, "title": "API down", "query": "API"})
-    assert response.status_code == 401
-    assert reason in response.get_json()["error"]
-    with sessions() as session:
-        assert session.scalars(select(IncidentRow)).all() == []
+def test_a_token_zendesk_did_not_sign_for_this_account_gets_401_and_no_session(sidebar, zendesk_app, clock, sessions,
+                                                                              make_token, reason):
+    page = open_sidebar(sidebar, make_token(zendesk_app, clock.now().timestamp()))
+    assert page.status_code == 401
+    assert reason in page.get_json()["error"]
+    assert b"outage-desk-session" not in page.data
 
 
-def test_a_customer_token_is_403_whatever_the_browser_claims(sidebar, clock, sessions):
-    response = call(sidebar, "POST", "/api/incidents", token(clock, user_id=CUSTOMER, role="admin"),
-                    json={"ticket_id": 42, "title": "API down", "query": "API"})
-    assert response.status_code == 403
-    with sessions() as session:
-        assert session.scalars(select(IncidentRow)).all() == []
+def test_key_confusion_with_the_public_key_as_an_hs256_secret_is_refused(sidebar, zendesk_app, clock):
+    page = open_sidebar(sidebar, hs256_with_public_key(zendesk_app, clock))
+    assert page.status_code == 401 and "RS256" in page.get_json()["error"]
 
 
-def test_declaring_from_a_ticket_stores_the_incident_and_answers_at_once(sidebar, clock, sessions, zendesk_users):
-    response = call(sidebar, "POST", "/api/incidents", token(clock),
+def test_an_agent_cannot_act_as_an_admin_whatever_the_browser_sends(sidebar, zendesk_app, clock, sessions):
+    agent = sign_in(sidebar, zendesk_app, clock, AGENT)
+    declared = call(sidebar, "POST", "/api/incidents", agent, json={"ticket_id": 1, "title": "API down", "query": "API"})
+    incident_id = declared.get_json()["incident"]["id"]
+    header, payload, signature = agent.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged_payload = base64.urlsafe_b64encode(json.dumps({**claims, "sub": str(ADMIN)}).encode()).rstrip(b"=").decode()
+    attempts = {
+        "the agent's session with the admin's id": f"{header}.{forged_payload}.{signature}",
+        "a session signed with another key": jwt.encode({**claims, "sub": str(ADMIN)}, "x" * 32, algorithm="HS256"),
+        "Zendesk's own token instead of a session": zendesk_app.token(ADMIN, clock.now().timestamp()),
+        "the agent's real session": agent,
+    }
+    answers = {name: call(sidebar, "POST", f"/api/incidents/{incident_id}/resolve", bearer).status_code
+               for name, bearer in attempts.items()}
+    assert answers == {"the agent's session with the admin's id": 401, "a session signed with another key": 401,
+                       "Zendesk's own token instead of a session": 401, "the agent's real session": 403}
+    assert incidents(sessions) == [("API down", "declared")] and tasks(sessions) == []
+
+
+def test_a_customer_opening_the_page_gets_403_and_no_session(sidebar, zendesk_app, clock):
+    page = open_sidebar(sidebar, zendesk_app.token(CUSTOMER, clock.now().timestamp()))
+    assert page.status_code == 403 and b"outage-desk-session" not in page.data
+
+
+def test_an_installation_this_account_does_not_have_is_refused(sidebar, zendesk_app, zendesk, clock):
+    zendesk.get(f"{API}/apps/installations/999.json", status=404, json={"error": "RecordNotFound"})
+    token = zendesk_app.token(AGENT, clock.now().timestamp(), aud=f"{API}/apps/installations/999.json")
+    page = open_sidebar(sidebar, token)
+    assert page.status_code == 401 and "installation" in page.get_json()["error"]
+
+
+def test_a_pinned_app_refuses_another_apps_installation(config, sessions, clock, zendesk, zendesk_app):
+    pinned = create_app(config.with_overrides(outage_desk_app_id=1234), clock=clock).test_client()
+    page = open_sidebar(pinned, zendesk_app.token(AGENT, clock.now().timestamp()))
+    assert page.status_code == 401 and "another app" in page.get_json()["error"]
+
+
+def test_the_session_expires_and_renews_only_within_twelve_hours_of_zendesks_word(sidebar, zendesk_app, clock):
+    session = sign_in(sidebar, zendesk_app, clock)
+    for _ in range(3):  # an agent with the ticket open all morning
+        clock.advance(540)
+        renewed = call(sidebar, "POST", "/api/session", session)
+        assert renewed.status_code == 200 and renewed.get_json()["expires_in"] == 600
+        session = renewed.get_json()["token"]
+    clock.advance(660)
+    assert call(sidebar, "GET", "/api/state?ticket_id=1", session).status_code == 401
+    session = sign_in(sidebar, zendesk_app, clock)
+    for _ in range(100):
+        clock.advance(540)
+        renewed = call(sidebar, "POST", "/api/session", session)
+        if renewed.status_code != 200:
+            break
+        session = renewed.get_json()["token"]
+    assert renewed.status_code == 401 and "reload the ticket" in renewed.get_json()["error"]
+
+
+def test_a_rotated_app_key_is_fetched_again(sidebar, zendesk_app, zendesk, clock):
+    sign_in(sidebar, zendesk_app, clock)
+    zendesk_app.key = rsa_key()
+    zendesk.replace(responses.GET, f"{API}/apps/{zendesk_app.app_id}/public_key.pem", body=public_pem(zendesk_app.key))
+    clock.advance(61)
+    sign_in(sidebar, zendesk_app, clock)
+
+
+def test_declaring_from_a_ticket_stores_the_incident_and_answers_at_once(sidebar, zendesk_app, clock, sessions,
+                                                                        zendesk):
+    session = sign_in(sidebar, zendesk_app, clock)
+    zendesk.calls.reset()
+    response = call(sidebar, "POST", "/api/incidents", session,
                     json={"ticket_id": 42, "title": "API down", "query": "API", "severity": 1})
     assert response.status_code == 202
     incident = response.get_json()["incident"]
@@ -88,41 +200,54 @@ def test_declaring_from_a_ticket_stores_the_incident_and_answers_at_once(sidebar
     with sessions() as session:
         row = session.scalars(select(IncidentRow)).one()
     assert (row.origin_ticket_id, row.severity, row.backfilled_at) == (42, 1, None)
-    # Only the role lookup reached Zendesk; the problem ticket and backfill are the worker's.
-    assert [c.request.method for c in zendesk_users.calls] == ["GET"]
+    # Nothing reached Zendesk: the role is cached, the problem ticket and backfill are the worker's.
+    assert len(zendesk.calls) == 0
 
 
-def test_bad_input_is_400_with_a_reason(sidebar, clock):
-    response = call(sidebar, "POST", "/api/incidents", token(clock), json={"ticket_id": "x", "title": "t", "query": "q"})
+def test_bad_input_is_400_with_a_reason(sidebar, zendesk_app, clock):
+    session = sign_in(sidebar, zendesk_app, clock)
+    response = call(sidebar, "POST", "/api/incidents", session, json={"ticket_id": "x", "title": "t", "query": "q"})
     assert response.status_code == 400 and "ticket_id" in response.get_json()["error"]
-    response = call(sidebar, "POST", "/api/incidents", token(clock), json={"ticket_id": 1, "title": "t", "query": "q",
-                                                                          "severity": 9})
+    response = call(sidebar, "POST", "/api/incidents", session, json={"ticket_id": 1, "title": "t", "query": "q",
+                                                                     "severity": 9})
     assert response.status_code == 400 and "severity" in response.get_json()["error"]
-    response = call(sidebar, "POST", "/api/incidents", token(clock), data="not json", content_type="application/json")
+    response = call(sidebar, "POST", "/api/incidents", session, data="not json", content_type="application/json")
     assert response.status_code == 400
 
 
-def test_attach_and_detach_are_queued_for_the_worker(sidebar, clock, sessions):
-    incident = call(sidebar, "POST", "/api/incidents", token(clock), json={"ticket_id": 1, "title": "API down",
-                                                                          "query": "API"}).get_json()["incident"]
-    attach = call(sidebar, "POST", f"/api/incidents/{incident['id']}/tickets", token(clock), json={"ticket_id": 42})
-    detach = call(sidebar, "DELETE", f"/api/incidents/{incident['id']}/tickets/43", token(clock))
+def test_deeply_nested_json_is_400_not_500(sidebar, zendesk_app, clock, sessions):
+    session = sign_in(sidebar, zendesk_app, clock)
+    response = call(sidebar, "POST", "/api/incidents", session, data="[" * 20_000 + "]" * 20_000,
+                    content_type="application/json")
+    assert response.status_code == 400 and "nests too deeply" in response.get_json()["error"]
+    assert incidents(sessions) == []
+
+
+def test_attach_and_detach_are_queued_for_the_worker(sidebar, zendesk_app, clock, sessions):
+    session = sign_in(sidebar, zendesk_app, clock)
+    incident = call(sidebar, "POST", "/api/incidents", session, json={"ticket_id": 1, "title": "API down",
+                                                                     "query": "API"}).get_json()["incident"]
+    attach = call(sidebar, "POST", f"/api/incidents/{incident['id']}/tickets", session, json={"ticket_id": 42})
+    detach = call(sidebar, "DELETE", f"/api/incidents/{incident['id']}/tickets/43", session)
     assert (attach.status_code, detach.status_code) == (202, 200)
     assert tasks(sessions) == [("attach", 42, AGENT), ("detach", 43, AGENT)]
 
 
-def test_only_admins_resolve(sidebar, clock, sessions):
-    incident = call(sidebar, "POST", "/api/incidents", token(clock), json={"ticket_id": 1, "title": "API down",
-                                                                          "query": "API"}).get_json()["incident"]
-    refused = call(sidebar, "POST", f"/api/incidents/{incident['id']}/resolve", token(clock, user_id=AGENT))
+def test_only_admins_resolve(sidebar, zendesk_app, clock, sessions):
+    agent, admin = sign_in(sidebar, zendesk_app, clock, AGENT), sign_in(sidebar, zendesk_app, clock, ADMIN)
+    incident = call(sidebar, "POST", "/api/incidents", agent, json={"ticket_id": 1, "title": "API down",
+                                                                   "query": "API"}).get_json()["incident"]
+    refused = call(sidebar, "POST", f"/api/incidents/{incident['id']}/resolve", agent)
     assert refused.status_code == 403 and tasks(sessions) == []
-    accepted = call(sidebar, "POST", f"/api/incidents/{incident['id']}/resolve", token(clock, user_id=ADMIN))
+    accepted = call(sidebar, "POST", f"/api/incidents/{incident['id']}/resolve", admin)
     # The incident is resolving: that is the worker's task, recorded in the same write.
     assert accepted.status_code == 202 and accepted.get_json()["incident"]["state"] == "resolving"
     assert accepted.get_json()["incident"]["notifications"]["pending"] == 0
 
 
-def test_roles_are_cached_so_zendesk_is_asked_once(sidebar, clock, zendesk_users):
+def test_roles_and_keys_are_cached_so_zendesk_is_asked_once(sidebar, zendesk_app, clock, zendesk):
+    session = sign_in(sidebar, zendesk_app, clock)
+    sign_in(sidebar, zendesk_app, clock)
     for _ in range(3):
-        call(sidebar, "GET", "/api/state?ticket_id=42", token(clock))
-    assert len(zendesk_users.calls) == 1
+        call(sidebar, "GET", "/api/state?ticket_id=42", session)
+    assert len(users_calls(zendesk)) == 1 and len(zendesk.calls) == 3  # role, installation, public key

@@ -95,6 +95,22 @@ def test_the_same_ticket_change_delivered_twice_under_new_invocation_ids_is_stor
 
 
 @BOTH_STORES
+def test_a_replayed_body_without_updated_at_under_a_new_invocation_header_is_stored_once(webhooks, sessions):
+    # The invocation id header is not signed: an attacker replaying a captured delivery can change it.
+    body = json.dumps({"ticket_id": "7", "event": "ticket.created"}).encode()
+    first = webhooks.post(body, invocation_id="inv-a")
+    replayed = webhooks.post(body, invocation_id="inv-chosen-by-the-attacker")
+    assert (first.status_code, replayed.status_code) == (202, 200)
+    assert replayed.get_json() == {"status": "duplicate"} and len(inbox(sessions)) == 1
+
+
+def test_deeply_nested_json_is_400_with_a_reason(webhooks, sessions):
+    response = webhooks.post(b"[" * 20_000 + b"]" * 20_000)
+    assert response.status_code == 400 and "nests too deeply" in response.get_json()["error"]
+    assert inbox(sessions) == []
+
+
+@BOTH_STORES
 def test_each_accepted_delivery_answers_with_the_id_it_is_stored_under(webhooks, sessions):
     first = webhooks.ticket_event(7, invocation_id="inv-a")
     assert webhooks.ticket_event(7, invocation_id="inv-a").status_code == 200  # a redelivery, not stored

@@ -1,7 +1,8 @@
 // Outage Desk's ticket sidebar: shows the running outage and the agent script, and lets the agent
-// declare, attach/detach, resolve and notify. Every call goes to the Outage Desk service through
-// Zendesk's proxy (client.request with secure: true), which fills in the secure settings and signs
-// a short-lived JWT; the service trusts nothing else.
+// declare, attach/detach, resolve and notify. The service itself served this page, after checking
+// the token Zendesk signed for this agent (the app's signedUrls); every call goes back to the
+// service with the session it put in the page, and the service reads the agent's role from Zendesk.
+// Nothing this script says about who the agent is counts: the session does.
 (function () {
   'use strict';
 
@@ -24,18 +25,8 @@
 
   client.on('app.registered', async function () {
     try {
-      const [data, metadata] = await Promise.all([
-        client.get(['ticket.id', 'ticket.subject', 'currentUser', 'currentAccount.subdomain']),
-        client.metadata()
-      ]);
-      zendesk = {
-        ticketId: data['ticket.id'],
-        subject: data['ticket.subject'] || '',
-        user: data.currentUser,
-        subdomain: data['currentAccount.subdomain'],
-        // Not a secret, so the browser has it; only secure settings need the proxy's placeholders.
-        serviceUrl: String(metadata.settings.service_url || '').replace(/\/+$/, '')
-      };
+      const data = await client.get(['ticket.id', 'ticket.subject', 'currentUser']);
+      zendesk = { ticketId: data['ticket.id'], subject: data['ticket.subject'] || '', user: data.currentUser };
       i18n = window.OutageDeskI18n.forLocale(zendesk.user.locale);
       translatePage();
       state = await loadState();
@@ -51,51 +42,56 @@
     return callService('GET', '/api/state?ticket_id=' + encodeURIComponent(zendesk.ticketId));
   }
 
-  // The proxy substitutes the secure {{setting.shared_secret}} and {{jwt.token}}; the claims say who
-  // asks, from which account.
-  async function callService(method, path, body) {
-    const options = {
-      url: zendesk.serviceUrl + path,
-      type: method,
-      contentType: 'application/json',
-      dataType: 'json',
-      headers: { Authorization: 'Bearer {{jwt.token}}' },
-      jwt: {
-        algorithm: 'HS256',
-        secret_key: '{{setting.shared_secret}}',
-        expiry: 60,
-        claims: { sub: String(zendesk.user.id), account: zendesk.subdomain }
-      },
-      secure: true,
-      cors: false
-    };
-    if (body !== undefined) {
-      options.data = JSON.stringify(body);
-    }
+  // The session from the page; renewed before it expires, for as long as the sidebar stays open.
+  const sessionMeta = document.querySelector('meta[name="outage-desk-session"]');
+  let session = sessionMeta.content;
+  let sessionRenewal = null;
+
+  function renewSessionIn(seconds) {
+    clearTimeout(sessionRenewal);
+    // A minute early, and never in a tight loop.
+    sessionRenewal = setTimeout(renewSession, Math.max(seconds - 60, 30) * 1000);
+  }
+
+  async function renewSession() {
     try {
-      return await client.request(options);
-    } catch (response) {
-      throw new Error(reasonOf(response));
+      const answer = await callService('POST', '/api/session');
+      session = answer.token;
+      renewSessionIn(answer.expires_in);
+    } catch (error) {
+      showAlert(error.message);
     }
   }
 
-  // A failed request rejects with a jqXHR-like object; the service's own reason is in its JSON body.
-  function reasonOf(response) {
-    if (response instanceof Error) {
-      return response.message;
+  renewSessionIn(Number(sessionMeta.dataset.expiresIn) || 600);
+
+  // Same origin as this page: no proxy, no CORS; the session is the only credential. Paths resolve
+  // against the page's URL ({service_url}/sidebar), so a service behind a path prefix works too.
+  async function callService(method, path, body) {
+    const options = { method: method, headers: { Authorization: 'Bearer ' + session, Accept: 'application/json' } };
+    if (body !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = JSON.stringify(body);
     }
-    let body = response && response.responseJSON;
-    if (!body && response && response.responseText) {
-      try {
-        body = JSON.parse(response.responseText);
-      } catch (notJson) {
-        body = null;
-      }
+    let response;
+    try {
+      response = await fetch(path.replace(/^\//, ''), options);
+    } catch (networkError) {
+      throw new Error(i18n.t('serviceUnreachable', { status: '?' }));
     }
-    if (body && typeof body.error === 'string') {
-      return body.error;
+    const text = await response.text();
+    let answer = null;
+    try {
+      answer = text ? JSON.parse(text) : null;
+    } catch (notJson) {
+      answer = null;
     }
-    return i18n.t('serviceUnreachable', { status: response && response.status !== undefined ? response.status : '?' });
+    if (!response.ok) {
+      throw new Error(answer && typeof answer.error === 'string'
+        ? answer.error
+        : i18n.t('serviceUnreachable', { status: response.status }));
+    }
+    return answer;
   }
 
   function translatePage() {

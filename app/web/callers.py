@@ -1,0 +1,26 @@
+"""Who is calling the sidebar's page and API: only what Zendesk vouched for, checked at the edge."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from app.errors import ConfigError, PermissionDenied
+
+AGENT_ROLES = ("agent", "admin")
+
+
+def require_sidebar() -> None:
+    """:raises ConfigError: the service was started without what the sidebar needs."""
+    missing = current_app.extensions.get("outage_desk.sidebar_missing")
+    if missing:
+        raise ConfigError(missing, "is not set: the sidebar needs it")
+
+
+def verify_session() -> None:
+    """A valid session of ours, then the caller's role as Zendesk says it now (cached briefly)."""
+    require_sidebar()
+    user = current_app.extensions["outage_desk.sidebar_session"].verify(request.headers.get("Authorization"))
+    role = current_app.extensions["outage_desk.roles"].role_of(user.user_id)
+    if role not in AGENT_ROLES:
+        raise PermissionDenied("only agents can use Outage Desk")
+    g.sidebar_user, g.user_id, g.role = user, user.user_id, role
