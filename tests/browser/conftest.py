@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
-import jwt
 import pytest
 import requests
 
 from zendesk_sandbox.server import serve_sandbox
 from app.store.db import make_engine, upgrade
+from app.store.secrets import SecretBox
 from app.web import create_app
 from tests.browser.harness import (CHROMIUM, CHROMIUM_ARGS, LocalCdn, Recorder, ServiceCall, ZendeskStub,
                                    missing_prerequisites)
 from tests.scenarios.conftest import Account, desk_config, start_account
+from tests.zaf import open_sidebar, session_of
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture then fails (CI) or skips each test, naming what is missing
     expect = None
 
-SHARED_SECRET = "zaf-shared-secret-for-the-browser-tests"
 SUBDOMAIN = "acme"  # desk_config's account
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
 
@@ -31,22 +30,28 @@ class Service:
     """The real Outage Desk service on a thread, over a live sandbox Zendesk, recording what it is asked."""
 
     def __init__(self, account: Account, tmp_path: Path):
-        config = desk_config(account, tmp_path).with_overrides(zaf_shared_secret=SHARED_SECRET)
+        config = desk_config(account, tmp_path)
         engine = make_engine(config.database_url)
         upgrade(engine)
         engine.dispose()
         self.app = create_app(config)
+        self.session_key = SecretBox(config.outage_desk_secret_key).subkey("sidebar-session")
         self.calls: list[ServiceCall] = []
         self.app.wsgi_app = Recorder(self.app.wsgi_app, self.calls)
         self.server = serve_sandbox(self.app)
         self.url = self.server.url
+        self.account = account
+        self.installation_id = account.install_app(self.url)
+        self._sessions: dict[int, str] = {}
 
     def call(self, method: str, path: str, user_id: int, body: dict | None = None) -> dict:
         """Call the API directly, as another agent's sidebar would: a test's setup."""
-        token = jwt.encode({"sub": str(user_id), "account": SUBDOMAIN, "exp": int(time.time()) + 60},
-                           SHARED_SECRET, algorithm="HS256")
+        if user_id not in self._sessions:
+            with self.app.test_client() as client:
+                page = open_sidebar(client, self.account.signed_url_token(self.installation_id, user_id))
+            self._sessions[user_id] = session_of(page)
         response = requests.request(method, self.url + path, json=body, timeout=10,
-                                    headers={"Authorization": f"Bearer {token}"})
+                                    headers={"Authorization": f"Bearer {self._sessions[user_id]}"})
         response.raise_for_status()
         return response.json()
 
@@ -81,8 +86,13 @@ class Sidebar:
         return self.app.get_by_role("button", name=name, exact=True)
 
     def calls(self, method: str | None = None) -> list[ServiceCall]:
-        """What the service received since the page opened, optionally of one method."""
-        return [call for call in self.service.calls if method is None or call.method == method]
+        """The API calls the service received since the page opened, optionally of one method."""
+        return [call for call in self.service.calls
+                if call.path.startswith("/api/") and (method is None or call.method == method)]
+
+    def page_loads(self) -> list[ServiceCall]:
+        """The sidebar page's loads (Zendesk's form POST) since the page opened."""
+        return [call for call in self.service.calls if call.path == "/sidebar"]
 
     def host(self, name: str):
         """What the stub host recorded: messages, resizes, requests."""
@@ -125,6 +135,12 @@ def browser():
         browser.close()
 
 
+def unexpected(message) -> bool:
+    """A console error that is not Chromium noting an API refusal, which the app shows and the tests assert."""
+    refusal = message.text.startswith("Failed to load resource: the server responded with a status of 4")
+    return message.type == "error" and not (refusal and "/api/" in message.location.get("url", ""))
+
+
 @pytest.fixture
 def page(browser):
     # An agent of the French team: a time zone away from the service's UTC, which times must survive.
@@ -135,7 +151,7 @@ def page(browser):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("console", lambda message: errors.append(message.text) if unexpected(message) else None)
     yield page
     context.close()
     assert not cdn.refused, f"the page asked for URLs outside the test: {cdn.refused}"
@@ -158,7 +174,9 @@ def service(account, tmp_path):
 
 @pytest.fixture
 def zendesk(service):
-    stub = ZendeskStub(SUBDOMAIN, settings={"service_url": service.url, "shared_secret": SHARED_SECRET})
+    stub = ZendeskStub(SUBDOMAIN, settings={"service_url": service.url},
+                       sign=lambda user_id: service.account.signed_url_token(service.installation_id, user_id),
+                       installation_id=service.installation_id)
     yield stub
     stub.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import SHARED_SECRET, SUBDOMAIN, expect, zendesk_ticket, zendesk_user
+from tests.browser.conftest import expect, zendesk_ticket, zendesk_user
 
 
 def agent_id(account, locale: str) -> int:
@@ -25,11 +25,11 @@ def declare(service, account, title: str = "API down") -> dict:
     return incident["incident"]
 
 
-def assert_signed_by_proxy(call, user: dict) -> None:
-    """The service got a bearer JWT that the shared secret verifies, for this agent and account."""
-    claims = call.claims(SHARED_SECRET)
-    assert (claims["sub"], claims["account"]) == (str(user["id"]), SUBDOMAIN)
-    assert claims["exp"] - claims["iat"] == 60
+def assert_session_of(call, user: dict, service) -> None:
+    """The service got the session it issued when Zendesk's token named this agent."""
+    claims = call.session(service.session_key)
+    assert (claims["sub"], claims["ins"]) == (str(user["id"]), service.installation_id)
+    assert claims["exp"] - claims["iat"] == 600
 
 
 def test_shows_the_running_outage_the_script_and_no_resolve_button_to_agents(sidebar, service, account):
@@ -40,7 +40,7 @@ def test_shows_the_running_outage_the_script_and_no_resolve_button_to_agents(sid
 
     state = sidebar.calls("GET")[0]
     assert (state.path, state.query, state.status) == ("/api/state", f"ticket_id={ticket['id']}", 200)
-    assert_signed_by_proxy(state, agent)
+    assert_session_of(state, agent, service)
     taken_in = state.answer["incident"]["tickets"]
     assert taken_in > 1 and state.answer["ticket"]["attached"] is True
 
@@ -63,13 +63,12 @@ def test_shows_the_running_outage_the_script_and_no_resolve_button_to_agents(sid
     expect(sidebar.button("Declare an outage from this ticket")).to_have_count(0)
     assert incident["id"] == state.answer["incident"]["id"]
 
-    # The secret left the page as a placeholder only: the proxy filled it in. The service URL is
-    # an ordinary setting, read from the app's metadata.
-    options = sidebar.zendesk.proxied[0]
-    assert options["url"] == f"{sidebar.zendesk.settings['service_url']}/api/state?ticket_id={ticket['id']}"
-    assert options["headers"] == {"Authorization": "Bearer {{jwt.token}}"}
-    assert options["jwt"]["secret_key"] == "{{setting.shared_secret}}"
-    assert (options["secure"], options["cors"]) == (True, False)
+    # Zendesk loaded the page with its signed token (a form POST); the app then called its own
+    # service directly, never through Zendesk's proxy, whose JWT claims the browser writes.
+    page = sidebar.page_loads()[0]
+    assert (page.method, page.status, page.authorization) == ("POST", 200, "")
+    assert page.body.startswith("token=") and "&" not in page.body
+    assert sidebar.host("requests") == []
 
     # The app asked the host to fit its frame to what it shows.
     height = sidebar.host("resizes")[-1]["height"]
@@ -98,7 +97,7 @@ def test_declares_an_outage_from_the_ticket(sidebar, service, account):
     declared = sidebar.calls("POST")[0]
     assert (declared.path, declared.status) == ("/api/incidents", 202)
     assert declared.body == {"ticket_id": ticket["id"], "title": "API returns 503", "query": "API", "severity": 1}
-    assert_signed_by_proxy(declared, agent)
+    assert_session_of(declared, agent, service)
     # Then the page reads the state again, since declaring may have taken this ticket in.
     assert [(call.method, call.path) for call in sidebar.calls()][-1] == ("GET", "/api/state")
     expect(app.locator("#incident-badge")).to_have_text("Outage in progress")
@@ -118,7 +117,7 @@ def test_attaches_and_detaches_the_ticket(sidebar, service, account):
     attached = sidebar.calls("POST")[-1]
     assert (attached.path, attached.status) == (f"/api/incidents/{incident['id']}/tickets", 202)
     assert attached.body == {"ticket_id": ticket["id"]}
-    assert_signed_by_proxy(attached, agent)
+    assert_session_of(attached, agent, service)
     service.work()
     assert "api_down" in account.ticket(ticket["id"])["tags"]
 
@@ -127,7 +126,7 @@ def test_attaches_and_detaches_the_ticket(sidebar, service, account):
     detached = sidebar.calls("DELETE")[-1]
     assert (detached.path, detached.status) == (f"/api/incidents/{incident['id']}/tickets/{ticket['id']}", 200)
     assert detached.body is None
-    assert_signed_by_proxy(detached, agent)
+    assert_session_of(detached, agent, service)
     expect(sidebar.button("Attach this ticket")).to_be_visible()
 
 
@@ -147,7 +146,7 @@ def test_an_admin_resolves_after_confirming(sidebar, service, account):
     expect(app.locator("#incident-notifications")).to_have_text("Closing emails: 0 sent, 0 to go, 0 to call back.")
     resolved = sidebar.calls("POST")[-1]
     assert (resolved.path, resolved.status, resolved.body) == (f"/api/incidents/{incident['id']}/resolve", 202, None)
-    assert_signed_by_proxy(resolved, admin)
+    assert_session_of(resolved, admin, service)
     expect(sidebar.button("Notify my tickets")).to_be_visible()
     expect(app.locator("#script")).to_be_hidden()
     expect(sidebar.button("Resolve the outage")).to_have_count(0)
@@ -173,7 +172,7 @@ def test_notifies_my_tickets_while_the_closing_emails_go_out(sidebar, service, a
     notified = sidebar.calls("POST")[-1]
     assert (notified.path, notified.status) == (f"/api/incidents/{incident['id']}/notify-mine", 202)
     assert notified.body is None
-    assert_signed_by_proxy(notified, agent)
+    assert_session_of(notified, agent, service)
     queued = notified.answer["queued"]
     expect(app.locator("#notice")).to_have_text(f"{queued} closing {'reply' if queued == 1 else 'replies'} queued.")
 
@@ -216,3 +215,36 @@ def test_speaks_the_agents_language(sidebar, service, account):
     expect(app.locator("#script")).to_contain_text("Nos développeurs sont dessus depuis la première détection.")
     expect(app.locator("#script")).to_contain_text("Pas d’authentification client.")
     sidebar.screenshot("sidebar-fr.png")
+
+
+def test_an_agent_cannot_resolve_from_devtools_whatever_the_page_sends(sidebar, service, account):
+    incident = declare(service, account)
+    agent = zendesk_user(account, agent_id(account, "en-US"))
+    sidebar.open(api_ticket(account), agent)
+    emails = len(account.state.emails)
+    frame = sidebar.page.frame(name="app-frame")
+
+    # The agent's devtools, in the sidebar's own frame: its real session, claims of an admin everywhere else.
+    statuses = frame.evaluate("""async (incidentId) => {
+        const session = document.querySelector('meta[name="outage-desk-session"]').content;
+        const [header, payload, signature] = session.split('.');
+        const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
+        const forged = btoa(JSON.stringify({...claims, sub: String(ADMIN)})).replace(/=+$/, '')
+          .replace(/\\+/g, '-').replace(/\\//g, '_');
+        const attempts = [
+          {Authorization: 'Bearer ' + session, 'X-User-Id': String(ADMIN), 'X-Role': 'admin'},
+          {Authorization: 'Bearer ' + [header, forged, signature].join('.')},
+        ];
+        const answers = [];
+        for (const headers of attempts) {
+          const response = await fetch('api/incidents/' + incidentId + '/resolve', {
+            method: 'POST', headers: {...headers, 'Content-Type': 'application/json'},
+            body: JSON.stringify({user_id: ADMIN, role: 'admin'})});
+          answers.push(response.status);
+        }
+        return answers;
+    }""".replace("ADMIN", str(account.seed.api_user_id)), incident["id"])
+
+    assert statuses == [403, 401]
+    state = service.call("GET", f"/api/state?ticket_id={api_ticket(account)['id']}", account.seed.api_user_id)
+    assert state["incident"]["state"] == "declared" and len(account.state.emails) == emails
