@@ -126,7 +126,8 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
             arrivals = _customers_write_in(sandbox.url, new_tickets, rng)
             solved_by_agents = _agents_solve(sandbox.url, token, sorted(expected)[:5])
             new_expected = {t for t, about_outage in arrivals.items() if about_outage}
-            _wait(lambda: desk.affected_count(report.incident_id) >= len(expected) + len(new_expected)
+            # Taken in, not merely recorded: a take-in in flight has not written its acknowledgement yet.
+            _wait(lambda: desk.progress(report.incident_id).taken >= len(expected) + len(new_expected)
                   and _all_reopened(state, solved_by_agents), timeout=120)
             figures.add("New tickets arriving by signed webhook (about the outage / other)",
                         f"{len(new_expected)} / {len(arrivals) - len(new_expected)}")
