@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 import jwt
 
 from app.clock import Clock
-from app.errors import ConfigError, SignatureError, ZendeskError
+from app.errors import ConfigError, InputError, SignatureError, ZendeskError
 from app.intake.events import parse_id
 from app.zendesk.gateway import ZendeskGateway
 
@@ -31,6 +32,8 @@ MAX_AGE_SECONDS = 600
 KEY_TTL_SECONDS = 3600
 # A signature that fails against a cached key fetches the key again (rotation), at most this often.
 REFETCH_SECONDS = 60
+MAX_CACHED = 1000
+LOOKUPS_PER_MINUTE = 20
 # `sub` names the user by API URL (…/api/v2/users/123.json); a bare id is read as well.
 USER_SUB = re.compile(r"(?:^|/api/v2/users/)(\d{1,19})(?:\.json)?$")
 
@@ -45,39 +48,64 @@ class ZafIdentity:
 
 
 class AppKeys:
-    """Installations' apps and apps' public keys, read from Zendesk and cached."""
+    """Installations' apps and apps' public keys, read from Zendesk and cached.
+
+    The installation id comes from a token not yet verified: unknown ones are remembered too, the
+    cache is bounded, and lookups of ids not seen before are throttled, so that anyone posting
+    made-up tokens cannot spend the account's API budget.
+    """
 
     def __init__(self, gateway: ZendeskGateway, clock: Clock):
         self._gateway = gateway
         self._clock = clock
         self._lock = threading.Lock()
-        self._apps: dict[int, tuple[int, float]] = {}
+        self._apps: dict[int, tuple[int | None, float]] = {}
         self._keys: dict[int, tuple[str, float]] = {}
+        self._lookups: deque[float] = deque()
 
     def app_of(self, installation_id: int) -> int:
         """The app an installation of this account is of.
 
         :raises SignatureError: Zendesk knows no such installation in this account.
+        :raises InputError: (429) too many installations not seen before asked about this minute.
         """
-        cached = self._fresh(self._apps, installation_id, KEY_TTL_SECONDS)
-        if cached is not None:
-            return cached
-        try:
-            app_id = self._gateway.app_installation(installation_id)
-        except ZendeskError as error:
-            if error.status == 404:
-                raise SignatureError("token names an app installation this account does not have") from None
-            raise
+        now = self._clock.monotonic()
         with self._lock:
-            self._apps[installation_id] = (app_id, self._clock.monotonic())
-        return app_id
+            found = self._apps.get(installation_id)
+            if found is None or now - found[1] >= KEY_TTL_SECONDS:
+                found = None
+                while self._lookups and now - self._lookups[0] >= 60:
+                    self._lookups.popleft()
+                if len(self._lookups) >= LOOKUPS_PER_MINUTE:
+                    raise InputError("too many unknown app installations: try again in a minute", http_status=429)
+                self._lookups.append(now)
+        if found is None:
+            try:
+                app_id = self._gateway.app_installation(installation_id)
+            except ZendeskError as error:
+                if error.status != 404:
+                    raise
+                app_id = None
+            found = (app_id, now)
+            with self._lock:
+                self._apps[installation_id] = found
+                if len(self._apps) > MAX_CACHED:
+                    self._apps.pop(next(iter(self._apps)))
+        if found[0] is None:
+            raise SignatureError("token names an app installation this account does not have")
+        return found[0]
 
     def public_key(self, app_id: int, max_age: float = KEY_TTL_SECONDS) -> str:
         """The app's public key (PEM), fetched again when older than `max_age` seconds."""
         cached = self._fresh(self._keys, app_id, max_age)
         if cached is not None:
             return cached
-        pem = self._gateway.app_public_key(app_id)
+        try:
+            pem = self._gateway.app_public_key(app_id)
+        except ZendeskError as error:
+            if error.status == 404:  # only a pinned id can be unknown: the others come from Zendesk
+                raise ConfigError("OUTAGE_DESK_APP_ID", "names no app of this Zendesk account") from None
+            raise
         with self._lock:
             self._keys[app_id] = (pem, self._clock.monotonic())
         return pem
@@ -120,9 +148,8 @@ class ZafSignedUrl:
         if match is None:
             raise SignatureError("token is for another Zendesk account")
         installation_id = int(match[1])
-        app_id = self._keys.app_of(installation_id)
-        if self._app_id is not None and app_id != self._app_id:
-            raise SignatureError("token is for another app")
+        # A pinned app needs no lookup: a token its key verifies names one of its installations.
+        app_id = self._app_id if self._app_id is not None else self._keys.app_of(installation_id)
         claims = self._decode(token, app_id, audience)
         self._check_times(claims)
         found = USER_SUB.search(str(claims["sub"]))

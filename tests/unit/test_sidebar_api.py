@@ -3,6 +3,7 @@ reads the role from Zendesk and stores intent for the worker. Nothing the browse
 
 import base64
 import json
+import re
 
 import jwt
 import pytest
@@ -155,10 +156,29 @@ def test_an_installation_this_account_does_not_have_is_refused(sidebar, zendesk_
     assert page.status_code == 401 and "installation" in page.get_json()["error"]
 
 
-def test_a_pinned_app_refuses_another_apps_installation(config, sessions, clock, zendesk, zendesk_app):
+def test_a_pinned_app_refuses_a_token_signed_for_another_app(config, sessions, clock, zendesk, zendesk_app):
+    zendesk.get(f"{API}/apps/1234/public_key.pem", body=public_pem(rsa_key()))
     pinned = create_app(config.with_overrides(outage_desk_app_id=1234), clock=clock).test_client()
+    zendesk.calls.reset()
     page = open_sidebar(pinned, zendesk_app.token(AGENT, clock.now().timestamp()))
-    assert page.status_code == 401 and "another app" in page.get_json()["error"]
+    assert page.status_code == 401 and "does not match" in page.get_json()["error"]
+    # Pinned, the key is the app's own: no installation is looked up.
+    assert [c.request.url for c in zendesk.calls] == [f"{API}/apps/1234/public_key.pem"]
+
+
+def test_made_up_installations_cannot_spend_the_accounts_api_budget(sidebar, zendesk_app, zendesk, clock):
+    zendesk.get(re.compile(rf"{API}/apps/installations/\d+\.json"), status=404, json={"error": "RecordNotFound"})
+    zendesk.calls.reset()
+    answers = []
+    for installation_id in [*range(1, 31), 1, 2, 3]:
+        token = zendesk_app.token(AGENT, clock.now().timestamp(),
+                                  aud=f"{API}/apps/installations/{installation_id}.json")
+        answers.append(open_sidebar(sidebar, token).status_code)
+    assert answers == [401] * 20 + [429] * 10 + [401] * 3  # the first twenty remembered as unknown
+    assert len(zendesk.calls) == 20
+    clock.advance(60)
+    token = zendesk_app.token(AGENT, clock.now().timestamp())
+    assert open_sidebar(sidebar, token).status_code == 200
 
 
 def test_the_session_expires_and_renews_only_within_twelve_hours_of_zendesks_word(sidebar, zendesk_app, clock):
