@@ -182,7 +182,9 @@ class ZafSignedUrl:
             value = claims.get(name)
             if name == "nbf" and value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            # NaN and infinities are no times; an int is one, however large (math.isfinite overflows on it).
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or (isinstance(value, float) and not math.isfinite(value))):
                 raise SignatureError(f"token's {name} is not a time")
         if claims["exp"] + LEEWAY_SECONDS < now:
             raise SignatureError("Zendesk's token has expired: reload the ticket")

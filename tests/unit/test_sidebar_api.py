@@ -10,6 +10,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
+from app.store.secrets import SecretBox
 from app.store.tables import IncidentRow, TaskRow
 from app.web import create_app
 from tests.zaf import ZendeskApp, open_sidebar, public_pem, rsa_key, session_of
@@ -117,6 +118,40 @@ def test_a_token_zendesk_did_not_sign_for_this_account_gets_401_and_no_session(s
     assert page.status_code == 401
     assert reason in page.get_json()["error"]
     assert b"outage-desk-session" not in page.data
+
+
+HUGE = 10 ** 400  # an int no float holds
+
+
+@pytest.mark.parametrize("claim, value, status", [
+    ("exp", HUGE, 200),  # its age is bounded by iat: a far expiry is Zendesk's business
+    ("exp", -HUGE, 401),
+    ("iat", HUGE, 401),
+    ("nbf", HUGE, 401),
+], ids=["far-exp", "past-exp", "future-iat", "future-nbf"])
+def test_a_zendesk_token_with_a_time_too_large_for_a_float_is_judged_not_a_500(sidebar, zendesk_app, clock, claim,
+                                                                               value, status):
+    # Found by tests/fuzz: math.isfinite() raises OverflowError on such an int.
+    page = open_sidebar(sidebar, zendesk_app.token(AGENT, clock.now().timestamp(), **{claim: value}))
+    assert page.status_code == status, page.data[:300]
+
+
+@pytest.mark.parametrize("claim, value, status", [
+    ("exp", HUGE, 200),  # signed with our key: we wrote it
+    ("exp", -HUGE, 401),
+    ("auth_time", HUGE, 200),
+    ("auth_time", -HUGE, 200),  # too old to renew, not to use until it expires
+], ids=["far-exp", "past-exp", "future-auth-time", "past-auth-time"])
+def test_a_session_with_a_time_too_large_for_a_float_is_judged_not_a_500(sidebar, config, clock, claim, value,
+                                                                        status):
+    # Found by tests/fuzz: math.isfinite() raises OverflowError on such an int.
+    now = int(clock.now().timestamp())
+    claims = {"iss": "acme.zendesk.com", "aud": "outage-desk/sidebar", "sub": str(AGENT), "ins": 360000001,
+              "auth_time": now, "iat": now, "exp": now + 600, claim: value}
+    session = jwt.encode(claims, SecretBox(config.outage_desk_secret_key).subkey("sidebar-session"), algorithm="HS256")
+    assert call(sidebar, "GET", "/api/state?ticket_id=1", session).status_code == status
+    if claim == "auth_time" and value < 0:
+        assert call(sidebar, "POST", "/api/session", session).status_code == 401
 
 
 def test_key_confusion_with_the_public_key_as_an_hs256_secret_is_refused(sidebar, zendesk_app, clock):
