@@ -14,13 +14,12 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import deque
 from dataclasses import dataclass
 
 import jwt
 
 from app.clock import Clock
-from app.errors import ConfigError, InputError, SignatureError, ZendeskError
+from app.errors import ConfigError, SignatureError, ZendeskError
 from app.intake.events import parse_id
 from app.zendesk.gateway import ZendeskGateway
 
@@ -32,8 +31,7 @@ MAX_AGE_SECONDS = 600
 KEY_TTL_SECONDS = 3600
 # A signature that fails against a cached key fetches the key again (rotation), at most this often.
 REFETCH_SECONDS = 60
-MAX_CACHED = 1000
-LOOKUPS_PER_MINUTE = 20
+RELIST_SECONDS = 60
 # `sub` names the user by API URL (…/api/v2/users/123.json); a bare id is read as well.
 USER_SUB = re.compile(r"(?:^|/api/v2/users/)(\d{1,19})(?:\.json)?$")
 
@@ -48,52 +46,43 @@ class ZafIdentity:
 
 
 class AppKeys:
-    """Installations' apps and apps' public keys, read from Zendesk and cached.
+    """The account's app installations and own apps, and apps' public keys, read from Zendesk and cached.
 
-    The installation id comes from a token not yet verified: unknown ones are remembered too, the
-    cache is bounded, and lookups of ids not seen before are throttled, so that anyone posting
-    made-up tokens cannot spend the account's API budget.
+    The installation id comes from a token not yet verified: an id not known makes the service
+    list the installations again at most once a minute, so made-up tokens cannot spend the
+    account's API budget, and a new installation is known within a minute.
     """
 
     def __init__(self, gateway: ZendeskGateway, clock: Clock):
         self._gateway = gateway
         self._clock = clock
         self._lock = threading.Lock()
-        self._apps: dict[int, tuple[int | None, float]] = {}
+        self._installations: dict[int, int] = {}
+        self._owned: set[int] = set()
+        self._listed_at: float | None = None
         self._keys: dict[int, tuple[str, float]] = {}
-        self._lookups: deque[float] = deque()
 
     def app_of(self, installation_id: int) -> int:
-        """The app an installation of this account is of.
+        """The app of one of this account's installations, which must be an app the account owns.
 
-        :raises SignatureError: Zendesk knows no such installation in this account.
-        :raises InputError: (429) too many installations not seen before asked about this minute.
+        :raises SignatureError: no such installation, or another vendor's app.
         """
-        now = self._clock.monotonic()
         with self._lock:
-            found = self._apps.get(installation_id)
-            if found is None or now - found[1] >= KEY_TTL_SECONDS:
-                found = None
-                while self._lookups and now - self._lookups[0] >= 60:
-                    self._lookups.popleft()
-                if len(self._lookups) >= LOOKUPS_PER_MINUTE:
-                    raise InputError("too many unknown app installations: try again in a minute", http_status=429)
-                self._lookups.append(now)
-        if found is None:
-            try:
-                app_id = self._gateway.app_installation(installation_id)
-            except ZendeskError as error:
-                if error.status != 404:
-                    raise
-                app_id = None
-            found = (app_id, now)
-            with self._lock:
-                self._apps[installation_id] = found
-                if len(self._apps) > MAX_CACHED:
-                    self._apps.pop(next(iter(self._apps)))
-        if found[0] is None:
+            now = self._clock.monotonic()
+            age = None if self._listed_at is None else now - self._listed_at
+            if age is None or age >= KEY_TTL_SECONDS or (installation_id not in self._installations
+                                                         and age >= RELIST_SECONDS):
+                self._installations = self._gateway.app_installations()
+                self._owned = self._gateway.owned_apps()
+                self._listed_at = now
+            app_id = self._installations.get(installation_id)
+            owned = app_id in self._owned
+        if app_id is None:
             raise SignatureError("token names an app installation this account does not have")
-        return found[0]
+        if not owned:
+            # Another vendor's app receives Zendesk's tokens too: it must not sign in here with them.
+            raise SignatureError("token is for an app this account does not own")
+        return app_id
 
     def public_key(self, app_id: int, max_age: float = KEY_TTL_SECONDS) -> str:
         """The app's public key (PEM), fetched again when older than `max_age` seconds."""

@@ -216,14 +216,26 @@ class ZendeskGateway:
 
     # -- apps --------------------------------------------------------------
 
-    def app_installation(self, installation_id: int) -> int:
-        """The id of the app an installation of this account is of (Show App Installation, unwrapped)."""
-        def read(answer: Answer) -> int:
-            app_id = answer.data.get("app_id")
-            if isinstance(app_id, bool) or not isinstance(app_id, int):
-                raise answer.bad("'app_id' is not an id")
-            return app_id
-        return self._get(f"apps/installations/{installation_id}.json", read)
+    def app_installations(self) -> dict[int, int]:
+        """Every app installation of the account: installation id -> app id (List App Installations)."""
+        def read(answer: Answer) -> dict[int, int]:
+            found = {}
+            for installation in answer.objects("installations"):
+                ids = installation.get("id"), installation.get("app_id")
+                if any(isinstance(value, bool) or not isinstance(value, int) for value in ids):
+                    raise answer.bad("an installation without its ids", installation)
+                found[ids[0]] = ids[1]
+            return found
+        return self._get("apps/installations.json", read)
+
+    def owned_apps(self) -> set[int]:
+        """The ids of the account's own apps, the private apps its admins uploaded (List Owned Apps)."""
+        def read(answer: Answer) -> set[int]:
+            ids = {app.get("id") for app in answer.objects("apps")}
+            if any(isinstance(value, bool) or not isinstance(value, int) for value in ids):
+                raise answer.bad("an app without its id")
+            return ids
+        return self._get("apps/owned.json", read)
 
     def app_public_key(self, app_id: int) -> str:
         """The app's public key: Get App Public Key answers PEM text, not JSON."""

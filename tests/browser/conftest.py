@@ -79,6 +79,8 @@ class Sidebar:
         self.service.calls.clear()
         self.zendesk.show(ticket, user)
         self.page.goto(self.zendesk.url + "/")
+        # Attached first: a frame still loading the page (Zendesk's form POST) has no #loading to be hidden.
+        expect(self.app.locator("#loading")).to_be_attached()
         expect(self.app.locator("#loading")).to_be_hidden()
 
     def button(self, name: str):

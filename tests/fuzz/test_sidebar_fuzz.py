@@ -7,7 +7,7 @@ OUTAGE_DESK_SECRET_KEY, ten minutes, renewable for twelve hours after sign-in), 
 `Authorization: Bearer …`; the caller's role is read from Zendesk, never from a token.
 
 Zendesk is mocked at the HTTP boundary with `responses`: the account has two installations of our app
-and one of another app (each app with its own key pair), any other installation is a 404, and the users
+and one of a vendor's app the account does not own (each app with its own key pair), and the users
 endpoint answers for any user id (a user's role is a fixed function of the id, so the role cache can
 never disagree with it). The service runs unpinned (OUTAGE_DESK_APP_ID unset, the default) except where
 a test says otherwise.
@@ -89,6 +89,7 @@ AGENT, ADMIN, CUSTOMER = 100003, 100002, 100050
 OUR_APP, OTHER_APP = 9001, 9002
 MAIN_INSTALLATION, SECOND_INSTALLATION, OTHER_APPS_INSTALLATION = 360000001, 360000002, 360000003
 INSTALLATIONS = {MAIN_INSTALLATION: OUR_APP, SECOND_INSTALLATION: OUR_APP, OTHER_APPS_INSTALLATION: OTHER_APP}
+OWNED_APPS = {OUR_APP}  # the account's own private app; the other is a vendor's
 APP_KEYS = {OUR_APP: rsa_key(), OTHER_APP: rsa_key()}  # each app's key pair, as Zendesk holds them
 APP_PEMS = {app_id: public_pem(key) for app_id, key in APP_KEYS.items()}
 STRANGER_KEY = rsa_key()  # no app's key
@@ -106,7 +107,8 @@ SESSION_LIFETIME, SESSION_LEEWAY, MAX_SIGN_IN_AGE = 600, 5, 12 * 3600
 SESSION_CLAIMS = ("iss", "aud", "sub", "ins", "auth_time", "exp")  # required, none may be null
 
 USERS_URL = re.compile(re.escape(f"{API}/users/show_many.json") + r"(\?.*)?$")
-INSTALLATION_URL = re.compile(re.escape(f"{API}/apps/installations/") + r"([0-9]+)\.json(\?.*)?$")
+INSTALLATIONS_URL = re.compile(re.escape(f"{API}/apps/installations.json") + r"(\?.*)?$")
+OWNED_APPS_URL = re.compile(re.escape(f"{API}/apps/owned.json") + r"(\?.*)?$")
 PUBLIC_KEY_URL = re.compile(re.escape(f"{API}/apps/") + r"([0-9]+)/public_key\.pem(\?.*)?$")
 JSON = {"Content-Type": "application/json"}
 
@@ -123,12 +125,14 @@ def _users_show_many(request):
     return 200, JSON, json.dumps({"users": users})
 
 
-def _installation(request):
-    installation_id = int(INSTALLATION_URL.match(request.url)[1])
-    if installation_id not in INSTALLATIONS:
-        return 404, JSON, json.dumps({"error": "RecordNotFound", "description": "Not found"})
-    return 200, JSON, json.dumps({"id": installation_id, "app_id": INSTALLATIONS[installation_id],
-                                  "settings": {"name": "an app"}})
+def _installations(request):
+    installations = [{"id": installation_id, "app_id": app_id, "settings": {"name": "an app"}}
+                     for installation_id, app_id in INSTALLATIONS.items()]
+    return 200, JSON, json.dumps({"installations": installations})
+
+
+def _owned_apps(request):
+    return 200, JSON, json.dumps({"apps": [{"id": app_id, "name": "an app"} for app_id in sorted(OWNED_APPS)]})
 
 
 def _public_key(request):
@@ -142,7 +146,8 @@ def _public_key(request):
 def zendesk():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.GET, USERS_URL, callback=_users_show_many)
-        mock.add_callback(responses.GET, INSTALLATION_URL, callback=_installation)
+        mock.add_callback(responses.GET, INSTALLATIONS_URL, callback=_installations)
+        mock.add_callback(responses.GET, OWNED_APPS_URL, callback=_owned_apps)
         mock.add_callback(responses.GET, PUBLIC_KEY_URL, callback=_public_key)
         yield mock
 
@@ -430,9 +435,9 @@ def zaf_verdict(token: ZafToken, pinned: bool, now: float) -> Verdict:
         refusals.append("an installation Zendesk does not know")
     else:
         app_id = INSTALLATIONS[installation]
-        # Unpinned (OUTAGE_DESK_APP_ID unset), the contract takes any app of this account that signed
-        # with its own key: another app's vendor receives such tokens. Pinned, only ours.
-        if pinned and app_id != OUR_APP:
+        # Pinned (OUTAGE_DESK_APP_ID), only our app; unpinned, only apps the account owns: another
+        # vendor's app receives such tokens, and must not sign in here with them.
+        if app_id != OUR_APP if pinned else app_id not in OWNED_APPS:
             refusals.append("another app's installation")
         if token.signer is not None and token.signer != app_id:
             refusals.append("not signed with the installation's app key")
@@ -935,7 +940,7 @@ def check_page(response, app_errors, verdict: Verdict, before: dict, after: dict
     assert_not_5xx(response, app_errors)
     event(f"{verdict.outcome} -> {response.status_code}")
     assert changed_tables(before, after) == [], "the page wrote to the store"
-    only_asked(urls, INSTALLATION_URL, PUBLIC_KEY_URL, USERS_URL)
+    only_asked(urls, INSTALLATIONS_URL, OWNED_APPS_URL, PUBLIC_KEY_URL, USERS_URL)
     if response.status_code == 200:
         assert verdict.outcome in ("granted", "unclear"), (verdict, "was granted a session")
         assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
