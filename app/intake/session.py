@@ -81,6 +81,9 @@ class SidebarSession:
                 raise SignatureError("invalid session: its times are not times")
         if expires_at + LEEWAY_SECONDS < now:
             raise SignatureError("the session has expired: reload the ticket")
+        if expires_at > now + LIFETIME_SECONDS + LEEWAY_SECONDS:
+            # Only our key signs sessions, and never for longer: such a session was not written by us.
+            raise SignatureError("invalid session: it lives longer than sessions do")
         try:
             return SidebarUser(user_id=parse_id(claims["sub"], "sub"),
                                installation_id=parse_id(claims["ins"], "ins"),

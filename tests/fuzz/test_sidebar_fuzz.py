@@ -364,9 +364,11 @@ def session_verdict(claims: Any, now: float) -> Verdict:
     for name in ("exp", "auth_time"):
         if type(present[name]) is not int:  # we write whole seconds: anything else was not written by us
             refusals.append(f"{name} is not whole seconds")
-    # Only an expiry in the past refuses: a later one than we write was still written with our key.
     if type(present["exp"]) is int and present["exp"] + SESSION_LEEWAY < now:
         refusals.append("expired")
+    # Nor longer than we issue them: a session living longer was not written by the service.
+    if type(present["exp"]) is int and present["exp"] > now + SESSION_LIFETIME + SESSION_LEEWAY:
+        refusals.append("lives too long")
     if "jti" in claims and type(claims["jti"]) is not str:
         refusals.append("jti is not a string")  # RFC 7519 §4.1.7
     sub, ins = present["sub"], present["ins"]
