@@ -203,10 +203,12 @@ def report(config: Config, incident_id, fmt, output) -> None:
 @click.pass_obj
 def setup(config: Config, service_url, tag, dry_run) -> None:
     """Create or update the fields, webhook, triggers and macros Outage Desk needs, idempotently."""
-    from app.store.settings import save_setting
+    from app.store.secrets import SecretBox
+    from app.store.settings import WEBHOOK_SIGNING_SECRET, save_secret
     from app.wiring import build_desk
     from app.zendesk.provisioning import Provisioner
 
+    box = SecretBox(config.outage_desk_secret_key)  # checked before anything is written to Zendesk
     desk = build_desk(config)
     provisioner = Provisioner(desk.gateway, config, service_url, tag=tag)
     plan = provisioner.plan()
@@ -218,9 +220,17 @@ def setup(config: Config, service_url, tag, dry_run) -> None:
         return
     learnt = provisioner.apply(plan)
     if "webhook_secret" in learnt:
-        save_setting(desk.sessions, "webhook_signing_secret", learnt["webhook_secret"])
+        save_secret(desk.sessions, box, WEBHOOK_SIGNING_SECRET, learnt["webhook_secret"])
     if plan.changes:
         console.print(f"Done: {len(plan.changes)} changes. The webhook's signing secret is stored for `serve`.")
+
+
+@cli.command()
+def keygen() -> None:
+    """Print a new OUTAGE_DESK_SECRET_KEY: it encrypts the secrets `setup` stores."""
+    from app.store.secrets import SecretBox
+
+    click.echo(SecretBox.new_key())
 
 
 @cli.command()

@@ -25,6 +25,8 @@ class Config:
     zendesk_url: str | None = None
     zendesk_webhook_secret: str | None = None
     zaf_shared_secret: str | None = None
+    # A Fernet key (`outage-desk keygen`): encrypts the secrets in the store, and keys the service's own signatures.
+    outage_desk_secret_key: str | None = None
     database_url: str = "sqlite:///outage-desk.db"
     slack_webhook_url: str | None = None
     outage_desk_cr_field: str = "Contact reason"

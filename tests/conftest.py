@@ -14,10 +14,13 @@ from sqlalchemy.pool import NullPool, Pool
 
 from app.config import Config
 from app.store.db import make_engine, make_session_factory, store_url, upgrade
+from app.store.secrets import SecretBox
 from app.web import create_app
 from tests.helpers import FrozenClock, WebhookSender
 
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+# OUTAGE_DESK_SECRET_KEY of this test run, made fresh: no key is written down anywhere.
+SECRET_KEY = SecretBox.new_key()
 # A PostgreSQL URL whose role may create databases (`.ci/run` starts such a server and sets it).
 POSTGRES_URL_ENV = "OUTAGE_DESK_TEST_POSTGRES_URL"
 # Where every test runs on SQLite and on PostgreSQL: the store, the worker, the fault tests and the
@@ -113,7 +116,7 @@ def clock() -> FrozenClock:
 def config(database_url) -> Config:
     return Config(zendesk_subdomain="acme", zendesk_email="api@acme.test", zendesk_api_token="tok-secret-123",
                   zendesk_webhook_secret=WEBHOOK_SECRET, database_url=database_url,
-                  outage_desk_referent="referent@example.com")
+                  outage_desk_referent="referent@example.com", outage_desk_secret_key=SECRET_KEY)
 
 
 @pytest.fixture

@@ -13,20 +13,23 @@ from app.intake.roles import RoleCache
 from app.intake.sidebar_token import SidebarToken
 from app.intake.signature import ZendeskSignature
 from app.store.db import make_engine, make_session_factory
-from app.store.settings import load_setting
+from app.store.secrets import SecretBox
+from app.store.settings import WEBHOOK_SIGNING_SECRET, load_secret
 from app.wiring import build_gateway
 
 
 def create_app(config: Config | None = None, clock: Clock | None = None) -> Flask:
     """Build the web app; only this reads the environment, and only when no config is given."""
     config = config or load_config()
+    # Required even with the webhook secret in the environment: the sidebar's sessions are signed with a subkey.
+    box = SecretBox(config.outage_desk_secret_key)
     clock = clock or SystemClock()
     app = Flask(__name__)
     # Werkzeug refuses larger bodies with 413 before our code reads them.
     app.config["MAX_CONTENT_LENGTH"] = config.outage_desk_max_webhook_bytes
     engine = make_engine(config.database_url)
     sessions = make_session_factory(engine)
-    secret = config.zendesk_webhook_secret or load_setting(sessions, "webhook_signing_secret")
+    secret = config.zendesk_webhook_secret or load_secret(sessions, box, WEBHOOK_SIGNING_SECRET)
     if not secret:
         raise ConfigError("ZENDESK_WEBHOOK_SECRET", "is not set, and `outage-desk setup` has stored none")
     app.extensions["outage_desk.sessions"] = sessions

@@ -17,7 +17,7 @@ from app.jobs.lease import WORKER_LEASE
 from app.jobs.scheduler import INBOX_INTERVAL_SECONDS
 from app.store.leases import RELEASED, lease_holder
 from app.store.tables import InboxRow
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import SECRET_KEY, WEBHOOK_SECRET
 from tests.helpers import wait_until
 
 
@@ -27,7 +27,8 @@ def start(database_url: str, tmp_path, name: str, *args: str, env: dict[str, str
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
     # The jobs make no Zendesk call while no incident is declared: nothing listens there.
     env.update(ZENDESK_URL="http://127.0.0.1:9", ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL="api@acme.test",
-               ZENDESK_API_TOKEN="tok", ZENDESK_WEBHOOK_SECRET=WEBHOOK_SECRET, DATABASE_URL=database_url)
+               ZENDESK_API_TOKEN="tok", ZENDESK_WEBHOOK_SECRET=WEBHOOK_SECRET, DATABASE_URL=database_url,
+               OUTAGE_DESK_SECRET_KEY=SECRET_KEY)
     env.update(settings or {})
     with open(tmp_path / f"{name}.log", "w") as log:
         return subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=tmp_path,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from tests.conftest import SECRET_KEY
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN
 
 
@@ -14,7 +15,7 @@ def outage_desk(account, tmp_path, *args, token=API_TOKEN, env_overrides=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
     env.update(ZENDESK_URL=account.url, ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL=API_EMAIL, ZENDESK_API_TOKEN=token,
                OUTAGE_DESK_REFERENT=str(account.seed.referent_id), DATABASE_URL=f"sqlite:///{tmp_path}/cli.db",
-               COLUMNS="200")
+               OUTAGE_DESK_SECRET_KEY=SECRET_KEY, COLUMNS="200")
     env.update(env_overrides or {})
     return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
