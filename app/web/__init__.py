@@ -33,6 +33,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     if not secret:
         raise ConfigError("ZENDESK_WEBHOOK_SECRET", "is not set, and `outage-desk setup` has stored none")
     app.extensions["outage_desk.sessions"] = sessions
+    app.extensions["outage_desk.clock"] = clock
     app.extensions["outage_desk.receiver"] = WebhookReceiver(
         ZendeskSignature(secret, clock), engine, clock, config.outage_desk_max_webhook_bytes)
     if config.zaf_shared_secret:
