@@ -108,6 +108,19 @@ def database_url_for(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def shell_umask() -> Iterator[None]:
+    """An operator's usual umask (022) for this test and the commands it starts: what they create is still private."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    """`path`'s permission bits, e.g. 0o600."""
+    return path.stat().st_mode & 0o777
+
+
+@pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
 

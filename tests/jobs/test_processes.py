@@ -17,7 +17,7 @@ from app.jobs.lease import WORKER_LEASE
 from app.jobs.scheduler import INBOX_INTERVAL_SECONDS
 from app.store.leases import RELEASED, lease_holder
 from app.store.tables import InboxRow
-from tests.conftest import SECRET_KEY, WEBHOOK_SECRET
+from tests.conftest import SECRET_KEY, WEBHOOK_SECRET, mode
 from tests.helpers import wait_until
 
 
@@ -70,6 +70,17 @@ def test_gunicorn_workers_store_webhooks_on_their_own_connections_and_run_no_job
     with sessions() as session:
         assert sorted(session.scalars(select(InboxRow.ticket_id).where(InboxRow.processed_at.is_(None)))) == list(
             range(1, 13))
+
+
+def test_serve_keeps_its_sqlite_store_and_wal_files_private(tmp_path, processes, shell_umask):
+    url = f"http://127.0.0.1:{free_port()}"
+    processes.append(start(f"sqlite:///{tmp_path}/served.db", tmp_path, "serve", "serve", "--bind",
+                           url.removeprefix("http://"), "--workers", "1"))
+    wait_until(lambda: _answers(f"{url}/readyz"), timeout=30)  # a worker wrote, and holds the store open
+
+    modes = {path.name: mode(path) for path in tmp_path.glob("served.db*")}
+
+    assert modes == {"served.db": 0o600, "served.db-wal": 0o600, "served.db-shm": 0o600}
 
 
 def test_a_second_worker_waits_then_takes_over_when_the_first_is_killed(database_url, sessions, tmp_path, processes):

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, mode
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN
 
 
@@ -73,6 +73,23 @@ def test_the_report_after_resolve_says_who_was_notified_in_every_format(account,
     assert {int(r["ticket_id"]) for r in rows if r["notification"] == "sent"} == emailed
     page = (tmp_path / "report.html").read_text()
     assert "<svg" in page and "API &lt;down&gt;" in page and "API <down>" not in page
+
+
+def test_the_store_and_reports_the_cli_writes_are_private_and_an_existing_file_keeps_its_mode(account, tmp_path,
+                                                                                             shell_umask):
+    since = account.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert outage_desk(account, tmp_path, "declare", "--title", "API down", "--query", "API", "--since",
+                       since).returncode == 0
+    shared = tmp_path / "shared.csv"
+    shared.write_text("")
+    shared.chmod(0o644)
+
+    written = outage_desk(account, tmp_path, "report", "--output", "report.html")
+    rewritten = outage_desk(account, tmp_path, "report", "--format", "csv", "--output", "shared.csv")
+
+    assert written.returncode == rewritten.returncode == 0, written.stderr + rewritten.stderr
+    assert mode(tmp_path / "cli.db") == mode(tmp_path / "report.html") == 0o600
+    assert mode(shared) == 0o644 and shared.read_text().startswith("ticket_id")
 
 
 def test_report_without_any_incident_is_one_line_and_exit_3(account, tmp_path):

@@ -13,7 +13,7 @@ from app.store.secrets import SecretBox
 from app.store.settings import WEBHOOK_SIGNING_SECRET, save_secret
 from app.web import create_app
 from app.zendesk.provisioning import DEFINITIONS_ROOT, Provisioner
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, mode
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, desk_config
 from tests.scenarios.test_cli import outage_desk
 
@@ -192,7 +192,7 @@ def test_a_macro_definition_outage_desk_could_not_send_stops_setup_before_any_wr
     assert admin_objects(account) == before
 
 
-def test_setup_stores_the_webhook_secret_encrypted(account, tmp_path):
+def test_setup_stores_the_webhook_secret_encrypted_in_a_private_file(account, tmp_path, shell_umask):
     result = outage_desk(account, tmp_path, "setup", "--service-url", SERVICE)
 
     assert result.returncode == 0, result.stderr
@@ -203,6 +203,7 @@ def test_setup_stores_the_webhook_secret_encrypted(account, tmp_path):
         [(value,)] = raw.execute("SELECT value FROM settings WHERE key = 'webhook_signing_secret'").fetchall()
     assert secret not in value and SecretBox(SECRET_KEY).decrypt(value) == secret
     assert secret.encode() not in b"".join(p.read_bytes() for p in tmp_path.glob("cli.db*"))
+    assert mode(store) == 0o600
 
 
 def test_setup_without_the_key_stops_before_anything_is_written(account, tmp_path):
