@@ -32,16 +32,13 @@ def readyz():
         beat(current_app.extensions["outage_desk.sessions"], socket.gethostname(),
              current_app.extensions["outage_desk.clock"].now())
     except SQLAlchemyError as error:
-        reason = _write_refused(error)
-        log.warning("web.not-ready", extra={"reason": reason})
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        reason = f"the store cannot take a write ({type(cause).__name__})"
+        # The driver's words go to the log only: they may name hosts and paths. Its first line only:
+        # SQLAlchemy's own text adds the statement and its parameters.
+        log.warning("web.not-ready", extra={"reason": reason, "detail": (str(cause).splitlines() or [""])[0]})
         return jsonify(status="unavailable", reason=reason), 503
     return jsonify(status="ok")
-
-
-def _write_refused(error: SQLAlchemyError) -> str:
-    # The driver's first line only: SQLAlchemy's own text adds the statement and its parameters.
-    cause = error.orig if isinstance(error, DBAPIError) else error
-    return f"the store cannot take a write: {type(cause).__name__}: {(str(cause).splitlines() or [''])[0]}"
 
 
 @bp.get("/metrics")

@@ -86,7 +86,7 @@ def test_readiness_is_503_with_the_reason_while_the_store_refuses_writes_and_liv
         alive = client.get("/healthz")
 
     assert refused.status_code == 503
-    assert refused.get_json()["reason"].startswith("the store cannot take a write: ")
+    assert refused.get_json()["reason"].startswith("the store cannot take a write (")
     assert alive.status_code == 200 and alive.get_json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200  # writable again: back into the load balancer's rotation
 
