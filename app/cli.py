@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -180,6 +181,7 @@ def resolve(config: Config, incident_id, dry_run) -> None:
 @click.pass_obj
 def report(config: Config, incident_id, fmt, output) -> None:
     """The incident's report: volume over time, channels and groups, time to acknowledge and notify, who was notified."""
+    from app.private_files import open_private
     from app.wiring import build_desk
 
     desk = build_desk(config)
@@ -190,7 +192,8 @@ def report(config: Config, incident_id, fmt, output) -> None:
     rendered = {"html": found.as_html, "csv": found.as_csv,
                 "json": lambda: json.dumps(found.as_json(), indent=2, ensure_ascii=False) + "\n"}[fmt]()
     if output:
-        Path(output).write_text(rendered, encoding="utf-8")
+        with open_private(Path(output), "w", encoding="utf-8") as file:
+            file.write(rendered)
         console.print(f"Report of incident #{incident.id} ({len(found.lines)} tickets) written to {output}.")
     else:
         click.echo(rendered, nl=False)
@@ -203,10 +206,12 @@ def report(config: Config, incident_id, fmt, output) -> None:
 @click.pass_obj
 def setup(config: Config, service_url, tag, dry_run) -> None:
     """Create or update the fields, webhook, triggers and macros Outage Desk needs, idempotently."""
-    from app.store.settings import save_setting
+    from app.store.secrets import SecretBox
+    from app.store.settings import WEBHOOK_SIGNING_SECRET, save_secret
     from app.wiring import build_desk
     from app.zendesk.provisioning import Provisioner
 
+    box = SecretBox(config.outage_desk_secret_key)  # checked before anything is written to Zendesk
     desk = build_desk(config)
     provisioner = Provisioner(desk.gateway, config, service_url, tag=tag)
     plan = provisioner.plan()
@@ -218,9 +223,17 @@ def setup(config: Config, service_url, tag, dry_run) -> None:
         return
     learnt = provisioner.apply(plan)
     if "webhook_secret" in learnt:
-        save_setting(desk.sessions, "webhook_signing_secret", learnt["webhook_secret"])
+        save_secret(desk.sessions, box, WEBHOOK_SIGNING_SECRET, learnt["webhook_secret"])
     if plan.changes:
         console.print(f"Done: {len(plan.changes)} changes. The webhook's signing secret is stored for `serve`.")
+
+
+@cli.command()
+def keygen() -> None:
+    """Print a new OUTAGE_DESK_SECRET_KEY: it encrypts the secrets `setup` stores."""
+    from app.store.secrets import SecretBox
+
+    click.echo(SecretBox.new_key())
 
 
 @cli.command()
@@ -306,6 +319,8 @@ def demo(tickets, new_tickets) -> None:
 
 def main() -> None:
     """Entry point: maps our errors to one line and an exit code, once."""
+    # What this process creates without a mode of its own (folders, other libraries' files) is its user's alone.
+    os.umask(0o077)
     try:
         cli.main(standalone_mode=False)
     except click.ClickException as error:

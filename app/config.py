@@ -24,7 +24,7 @@ class Config:
     zendesk_oauth_token: str | None = None
     zendesk_url: str | None = None
     zendesk_webhook_secret: str | None = None
-    # Fernet key: encrypts secrets in the store and signs the sidebar's sessions (`outage-desk keygen`).
+    # A Fernet key (`outage-desk keygen`): encrypts the secrets in the store, and keys the sidebar's sessions.
     outage_desk_secret_key: str | None = None
     # The Zendesk app id of the uploaded Outage Desk app: when set, the sidebar refuses any other app's token.
     outage_desk_app_id: int | None = None

@@ -24,7 +24,8 @@ from app.config import Config
 from app.incident.model import UNSOLVED, IncidentSpec
 from app.incident.service import OutageDesk
 from app.jobs.scheduler import build_scheduler
-from app.store.settings import save_setting
+from app.store.secrets import SecretBox
+from app.store.settings import WEBHOOK_SIGNING_SECRET, save_secret
 from zendesk_sandbox.seed import load_macros, seed_outage
 from zendesk_sandbox.server import create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
@@ -89,15 +90,17 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
                               macros=load_macros(DEFINITIONS_ROOT / "macros"), rich_text_macros=True)
         sandbox = serve_sandbox(create_sandbox_app(state, email=API_EMAIL, api_token=token, rate_limit_per_minute=700,
                                                    job_delay=0.05, index_delay=INDEX_DELAY_SECONDS))
+        # A key of its own, as for the sandbox's token: the demo's store is thrown away with its folder.
         config = Config(zendesk_subdomain="demo", zendesk_url=sandbox.url, zendesk_email=API_EMAIL,
                         zendesk_api_token=token, database_url=f"sqlite:///{Path(workdir) / 'desk.db'}",
-                        outage_desk_referent=str(summary.referent_id))
+                        outage_desk_referent=str(summary.referent_id), outage_desk_secret_key=SecretBox.new_key())
         desk = build_desk(config, clock)
         service = ServiceThread()
         # As an admin would: `outage-desk setup` creates the webhook and triggers and stores the signing secret.
         provisioner = Provisioner(desk.gateway, config, service.url)
         plan = provisioner.plan()
-        save_setting(desk.sessions, "webhook_signing_secret", provisioner.apply(plan)["webhook_secret"])
+        save_secret(desk.sessions, SecretBox(config.outage_desk_secret_key), WEBHOOK_SIGNING_SECRET,
+                    provisioner.apply(plan)["webhook_secret"])
         console.print(f"[bold]Set up[/] the account: {len(plan.changes)} changes (webhook, triggers, macros, fields).")
         service.start(config)
         worker = build_scheduler(build_desk(config, clock), blocking=False, interval=0.3)

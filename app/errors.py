@@ -26,6 +26,15 @@ class ConfigError(OutageDeskError):
         self.var = var
 
 
+class SecretKeyMismatch(ConfigError):
+    """A value in the store does not open with OUTAGE_DESK_SECRET_KEY: another key sealed it, or it was altered."""
+
+    def __init__(self):
+        super().__init__("OUTAGE_DESK_SECRET_KEY", "does not match the key the stored secret was encrypted with, "
+                         "or the stored value was altered: set the key it was stored with, or run "
+                         "`outage-desk setup` again to store the secret anew")
+
+
 class InputError(OutageDeskError):
     """Input from a caller that we refuse, with the reason."""
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.intake.signature import ZendeskSignature
 from app.store.db import make_engine, upgrade
+from app.store.secrets import SecretBox
 from bench.load import LoadResult, run_load
 from bench.processes import clean_env
 from bench.report import Row, Section
@@ -41,7 +42,8 @@ def intake_rows(seconds: float, workdir: Path) -> tuple[list[Row | Section], lis
     upgrade(make_engine(database_url))  # as `outage-desk serve` does before it forks
     env = clean_env(DATABASE_URL=database_url, ZENDESK_WEBHOOK_SECRET=secret,
                     # Configured as in production (sidebar on); nothing here calls Zendesk.
-                    ZAF_SHARED_SECRET=secrets.token_urlsafe(32), ZENDESK_SUBDOMAIN="bench",
+                    OUTAGE_DESK_SECRET_KEY=SecretBox.new_key(),
+                    ZENDESK_SUBDOMAIN="bench",
                     ZENDESK_URL="http://127.0.0.1:9", ZENDESK_EMAIL="admin@example.com", ZENDESK_API_TOKEN="unused")
     requests = signed_requests(secret)
     bare_runs, real_runs = [], []

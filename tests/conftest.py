@@ -8,19 +8,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, Pool
 
 from app.config import Config
 from app.store.db import make_engine, make_session_factory, store_url, upgrade
+from app.store.secrets import SecretBox
 from app.web import create_app
 from tests.helpers import FrozenClock, WebhookSender
 
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
-# The store's and sessions' key for this test run, made fresh: no key is written into the tests.
-SECRET_KEY = Fernet.generate_key().decode()
+# OUTAGE_DESK_SECRET_KEY of this test run, made fresh: no key is written down anywhere.
+SECRET_KEY = SecretBox.new_key()
 # A PostgreSQL URL whose role may create databases (`.ci/run` starts such a server and sets it).
 POSTGRES_URL_ENV = "OUTAGE_DESK_TEST_POSTGRES_URL"
 # Where every test runs on SQLite and on PostgreSQL: the store, the worker, the fault tests and the
@@ -105,6 +105,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def database_url_for(tmp_path: Path) -> str:
     """The database of the test whose tmp_path this is (its SQLite file if it asked for none)."""
     return _DATABASE_URLS.get(tmp_path, f"sqlite:///{tmp_path}/desk.db")
+
+
+@pytest.fixture
+def shell_umask() -> Iterator[None]:
+    """An operator's usual umask (022) for this test and the commands it starts: what they create is still private."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    """`path`'s permission bits, e.g. 0o600."""
+    return path.stat().st_mode & 0o777
 
 
 @pytest.fixture

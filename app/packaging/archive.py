@@ -9,6 +9,7 @@ from pathlib import Path
 from app.errors import InputError
 from app.packaging.files import package_files
 from app.packaging.validation import validate_app
+from app.private_files import open_private
 
 
 def build_package(root: Path, out_dir: Path) -> Path:
@@ -20,7 +21,8 @@ def build_package(root: Path, out_dir: Path) -> Path:
     # zcli names it from new Date().toISOString() with every non-digit removed: 17 digits, UTC, milliseconds.
     target = out_dir / f"app-{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}.zip"
     out_dir.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, strict_timestamps=False) as archive:
+    with open_private(target, "wb") as file, \
+            zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, strict_timestamps=False) as archive:
         for path in package_files(root):
             archive.write(root / path, path)
     return target

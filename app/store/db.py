@@ -11,6 +11,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.private_files import create_private
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # PostgreSQL URLs as hosts hand them out name no driver; psycopg 3 is the one installed.
 POSTGRES_SCHEMES = {"postgres", "postgresql"}
@@ -31,6 +33,10 @@ def make_engine(database_url: str) -> Engine:
     url = store_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        path = _file_path(url)
+        if path:
+            # SQLite would create it 0644 (less the umask); its -wal, -shm and -journal files take its mode.
+            event.listen(engine, "do_connect", lambda *_: create_private(path))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):
@@ -46,6 +52,13 @@ def make_engine(database_url: str) -> Engine:
         return engine
     # pre-ping: a server restart or a proxy's idle timeout costs a reconnect, not a failed job.
     return create_engine(url, pool_pre_ping=True)
+
+
+def _file_path(url: URL) -> Path | None:
+    """The SQLite file of `url`; None in memory, and for a `file:` URI, which SQLite alone reads."""
+    if url.database in (None, "", ":memory:") or url.query.get("uri"):
+        return None
+    return Path(url.database)
 
 
 def _use_wal(cursor: sqlite3.Cursor) -> None:

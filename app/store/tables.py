@@ -191,3 +191,15 @@ class AlertRow(Base):
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("alerts_by_subject", "subject_key", "sent_at"),)
+
+
+class HeartbeatRow(Base):
+    """The last write of each host's readiness check: it proves the store takes writes, not only reads."""
+
+    __tablename__ = "heartbeats"
+
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Counts every check: SQLite skips writing a row set to the values it already holds, so the same
+    # time twice would commit nothing and pass on a store that takes no write.
+    beats: Mapped[int] = mapped_column(BigInteger)

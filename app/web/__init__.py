@@ -17,26 +17,29 @@ from app.intake.signature import ZendeskSignature
 from app.intake.zaf_jwt import AppKeys, ZafSignedUrl
 from app.store.db import make_engine, make_session_factory
 from app.store.secrets import SecretBox
-from app.store.settings import load_setting
+from app.store.settings import WEBHOOK_SIGNING_SECRET, load_secret
 from app.wiring import build_gateway
 
 
 def create_app(config: Config | None = None, clock: Clock | None = None) -> Flask:
     """Build the web app; only this reads the environment, and only when no config is given."""
     config = config or load_config()
+    # Required even with the webhook secret in the environment: the sidebar's sessions are signed with a subkey.
+    box = SecretBox(config.outage_desk_secret_key)
     clock = clock or SystemClock()
     app = Flask(__name__)
     # Werkzeug refuses larger bodies with 413 before our code reads them.
     app.config["MAX_CONTENT_LENGTH"] = config.outage_desk_max_webhook_bytes
     engine = make_engine(config.database_url)
     sessions = make_session_factory(engine)
-    secret = config.zendesk_webhook_secret or load_setting(sessions, "webhook_signing_secret")
+    secret = config.zendesk_webhook_secret or load_secret(sessions, box, WEBHOOK_SIGNING_SECRET)
     if not secret:
         raise ConfigError("ZENDESK_WEBHOOK_SECRET", "is not set, and `outage-desk setup` has stored none")
     app.extensions["outage_desk.sessions"] = sessions
+    app.extensions["outage_desk.clock"] = clock
     app.extensions["outage_desk.receiver"] = WebhookReceiver(
         ZendeskSignature(secret, clock), engine, clock, config.outage_desk_max_webhook_bytes)
-    _wire_sidebar(app, config, sessions, clock)
+    _wire_sidebar(app, config, sessions, clock, box)
 
     from app.intake.webhooks import bp as webhooks_bp
     from app.web.api import bp as api_bp
@@ -52,16 +55,13 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     return app
 
 
-def _wire_sidebar(app: Flask, config: Config, sessions, clock: Clock) -> None:
-    """The sidebar needs Zendesk (who is calling, their role) and our secret key (its sessions);
-    without them the webhooks still work and the sidebar answers which variable is missing."""
+def _wire_sidebar(app: Flask, config: Config, sessions, clock: Clock, box: SecretBox) -> None:
+    """The sidebar needs Zendesk (who is calling, their role); without it the webhooks still work
+    and the sidebar answers which variable is missing."""
     try:
         config.require_zendesk()
     except ConfigError as missing:
         app.extensions["outage_desk.sidebar_missing"] = missing.var
-        return
-    if not config.outage_desk_secret_key:
-        app.extensions["outage_desk.sidebar_missing"] = "OUTAGE_DESK_SECRET_KEY"
         return
     gateway = build_gateway(config, clock)
     account = urlsplit(config.zendesk_base_url).netloc
@@ -69,5 +69,4 @@ def _wire_sidebar(app: Flask, config: Config, sessions, clock: Clock) -> None:
     app.extensions["outage_desk.roles"] = RoleCache(gateway, clock)
     app.extensions["outage_desk.zaf"] = ZafSignedUrl(AppKeys(gateway, clock), account, config.zendesk_base_url,
                                                      clock, app_id=config.outage_desk_app_id)
-    key = SecretBox(config.outage_desk_secret_key).subkey("sidebar-session")
-    app.extensions["outage_desk.sidebar_session"] = SidebarSession(key, account, clock)
+    app.extensions["outage_desk.sidebar_session"] = SidebarSession(box.subkey("sidebar-session"), account, clock)

@@ -1,19 +1,43 @@
-"""Blueprint: /healthz and /metrics for whoever runs the service."""
+"""Blueprint: /healthz, /readyz and /metrics for whoever runs the service."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
-from sqlalchemy import func, select, text
+import logging
+import socket
 
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from app.store.heartbeats import beat
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow
 
+log = logging.getLogger(__name__)
 bp = Blueprint("ops", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    with current_app.extensions["outage_desk.sessions"]() as session:
-        session.execute(text("SELECT 1"))
+    """Liveness, for a process supervisor: the process answers. The store is /readyz's business."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness, for a load balancer: 503 while the store refuses writes, since every webhook needs one.
+
+    A read-only or full SQLite file still answers SELECT 1: only a committed write tells.
+    """
+    try:
+        beat(current_app.extensions["outage_desk.sessions"], socket.gethostname(),
+             current_app.extensions["outage_desk.clock"].now())
+    except SQLAlchemyError as error:
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        reason = f"the store cannot take a write ({type(cause).__name__})"
+        # The driver's words go to the log only: they may name hosts and paths. Its first line only:
+        # SQLAlchemy's own text adds the statement and its parameters.
+        log.warning("web.not-ready", extra={"reason": reason, "detail": (str(cause).splitlines() or [""])[0]})
+        return jsonify(status="unavailable", reason=reason), 503
     return jsonify(status="ok")
 
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -9,6 +12,7 @@ from app.errors import InputError
 from app.packaging import build_package, package_files
 from tests.app_package.conftest import REPO
 from tests.app_package.test_manifest import DELETE, manifest
+from tests.conftest import mode
 
 
 def test_the_zip_holds_the_app_and_nothing_else(tmp_path):
@@ -22,6 +26,16 @@ def test_the_zip_holds_the_app_and_nothing_else(tmp_path):
     strays = [name for name in names if name != "manifest.json" and not name.startswith(("assets/", "translations/"))]
     assert not strays, f"add these to .zcliignore, they are not part of the Zendesk app: {strays}"
     assert names == package_files(REPO)
+
+
+def test_the_package_command_writes_a_private_zip_in_a_private_folder(tmp_path, shell_umask):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
+    result = subprocess.run([sys.executable, "-c", "from app.cli import main; main()", "package", "--out", "dist"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    [archive] = (tmp_path / "dist").glob("app-*.zip")
+    assert mode(tmp_path / "dist") == 0o700 and mode(archive) == 0o600
 
 
 def test_a_broken_app_is_refused_and_not_zipped(app_copy, tmp_path):

@@ -31,6 +31,7 @@ from app.incident.resolve import CALLBACK_NOTE, PROBLEM_SOLVED_NOTE
 from app.store.db import make_engine
 from app.store.tables import AffectedTicketRow, NotificationRow
 from app.wiring import build_desk
+from tests.conftest import SECRET_KEY
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, Account, desk_config, outage
 
 SEED = int(os.environ.get("FAULTS_SEED", "20611"))  # another seed explores other kill moments
@@ -118,7 +119,7 @@ def cli_env(account: Account, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
     env.update(ZENDESK_URL=account.url, ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL=API_EMAIL,
                ZENDESK_API_TOKEN=API_TOKEN, OUTAGE_DESK_REFERENT=str(account.seed.referent_id),
-               DATABASE_URL=database_url, COLUMNS="200")
+               DATABASE_URL=database_url, OUTAGE_DESK_SECRET_KEY=SECRET_KEY, COLUMNS="200")
     return env
 
 

@@ -17,7 +17,7 @@ from app.jobs.lease import WORKER_LEASE
 from app.jobs.scheduler import INBOX_INTERVAL_SECONDS
 from app.store.leases import RELEASED, lease_holder
 from app.store.tables import InboxRow
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import SECRET_KEY, WEBHOOK_SECRET, mode
 from tests.helpers import wait_until
 
 
@@ -27,7 +27,8 @@ def start(database_url: str, tmp_path, name: str, *args: str, env: dict[str, str
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
     # The jobs make no Zendesk call while no incident is declared: nothing listens there.
     env.update(ZENDESK_URL="http://127.0.0.1:9", ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL="api@acme.test",
-               ZENDESK_API_TOKEN="tok", ZENDESK_WEBHOOK_SECRET=WEBHOOK_SECRET, DATABASE_URL=database_url)
+               ZENDESK_API_TOKEN="tok", ZENDESK_WEBHOOK_SECRET=WEBHOOK_SECRET, DATABASE_URL=database_url,
+               OUTAGE_DESK_SECRET_KEY=SECRET_KEY)
     env.update(settings or {})
     with open(tmp_path / f"{name}.log", "w") as log:
         return subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=tmp_path,
@@ -69,6 +70,17 @@ def test_gunicorn_workers_store_webhooks_on_their_own_connections_and_run_no_job
     with sessions() as session:
         assert sorted(session.scalars(select(InboxRow.ticket_id).where(InboxRow.processed_at.is_(None)))) == list(
             range(1, 13))
+
+
+def test_serve_keeps_its_sqlite_store_and_wal_files_private(tmp_path, processes, shell_umask):
+    url = f"http://127.0.0.1:{free_port()}"
+    processes.append(start(f"sqlite:///{tmp_path}/served.db", tmp_path, "serve", "serve", "--bind",
+                           url.removeprefix("http://"), "--workers", "1"))
+    wait_until(lambda: _answers(f"{url}/readyz"), timeout=30)  # a worker wrote, and holds the store open
+
+    modes = {path.name: mode(path) for path in tmp_path.glob("served.db*")}
+
+    assert modes == {"served.db": 0o600, "served.db-wal": 0o600, "served.db-shm": 0o600}
 
 
 def test_a_second_worker_waits_then_takes_over_when_the_first_is_killed(database_url, sessions, tmp_path, processes):

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from tests.conftest import SECRET_KEY, mode
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN
 
 
@@ -14,7 +15,7 @@ def outage_desk(account, tmp_path, *args, token=API_TOKEN, env_overrides=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "OUTAGE_DESK_", "DATABASE_URL"))}
     env.update(ZENDESK_URL=account.url, ZENDESK_SUBDOMAIN="acme", ZENDESK_EMAIL=API_EMAIL, ZENDESK_API_TOKEN=token,
                OUTAGE_DESK_REFERENT=str(account.seed.referent_id), DATABASE_URL=f"sqlite:///{tmp_path}/cli.db",
-               COLUMNS="200")
+               OUTAGE_DESK_SECRET_KEY=SECRET_KEY, COLUMNS="200")
     env.update(env_overrides or {})
     return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -72,6 +73,23 @@ def test_the_report_after_resolve_says_who_was_notified_in_every_format(account,
     assert {int(r["ticket_id"]) for r in rows if r["notification"] == "sent"} == emailed
     page = (tmp_path / "report.html").read_text()
     assert "<svg" in page and "API &lt;down&gt;" in page and "API <down>" not in page
+
+
+def test_the_store_and_reports_the_cli_writes_are_private_and_an_existing_file_keeps_its_mode(account, tmp_path,
+                                                                                             shell_umask):
+    since = account.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert outage_desk(account, tmp_path, "declare", "--title", "API down", "--query", "API", "--since",
+                       since).returncode == 0
+    shared = tmp_path / "shared.csv"
+    shared.write_text("")
+    shared.chmod(0o644)
+
+    written = outage_desk(account, tmp_path, "report", "--output", "report.html")
+    rewritten = outage_desk(account, tmp_path, "report", "--format", "csv", "--output", "shared.csv")
+
+    assert written.returncode == rewritten.returncode == 0, written.stderr + rewritten.stderr
+    assert mode(tmp_path / "cli.db") == mode(tmp_path / "report.html") == 0o600
+    assert mode(shared) == 0o644 and shared.read_text().startswith("ticket_id")
 
 
 def test_report_without_any_incident_is_one_line_and_exit_3(account, tmp_path):

@@ -2,15 +2,18 @@
 
 import json
 import shutil
+import sqlite3
 
 import pytest
 import requests
 
 from app.errors import InputError
 from app.intake.signature import ZendeskSignature
-from app.store.settings import save_setting
+from app.store.secrets import SecretBox
+from app.store.settings import WEBHOOK_SIGNING_SECRET, save_secret
 from app.web import create_app
 from app.zendesk.provisioning import DEFINITIONS_ROOT, Provisioner
+from tests.conftest import SECRET_KEY, mode
 from tests.scenarios.conftest import API_EMAIL, API_TOKEN, desk_config
 from tests.scenarios.test_cli import outage_desk
 
@@ -66,7 +69,8 @@ def test_dry_run_prints_the_plan_and_writes_nothing(account, tmp_path):
 def test_serve_verifies_deliveries_with_the_secret_setup_stored(account, tmp_path, desk):
     provisioner = Provisioner(desk.gateway, desk.config, SERVICE)
     learnt = provisioner.apply(provisioner.plan())
-    save_setting(desk.sessions, "webhook_signing_secret", learnt["webhook_secret"])  # as the CLI does
+    box = SecretBox(desk.config.outage_desk_secret_key)
+    save_secret(desk.sessions, box, WEBHOOK_SIGNING_SECRET, learnt["webhook_secret"])  # as the CLI does
     secret = requests.get(f"{account.url}/api/v2/webhooks/{learnt['webhook_id']}/signing_secret",
                           auth=(f"{API_EMAIL}/token", API_TOKEN), timeout=5).json()["signing_secret"]["secret"]
     assert learnt["webhook_secret"] == secret
@@ -186,3 +190,46 @@ def test_a_macro_definition_outage_desk_could_not_send_stops_setup_before_any_wr
     with pytest.raises(InputError, match=r"macro 'Outage Desk closing \(it\)': action comment_value_html has no text"):
         Provisioner(desk.gateway, desk.config, SERVICE, root=root).plan()
     assert admin_objects(account) == before
+
+
+def test_setup_stores_the_webhook_secret_encrypted_in_a_private_file(account, tmp_path, shell_umask):
+    result = outage_desk(account, tmp_path, "setup", "--service-url", SERVICE)
+
+    assert result.returncode == 0, result.stderr
+    with account.state.lock:
+        secret = next(iter(account.state.webhooks.values()))["signing_secret"]["secret"]
+    store = tmp_path / "cli.db"
+    with sqlite3.connect(store) as raw:  # the table as anyone who can read the file sees it
+        [(value,)] = raw.execute("SELECT value FROM settings WHERE key = 'webhook_signing_secret'").fetchall()
+    assert secret not in value and SecretBox(SECRET_KEY).decrypt(value) == secret
+    assert secret.encode() not in b"".join(p.read_bytes() for p in tmp_path.glob("cli.db*"))
+    assert mode(store) == 0o600
+
+
+def test_setup_without_the_key_stops_before_anything_is_written(account, tmp_path):
+    before = admin_objects(account)
+
+    result = outage_desk(account, tmp_path, "setup", "--service-url", SERVICE,
+                         env_overrides={"OUTAGE_DESK_SECRET_KEY": ""})
+
+    assert result.returncode == 78
+    assert result.stderr.startswith("outage-desk: ConfigError: OUTAGE_DESK_SECRET_KEY is not set")
+    assert "outage-desk keygen" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert admin_objects(account) == before
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("", "ConfigError: OUTAGE_DESK_SECRET_KEY is not set"),
+    (SecretBox.new_key(), "SecretKeyMismatch: OUTAGE_DESK_SECRET_KEY does not match the key the stored secret"),
+    ("not-a-fernet-key", "ConfigError: OUTAGE_DESK_SECRET_KEY is not a Fernet key"),
+], ids=["missing", "another key", "malformed"])
+def test_serve_without_the_key_setup_used_is_one_line_and_exit_78(account, tmp_path, key, said):
+    assert outage_desk(account, tmp_path, "setup", "--service-url", SERVICE).returncode == 0
+
+    result = outage_desk(account, tmp_path, "serve", "--bind", "127.0.0.1:0",
+                         env_overrides={"OUTAGE_DESK_SECRET_KEY": key})
+
+    assert result.returncode == 78, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"outage-desk: {said}")
+    assert "Traceback" not in result.stderr
