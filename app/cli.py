@@ -18,7 +18,9 @@ from app.errors import InputError, OutageDeskError, StateError, ZendeskError
 from app.incident.model import IncidentSpec, Kind
 from app.logs import configure_logging
 
-console = Console(stderr=False)
+# Text as written, never markup or emoji codes: titles, queries, phones and reasons come from customers
+# and Zendesk, where "[/x]" would crash rich and "[bold]" swallow what follows. Our own lines use neither.
+console = Console(stderr=False, markup=False, emoji=False)
 
 
 def _progress() -> Progress:
@@ -300,7 +302,8 @@ def demo(tickets, new_tickets) -> None:
     """Play a whole outage against the sandbox and print what each customer received."""
     from app.demo import run_demo
 
-    if not run_demo(tickets=tickets, new_tickets=new_tickets, console=console):
+    # The demo styles its own lines, and prints only what it seeded.
+    if not run_demo(tickets=tickets, new_tickets=new_tickets, console=Console()):
         sys.exit(1)
 
 
