@@ -1,5 +1,6 @@
 """At the CLI, bad config or a bad Zendesk is one plain line, a non-zero exit, no secret, no traceback."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from tests.faulty_zendesk import CUT_JSON, EMPTY, HTML, FaultyZendesk, drip
+from tests.faulty_zendesk import CUT_JSON, ECHO_MARK, EMPTY, HTML, FaultyZendesk, drip, echoing
 from tests.faulty_zendesk import body as answer
 
 
@@ -49,9 +50,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 
 
 BAD_ANSWERS = {
-    "html": (HTML, "is not JSON: '<html><head><title>502 Bad Gateway"),
-    "cut-off json": (CUT_JSON, "is not JSON: '{\"ticket_fields\": [{\"id\": 1"),
-    "empty": (EMPTY, "is not JSON: (empty body)"),
+    "html": (HTML, f"is not JSON ({len(HTML.body)} bytes of text/html)"),
+    "cut-off json": (CUT_JSON, f"is not JSON ({len(CUT_JSON.body)} bytes of application/json)"),
+    "empty": (EMPTY, "is not JSON (an empty body)"),
     "null list": (answer('{"ticket_fields": null}'), "('ticket_fields' is not a list of objects)"),
     "a list": (answer('[{"id": 1}]'), "is not a JSON object"),
     "field without id": (answer('{"ticket_fields": [{"title": "Contact reason", "type": "tagger"}]}'),
@@ -95,3 +96,24 @@ def test_a_zendesk_that_drips_its_answer_ends_at_the_deadline_with_exit_4(tmp_pa
     assert result.stderr.splitlines() == [
         "outage-desk: ZendeskTimeout: Zendesk took longer than 2 s to answer GET /api/v2/ticket_fields.json; "
         "nothing is lost: run the same command again to carry on"]
+
+
+ECHOED = {"401 with the header as its code": (401, None, "ZendeskAuthError: Zendesk answered 401 to "),
+          "422 with a code": (422, "RecordInvalid", "ZendeskHttpError: Zendesk answered 422 (RecordInvalid) to "),
+          "500 with the header as its code": (500, None, "ZendeskServerError: Zendesk answered 500 to ")}
+
+
+@pytest.mark.parametrize("case", ECHOED, ids=list(ECHOED))
+def test_an_error_page_that_echoes_the_credentials_is_named_not_quoted(tmp_path, faulty, case):
+    status, code, named = ECHOED[case]
+    token = "Q3vN8hKfZ2rW7yLm4pTd9sXc6bJa1uGe5oHi0kRz"  # Zendesk's tokens: 40 letters and digits
+    faulty.fail("/api/v2/ticket_fields.json", echoing(status, code))
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
+                     env=zendesk_env(faulty, ZENDESK_EMAIL="admin@acme.test", ZENDESK_API_TOKEN=token))
+    assert result.returncode in (4, 77), result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"outage-desk: {named}GET /api/v2/ticket_fields.json"), line
+    basic = base64.b64encode(f"admin@acme.test/token:{token}".encode()).decode()
+    output = result.stdout + result.stderr
+    for secret in (token, token[-8:], basic, basic[:12], "admin@acme.test/token", "Basic", ECHO_MARK):
+        assert secret not in output

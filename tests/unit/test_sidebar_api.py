@@ -1,5 +1,6 @@
 """The sidebar's API: signed by Zendesk's proxy, role checked against Zendesk, intent stored for the worker."""
 
+import base64
 import time
 
 import jwt
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from app.store.tables import IncidentRow, TaskRow
 from app.web import create_app
+from tests.faulty_zendesk import ECHO_MARK, echo_page
 
 SHARED_SECRET = "zaf-shared-secret-for-the-sidebar-tests"
 API = "https://acme.zendesk.com/api/v2"
@@ -126,3 +128,23 @@ def test_roles_are_cached_so_zendesk_is_asked_once(sidebar, clock, zendesk_users
     for _ in range(3):
         call(sidebar, "GET", "/api/state?ticket_id=42", token(clock))
     assert len(zendesk_users.calls) == 1
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_a_zendesk_error_page_echoing_the_credentials_is_named_in_the_502_not_quoted(sidebar, clock, config,
+                                                                                    zendesk_users, status):
+    stranger = 100077
+    zendesk_users.add_callback(
+        responses.GET, f"{API}/users/show_many.json",
+        match=[responses.matchers.query_param_matcher({"ids": str(stranger)})],
+        callback=lambda request: (status, {}, echo_page(request.headers["Authorization"])))
+
+    response = call(sidebar, "GET", "/api/state?ticket_id=42", token(clock, user_id=stranger))
+
+    assert response.status_code == 502
+    error = response.get_json()["error"]
+    assert error.startswith(f"Zendesk answered {status} to GET /api/v2/users/show_many.json"), error
+    login = f"{config.zendesk_email}/token"
+    basic = base64.b64encode(f"{login}:{config.zendesk_api_token}".encode()).decode()
+    for secret in (config.zendesk_api_token, basic, login, "Basic", ECHO_MARK):
+        assert secret not in response.get_data(as_text=True)
