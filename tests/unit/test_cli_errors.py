@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from app.incident.model import IncidentSpec
+from app.incident.service import OutageDesk
 from tests.faulty_zendesk import CUT_JSON, ECHO_MARK, EMPTY, HTML, FaultyZendesk, drip, echoing
 from tests.faulty_zendesk import body as answer
 
@@ -20,16 +22,59 @@ def run_cli(tmp_path, *args, env=None, dotenv=None):
                           env={**base, **(env or {})}, capture_output=True, text=True, timeout=60)
 
 
-def test_a_missing_subdomain_is_named_in_one_line(tmp_path):
+NO_ZENDESK = ("ZENDESK_SUBDOMAIN (or ZENDESK_URL), ZENDESK_EMAIL and ZENDESK_API_TOKEN "
+              "(or ZENDESK_OAUTH_TOKEN instead of the email and token) are not set")
+
+
+def test_every_missing_zendesk_setting_is_named_in_one_line(tmp_path):
     result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API")
     assert result.returncode == 78
-    assert result.stderr.strip().splitlines() == ["outage-desk: ConfigError: ZENDESK_SUBDOMAIN is not set"]
+    assert result.stderr.splitlines() == [f"outage-desk: ConfigError: {NO_ZENDESK}"]
 
 
 def test_a_missing_token_is_named_and_read_from_dotenv_too(tmp_path):
-    result = run_cli(tmp_path, "status", dotenv="ZENDESK_SUBDOMAIN=acme\nZENDESK_EMAIL=api@acme.test\n")
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
+                     dotenv="ZENDESK_SUBDOMAIN=acme\nZENDESK_EMAIL=api@acme.test\n")
     assert result.returncode == 78
-    assert result.stderr.strip() == "outage-desk: ConfigError: ZENDESK_API_TOKEN is not set"
+    assert result.stderr.splitlines() == ["outage-desk: ConfigError: ZENDESK_API_TOKEN "
+                                          "(or ZENDESK_OAUTH_TOKEN instead of the email and token) is not set"]
+
+
+BAD_STORES = {
+    "unknown kind": ("nosuchdb://outage:pa55word@db.example/desk", "names a kind of database SQLAlchemy does not know"),
+    "driver not installed": ("postgresql+asyncpg://outage:pa55word@db.example/desk",
+                             "needs the Python package asyncpg, which is not installed"),
+    "not a url": ("outage:pa55word at db.example",
+                  "is not a database URL such as postgresql://user@host/db or sqlite:///outage-desk.db"),
+    "missing folder": ("sqlite:///{tmp}/no/such/folder/desk.db", "names a SQLite file in a folder that does not exist"),
+    "a folder": ("sqlite:///{tmp}", "names a database that does not answer or refuses the connection"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_STORES, ids=list(BAD_STORES))
+def test_a_bad_database_url_is_one_line_and_exit_78(tmp_path, bad):
+    url, problem = BAD_STORES[bad]
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": url.format(tmp=tmp_path)})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [f"outage-desk: ConfigError: DATABASE_URL {problem}"]
+    assert "pa55word" not in result.stderr
+
+
+def test_a_bad_database_url_and_missing_zendesk_settings_are_named_together(tmp_path):
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
+                     env={"DATABASE_URL": "nosuchdb://x", "ZENDESK_TIMEOUT_SECONDS": "soon"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [
+        "outage-desk: ConfigError: ZENDESK_TIMEOUT_SECONDS must be a whole number; "
+        f"DATABASE_URL names a kind of database SQLAlchemy does not know; {NO_ZENDESK}"]
+
+
+def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
+    desk = OutageDesk(config, sessions, None, clock)  # the sidebar's declare: recorded, no Zendesk call yet
+    desk.open_incident(IncidentSpec(title="API down", query="API", started_at=clock.now()), origin_ticket_id=42)
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": config.database_url, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "API down" in result.stdout and "declared" in result.stdout
 
 
 def test_a_malformed_url_is_refused_without_echoing_secrets(tmp_path):

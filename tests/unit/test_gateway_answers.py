@@ -148,9 +148,9 @@ def test_a_job_result_echoing_the_credentials_is_redacted_in_the_tickets_reason(
     login = f"{config.zendesk_email}/token:{config.zendesk_api_token}"
     basic = base64.b64encode(login.encode()).decode()
     responses.put(f"{API}/tickets/update_many.json", json={"job_status": {"id": "j1", "status": "queued"}})
-    responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [{"id": "j1", "status": "completed",
-        "results": [{"id": 7, "error": "PermissionDenied",
-                     "details": f"proxy saw Authorization: Basic {basic} ({login}); token {config.zendesk_api_token}"}]}]})
+    echo = f"proxy saw Authorization: Basic {basic} ({login}); token {config.zendesk_api_token}"
+    responses.get(f"{API}/job_statuses/show_many.json", json={"job_statuses": [
+        {"id": "j1", "status": "completed", "results": [{"id": 7, "error": "PermissionDenied", "details": echo}]}]})
 
     outcome = gateway.bulk_update([{"id": 7, "additional_tags": ["api_down"]}])
 
