@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +21,9 @@ from app.errors import InputError, OutageDeskError, StateError, ZendeskError
 from app.incident.model import IncidentSpec, Kind
 from app.logs import configure_logging
 
-console = Console(stderr=False)
+# Text as written, never markup or emoji codes: titles, queries, phones and reasons come from customers
+# and Zendesk, where "[/x]" would crash rich and "[bold]" swallow what follows. Our own lines use neither.
+console = Console(stderr=False, markup=False, emoji=False)
 
 
 def _progress() -> Progress:
@@ -48,9 +52,23 @@ def _parse_time(value: str, option: str) -> datetime:
 def cli(ctx: click.Context, database_url, cr_field, impact_field, closing_macro, ack_macro, referent) -> None:
     """Run a support team's outage process on Zendesk."""
     configure_logging(logging.WARNING)
-    ctx.obj = load_config().with_overrides(
-        database_url=database_url, outage_desk_cr_field=cr_field, outage_desk_impact_field=impact_field,
-        outage_desk_closing_macro=closing_macro, outage_desk_ack_macro=ack_macro, outage_desk_referent=referent)
+    # The flags only: each command reads the configuration it needs (with_config) once its own
+    # arguments are parsed, so `--help` and the commands that need none work without any.
+    ctx.obj = dict(database_url=database_url, outage_desk_cr_field=cr_field, outage_desk_impact_field=impact_field,
+                   outage_desk_closing_macro=closing_macro, outage_desk_ack_macro=ack_macro,
+                   outage_desk_referent=referent)
+
+
+def with_config(zendesk: bool, required: tuple[str, ...] = ()) -> Callable:
+    """Pass the command its Config first, checked for everything it needs at once: the store always,
+    Zendesk's settings if it calls Zendesk (`zendesk`), and the `required` fields."""
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def run(*args, **kwargs):
+            flags = click.get_current_context().obj
+            return command(load_config(overrides=flags, zendesk=zendesk, required=required), *args, **kwargs)
+        return run
+    return decorate
 
 
 @cli.command()
@@ -62,7 +80,7 @@ def cli(ctx: click.Context, database_url, cr_field, impact_field, closing_macro,
 @click.option("--kind", type=click.Choice([k.value for k in Kind]), default=Kind.UNPLANNED.value, show_default=True)
 @click.option("--tag", default="api_down", show_default=True, help="Tag for affected tickets (no spaces).")
 @click.option("--cr-value", default=DEFAULT_CR_VALUE, show_default=True, help="Contact-reason option.")
-@click.pass_obj
+@with_config(zendesk=True)
 def declare(config: Config, title, query, since, severity, kind, tag, cr_value) -> None:
     """Declare an outage: create its problem ticket and take in every matching ticket."""
     from app.wiring import build_desk
@@ -95,7 +113,7 @@ def _print_tickets(what: str, reasons: dict[int, str]) -> None:
 @cli.command()
 @click.argument("ticket_ids", nargs=-1, type=click.IntRange(min=1), required=True)
 @click.option("--incident", "incident_id", type=int, help="Incident number (default: the active one).")
-@click.pass_obj
+@with_config(zendesk=True)
 def attach(config: Config, ticket_ids, incident_id) -> None:
     """Take tickets into the active incident by id, with the same changes as the backfill."""
     from app.wiring import build_desk
@@ -111,12 +129,12 @@ def attach(config: Config, ticket_ids, incident_id) -> None:
 
 
 @cli.command()
-@click.pass_obj
+@with_config(zendesk=False)
 def status(config: Config) -> None:
     """Show active incidents and how many tickets each took in."""
     from app.wiring import build_desk
 
-    desk = build_desk(config)
+    desk = build_desk(config, zendesk=False)
     incidents = desk.active_incidents()
     if not incidents:
         console.print("No active incident.")
@@ -139,7 +157,7 @@ def status(config: Config) -> None:
 @cli.command()
 @click.option("--incident", "incident_id", type=int, help="Incident number (default: the active one).")
 @click.option("--dry-run", is_flag=True, help="Print the counts per group; send nothing.")
-@click.pass_obj
+@with_config(zendesk=True, required=("outage_desk_referent",))
 def resolve(config: Config, incident_id, dry_run) -> None:
     """Send the closing macro to every affected ticket, exactly once, and solve the problem ticket."""
     from app.wiring import build_desk
@@ -178,7 +196,7 @@ def resolve(config: Config, incident_id, dry_run) -> None:
               help="Incident number (default: the active one, else the last resolved).")
 @click.option("--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
-@click.pass_obj
+@with_config(zendesk=True)
 def report(config: Config, incident_id, fmt, output) -> None:
     """The incident's report: volume over time, channels and groups, time to acknowledge and notify, who was notified."""
     from app.private_files import open_private
@@ -203,7 +221,7 @@ def report(config: Config, incident_id, fmt, output) -> None:
 @click.option("--service-url", required=True, help="Public base URL of the Outage Desk service (https://...).")
 @click.option("--tag", default="api_down", show_default=True, help="Outage tag the triggers watch.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@click.pass_obj
+@with_config(zendesk=True)
 def setup(config: Config, service_url, tag, dry_run) -> None:
     """Create or update the fields, webhook, triggers and macros Outage Desk needs, idempotently."""
     from app.store.secrets import SecretBox
@@ -253,7 +271,7 @@ def package(out_dir) -> None:
 @cli.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn web workers.")
-@click.pass_obj
+@with_config(zendesk=False)
 def serve(config: Config, bind, workers) -> None:
     """Run the web service (webhooks, sidebar API) under gunicorn; the jobs run in `outage-desk worker`."""
     from gunicorn.app.base import BaseApplication
@@ -285,7 +303,7 @@ def serve(config: Config, bind, workers) -> None:
 @cli.command()
 @click.option("--lease-seconds", type=click.IntRange(min=3), default=30, show_default=True,
               help="How long a worker that stopped (killed, frozen) blocks a standby before it takes over.")
-@click.pass_obj
+@with_config(zendesk=True)
 def worker(config: Config, lease_seconds) -> None:
     """Run the background worker (webhook events into incidents, sidebar tasks); a second one stands by."""
     from app.jobs.worker import run_worker
@@ -313,7 +331,8 @@ def demo(tickets, new_tickets) -> None:
     """Play a whole outage against the sandbox and print what each customer received."""
     from app.demo import run_demo
 
-    if not run_demo(tickets=tickets, new_tickets=new_tickets, console=console):
+    # The demo styles its own lines, and prints only what it seeded.
+    if not run_demo(tickets=tickets, new_tickets=new_tickets, console=Console()):
         sys.exit(1)
 
 

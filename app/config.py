@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 from app.errors import ConfigError
 
 DEFAULT_CR_VALUE = "Technical Issue::TI/Status Wavy"
+NOT_SET = "is not set"
 
 
 @dataclass(frozen=True)
@@ -52,17 +53,49 @@ class Config:
         return field_name.upper()
 
     def require(self, *names: str) -> None:
-        """:raises ConfigError: naming the first variable that is missing."""
-        for name in names:
-            if not getattr(self, name):
-                raise ConfigError(self.env_name(name))
+        """:raises ConfigError: naming every one of these settings that is missing."""
+        problems = self.missing(names)
+        if problems:
+            raise ConfigError(problems)
 
     def require_zendesk(self) -> None:
-        """Check what every Zendesk call needs: where, and who."""
+        """Check what every Zendesk call needs: where, and who.
+
+        :raises ConfigError: naming everything missing at once.
+        """
+        problems = self.zendesk_missing()
+        if problems:
+            raise ConfigError(problems)
+
+    def missing(self, names: Iterable[str]) -> dict[str, str]:
+        """These settings (by field name) that are not set, by variable."""
+        return {self.env_name(name): NOT_SET for name in names if not getattr(self, name)}
+
+    def zendesk_missing(self) -> dict[str, str]:
+        """What every Zendesk call needs and is not set: where, and who (an API token, or an OAuth one)."""
+        problems = {}
         if not (self.zendesk_subdomain or self.zendesk_url):
-            raise ConfigError("ZENDESK_SUBDOMAIN")
+            problems["ZENDESK_SUBDOMAIN (or ZENDESK_URL)"] = NOT_SET
         if not self.zendesk_oauth_token:
-            self.require("zendesk_email", "zendesk_api_token")
+            problems.update(self.missing(["zendesk_email"]))
+            if not self.zendesk_api_token:
+                problems["ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN instead of the email and token)"] = NOT_SET
+        return problems
+
+    def wrong(self) -> dict[str, str]:
+        """The settings whose value cannot work, whatever the command."""
+        # Here, not at the top: it loads SQLAlchemy and Alembic, which `--help` and `package` do without.
+        from app.store.db import database_url_problem
+
+        problems = {}
+        if self.zendesk_url and not self.zendesk_url.startswith(("http://", "https://")):
+            problems["ZENDESK_URL"] = "must start with http:// or https://"
+        if self.zendesk_timeout_seconds < 1:
+            problems["ZENDESK_TIMEOUT_SECONDS"] = "must be at least 1"
+        database = database_url_problem(self.database_url)
+        if database:
+            problems["DATABASE_URL"] = database
+        return problems
 
     @property
     def zendesk_base_url(self) -> str:
@@ -76,16 +109,21 @@ class Config:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def load_config(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Config:
-    """Build the Config from a `.env` file overlaid by the environment.
+def load_config(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env",
+                overrides: Mapping[str, object] | None = None, zendesk: bool = False,
+                required: Iterable[str] = ()) -> Config:
+    """Build the Config from a `.env` file overlaid by the environment, then by `overrides` (CLI flags,
+    by field name; `None` means not given), and check it for what the caller needs.
 
-    :raises ConfigError: a value of the wrong shape.
+    :param zendesk: the caller calls Zendesk: its settings must be there.
+    :param required: other fields the caller needs set.
+    :raises ConfigError: naming at once every value that cannot work and everything needed that is missing.
     """
     values: dict[str, str | None] = {}
     if dotenv_path and Path(dotenv_path).is_file():
         values.update(dotenv_values(dotenv_path))
     values.update(os.environ if environ is None else environ)
-    settings = {}
+    settings, problems = {}, {}
     for field in fields(Config):
         raw = values.get(Config.env_name(field.name))
         if raw is None or raw == "":
@@ -94,12 +132,13 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv_path: str | Pat
             try:
                 settings[field.name] = int(raw)
             except ValueError:
-                raise ConfigError(Config.env_name(field.name), "must be a whole number") from None
+                problems[Config.env_name(field.name)] = "must be a whole number"
         else:
             settings[field.name] = raw.strip()
-    config = Config(**settings)
-    if config.zendesk_url and not config.zendesk_url.startswith(("http://", "https://")):
-        raise ConfigError("ZENDESK_URL", "must start with http:// or https://")
-    if config.zendesk_timeout_seconds < 1:
-        raise ConfigError("ZENDESK_TIMEOUT_SECONDS", "must be at least 1")
+    config = Config(**settings).with_overrides(**(overrides or {}))
+    problems.update(config.wrong())
+    problems.update(config.zendesk_missing() if zendesk else {})
+    problems.update(config.missing(required))
+    if problems:
+        raise ConfigError(problems)
     return config

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 LOGGED_TICKETS = 20  # ticket ids a log line about a failed call names at most
 
 
@@ -17,13 +19,28 @@ class OutageDeskError(Exception):
 
 
 class ConfigError(OutageDeskError):
-    """A setting is missing or wrong; names the variable, never its value."""
+    """Settings missing or wrong: names every variable at fault at once, never its value."""
 
     exit_code = 78  # EX_CONFIG
 
-    def __init__(self, var: str, problem: str = "is not set"):
-        super().__init__(f"{var} {problem}")
-        self.var = var
+    def __init__(self, var: str | Mapping[str, str], problem: str = "is not set"):
+        # variable -> what is wrong with it, in the order found
+        self.problems = {var: problem} if isinstance(var, str) else dict(var)
+        super().__init__(_listed(self.problems))
+
+
+def _listed(problems: Mapping[str, str]) -> str:
+    """The variables grouped by their problem: `A, B and C are not set; D must be a whole number`."""
+    grouped: dict[str, list[str]] = {}
+    for var, problem in problems.items():
+        grouped.setdefault(problem, []).append(var)
+    parts = []
+    for problem, names in grouped.items():
+        if len(names) > 1 and problem.startswith("is "):
+            problem = "are " + problem[len("is "):]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        parts.append(f"{listed} {problem}")
+    return "; ".join(parts)
 
 
 class SecretKeyMismatch(ConfigError):

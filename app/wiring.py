@@ -32,8 +32,9 @@ def build_sessions(config: Config) -> sessionmaker[Session]:
 
 
 def build_desk(config: Config, clock: Clock | None = None, sessions: sessionmaker[Session] | None = None,
-               **gateway_hooks) -> OutageDesk:
-    """Everything a command needs, on `sessions` or a store of its own."""
+               zendesk: bool = True, **gateway_hooks) -> OutageDesk:
+    """Everything a command needs, on `sessions` or a store of its own; without `zendesk`, no gateway,
+    for a command that reads the store only and so needs no Zendesk settings."""
     clock = clock or SystemClock()
-    return OutageDesk(config, sessions or build_sessions(config), build_gateway(config, clock, **gateway_hooks),
-                      clock)
+    gateway = build_gateway(config, clock, **gateway_hooks) if zendesk else None
+    return OutageDesk(config, sessions or build_sessions(config), gateway, clock)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -23,6 +27,8 @@ class Fault:
     interval: float | None = None  # set: drip the answer, from its status line or (`whole=False`) its body
     whole: bool = True
     silent: bool = False  # answer nothing at all until the client gives up
+    # set: the body is made from the request's headers, as by a proxy whose error page echoes them
+    reflect: Callable[[Message], bytes] | None = None
 
     @property
     def raw(self) -> bytes:
@@ -47,6 +53,21 @@ def drip(interval: float, whole: bool = True) -> Fault:
 
 
 SILENT = Fault(silent=True)
+ECHO_MARK = "echoed by the proxy"
+
+
+def echo_page(authorization: str, error: str | None = None) -> bytes:
+    """An error body that echoes the request's credentials, as a misconfigured proxy's does: the header as
+    sent and the login and token it carries; `error`, Zendesk's error code field (default: the header)."""
+    scheme, _, value = authorization.partition(" ")
+    decoded = base64.b64decode(value).decode() if scheme == "Basic" else value
+    return json.dumps({"error": error or authorization,
+                       "description": f"{ECHO_MARK}: Authorization: {authorization}; credentials: {decoded}"}).encode()
+
+
+def echoing(status: int, error: str | None = None) -> Fault:
+    """Answer `status` with an echo_page of the request's Authorization header."""
+    return Fault(status=status, reflect=lambda headers: echo_page(headers.get("Authorization", ""), error))
 
 
 class FaultyZendesk:
@@ -109,6 +130,8 @@ class FaultyZendesk:
         length = int(handler.headers.get("Content-Length") or 0)
         payload = handler.rfile.read(length) if length else b""
         fault = self._fault_for(path)
+        if fault is not None and fault.reflect is not None:
+            fault = replace(fault, body=fault.reflect(handler.headers))
         handler.close_connection = True
         if fault is None:
             self._forward(handler, payload)

@@ -72,9 +72,13 @@ class IncidentProgress:
 
 
 class OutageDesk:
-    """The application service: one per process, shared by the CLI, the web app and the worker."""
+    """The application service: one per process, shared by the CLI, the web app and the worker.
 
-    def __init__(self, config: Config, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock):
+    Without a gateway, it answers from the store only (`outage-desk status`).
+    """
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session], gateway: ZendeskGateway | None,
+                 clock: Clock):
         self.config = config
         self.sessions = sessions
         self.gateway = gateway

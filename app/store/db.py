@@ -9,8 +9,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.errors import ConfigError
 from app.private_files import create_private
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,6 +28,27 @@ def store_url(database_url: str) -> URL:
     """`database_url` parsed, with plain `postgresql://` (or `postgres://`) meaning psycopg 3."""
     url = make_url(database_url)
     return url.set(drivername="postgresql+psycopg") if url.drivername in POSTGRES_SCHEMES else url
+
+
+def database_url_problem(database_url: str) -> str | None:
+    """What makes `database_url` unusable, found without connecting, or None; never quotes it (a password)."""
+    try:
+        url = store_url(database_url)
+        dialect = url.get_dialect()
+    except NoSuchModuleError:  # an ArgumentError too
+        return "names a kind of database SQLAlchemy does not know"
+    except (ArgumentError, ValueError):
+        return "is not a database URL such as postgresql://user@host/db or sqlite:///outage-desk.db"
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        return f"needs the Python package {error.name or 'of its driver'}, which is not installed"
+    # SQLite creates the file, not its folder: without one, the first connection fails.
+    path = url.database
+    if dialect.name == "sqlite" and path and path != ":memory:" and not url.query.get("uri"):
+        if not Path(path).parent.is_dir():
+            return "names a SQLite file in a folder that does not exist"
+    return None
 
 
 def make_engine(database_url: str) -> Engine:
@@ -88,7 +111,12 @@ def alembic_config(connection: Connection) -> AlembicConfig:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
-    with engine.begin() as connection:
+    try:
+        connection = engine.connect()
+    except OperationalError:
+        # The first connection: a wrong host, password or file is the configuration's, said in one line.
+        raise ConfigError("DATABASE_URL", "names a database that does not answer or refuses the connection") from None
+    with connection, connection.begin():
         # `serve` and `worker` often start together on a fresh store: the second waits here for
         # the first's migrations (DDL included) to commit, then finds nothing left to do.
         if connection.dialect.name == "postgresql":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -15,9 +16,11 @@ from app.errors import (
     Stopped, ZendeskAuthError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError, ZendeskTimeout,
 )
 from app.zendesk.deadline import CallWatcher, WatchedAdapter
+from app.zendesk.redaction import redact
 
 ZENDESK_HOST_SUFFIX = ".zendesk.com"
-BODY_EXCERPT = 100  # enough to say what Zendesk objected to, never a whole payload
+# Zendesk's error code ("RecordInvalid", "invalid_token"): named in a message only when it has this shape.
+ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z_]{1,39}")
 DEFAULT_DEADLINE = 60.0  # seconds for one exchange, from connecting to the last byte (ZENDESK_TIMEOUT_SECONDS)
 # Shorter than the deadline: a dead host or a silent server is given up on well before it.
 CONNECT_TIMEOUT = 10.0
@@ -108,7 +111,9 @@ class ZendeskSession(requests.Session):
         status = response.status_code
         if status < 400:
             return
-        message = f"Zendesk answered {status} to {what}: {self.excerpt(response.text)}"
+        # Named by its status and code, never quoted: a proxy's error page may echo our credentials.
+        code = _error_code(response)
+        message = f"Zendesk answered {status}{f' ({self.redact(code)})' if code else ''} to {what}"
         if status in (401, 403):
             raise ZendeskAuthError(message, response, what)
         if status == 429:
@@ -117,12 +122,9 @@ class ZendeskSession(requests.Session):
             raise ZendeskServerError(message, response, what)
         raise ZendeskHttpError(message, response, what)
 
-    def excerpt(self, text: str) -> str:
-        """The start of a body, for an error message: one line, secrets masked (a proxy's error page may echo them)."""
-        text = " ".join(text.split())
-        for secret in self._secrets():
-            text = text.replace(secret, "*" + secret[-4:])
-        return repr(text[:BODY_EXCERPT]) if text else "(empty body)"
+    def redact(self, text: str) -> str:
+        """`text` from Zendesk without our credentials or anything shaped like one, for a message or a log."""
+        return redact(text, self._secrets())
 
     def _secrets(self) -> list[str]:
         found: list[str] = []
@@ -132,7 +134,22 @@ class ZendeskSession(requests.Session):
         authorization = self.headers.get("Authorization", "")
         if authorization:
             found.append(authorization.split(" ", 1)[-1])
-        return [secret for secret in found if len(secret) >= 8]
+        return found
+
+
+def _error_code(response: requests.Response) -> str | None:
+    """Zendesk's error code from an error answer (`{"error": "RecordInvalid", …}`, or the first of
+    `{"errors": [{"code": …}]}`), if it is a short identifier; None for anything else."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    code = data.get("error")
+    if isinstance(data.get("errors"), list) and data["errors"] and isinstance(data["errors"][0], dict):
+        code = data["errors"][0].get("code")
+    return code if isinstance(code, str) and ERROR_CODE.fullmatch(code) else None
 
 
 def _retry_after(response: requests.Response) -> float:

@@ -161,7 +161,7 @@ class ZendeskGateway:
             self._clock.sleep(reset / max(state.remaining, 1))
 
     def _answer(self, response: requests.Response, what: str) -> Answer:
-        return Answer.of(response, what, self._client.tickets.session.excerpt)
+        return Answer.of(response, what, self._client.tickets.session.redact)
 
     def _get(self, path: str, read: Read[T], tickets: Iterable[int] = (), **params: Any) -> T:
         """GET `path` and `read` its answer, both retried together."""
@@ -466,7 +466,8 @@ class ZendeskGateway:
     def _job_statuses(self, job_ids: list[str]) -> list[dict[str, Any]]:
         """The jobs' statuses as the bulk writer reads them: id, status, and results with int ids."""
         def read(answer: Answer) -> list[dict[str, Any]]:
-            return [answer.build(_job_status, data) for data in answer.objects("job_statuses")]
+            return [answer.build(lambda data: _job_status(data, answer.redact), data)
+                    for data in answer.objects("job_statuses")]
         statuses: list[dict[str, Any]] = []
         for batch in chunks(job_ids):
             statuses.extend(self._get("job_statuses/show_many.json", read, ids=",".join(batch)))
@@ -501,12 +502,16 @@ def _dropdown(data: dict[str, Any]) -> DropdownField:
     return DropdownField(id=_id(data), title=data.get("title") or "", options=options)
 
 
-def _job_status(data: dict[str, Any]) -> dict[str, Any]:
+def _job_status(data: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
     if not isinstance(data["id"], (str, int)) or not isinstance(data["status"], str):
         raise TypeError("a job status needs a string id and status")
     results = data.get("results") or []
     if not isinstance(results, list):
         raise TypeError("'results' is not a list")
-    return {"id": str(data["id"]), "status": data["status"],
-            "results": [{**result, "id": _id(result)} if result.get("id") is not None else result
-                        for result in results]}
+    return {"id": str(data["id"]), "status": data["status"], "results": [_job_result(r, redact) for r in results]}
+
+
+def _job_result(result: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    # A failed ticket's error and details become its reason, shown by the CLI and logged.
+    said = {key: redact(str(result[key])) for key in ("error", "details") if result.get(key) is not None}
+    return {**result, **said, **({"id": _id(result)} if result.get("id") is not None else {})}

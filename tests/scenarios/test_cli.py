@@ -96,3 +96,28 @@ def test_report_without_any_incident_is_one_line_and_exit_3(account, tmp_path):
     result = outage_desk(account, tmp_path, "report")
     assert result.returncode == 3
     assert result.stderr.strip() == "outage-desk: StateError: no incident yet: nothing to report"
+
+
+def test_markup_in_a_title_or_a_phone_number_is_printed_as_written(account, tmp_path):
+    title = "API [/x] down [bold]for :warning: [link=https://evil.example]everyone"
+    phone = "+33 [/x] 6 [bold]12 [link=https://evil.example]34"
+    wide = {"COLUMNS": "400"}  # the title's cell whole on one line
+    since = account.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    declared = outage_desk(account, tmp_path, "declare", "--title", title, "--query", "API", "--since", since)
+    assert declared.returncode == 0, declared.stderr
+    caller = account.write_in("Call: the API is down", email=None, name=phone, channel="voice", voice_rel="voicemail")
+    attached = outage_desk(account, tmp_path, "attach", str(caller))
+    assert attached.returncode == 0, attached.stderr
+
+    status = outage_desk(account, tmp_path, "status", env_overrides=wide)
+    assert status.returncode == 0, status.stderr
+    assert title in status.stdout
+
+    resolved = outage_desk(account, tmp_path, "resolve", env_overrides=wide)
+    assert resolved.returncode == 0, resolved.stderr
+    lines = resolved.stdout.splitlines()
+    [header] = [i for i, line in enumerate(lines) if line.startswith("Callback list (")]
+    listed = int(lines[header].split("(")[1].split()[0])
+    callbacks = lines[header + 1:header + 1 + listed]
+    assert len(callbacks) == listed > 1 and all(line.startswith("  ticket #") for line in callbacks)
+    assert f"  ticket #{caller}: {phone}" in callbacks

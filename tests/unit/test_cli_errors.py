@@ -1,5 +1,6 @@
 """At the CLI, bad config or a bad Zendesk is one plain line, a non-zero exit, no secret, no traceback."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -7,7 +8,9 @@ import time
 
 import pytest
 
-from tests.faulty_zendesk import CUT_JSON, EMPTY, HTML, FaultyZendesk, drip
+from app.incident.model import IncidentSpec
+from app.incident.service import OutageDesk
+from tests.faulty_zendesk import CUT_JSON, ECHO_MARK, EMPTY, HTML, FaultyZendesk, drip, echoing
 from tests.faulty_zendesk import body as answer
 
 
@@ -19,16 +22,59 @@ def run_cli(tmp_path, *args, env=None, dotenv=None):
                           env={**base, **(env or {})}, capture_output=True, text=True, timeout=60)
 
 
-def test_a_missing_subdomain_is_named_in_one_line(tmp_path):
+NO_ZENDESK = ("ZENDESK_SUBDOMAIN (or ZENDESK_URL), ZENDESK_EMAIL and ZENDESK_API_TOKEN "
+              "(or ZENDESK_OAUTH_TOKEN instead of the email and token) are not set")
+
+
+def test_every_missing_zendesk_setting_is_named_in_one_line(tmp_path):
     result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API")
     assert result.returncode == 78
-    assert result.stderr.strip().splitlines() == ["outage-desk: ConfigError: ZENDESK_SUBDOMAIN is not set"]
+    assert result.stderr.splitlines() == [f"outage-desk: ConfigError: {NO_ZENDESK}"]
 
 
 def test_a_missing_token_is_named_and_read_from_dotenv_too(tmp_path):
-    result = run_cli(tmp_path, "status", dotenv="ZENDESK_SUBDOMAIN=acme\nZENDESK_EMAIL=api@acme.test\n")
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
+                     dotenv="ZENDESK_SUBDOMAIN=acme\nZENDESK_EMAIL=api@acme.test\n")
     assert result.returncode == 78
-    assert result.stderr.strip() == "outage-desk: ConfigError: ZENDESK_API_TOKEN is not set"
+    assert result.stderr.splitlines() == ["outage-desk: ConfigError: ZENDESK_API_TOKEN "
+                                          "(or ZENDESK_OAUTH_TOKEN instead of the email and token) is not set"]
+
+
+BAD_STORES = {
+    "unknown kind": ("nosuchdb://outage:pa55word@db.example/desk", "names a kind of database SQLAlchemy does not know"),
+    "driver not installed": ("postgresql+asyncpg://outage:pa55word@db.example/desk",
+                             "needs the Python package asyncpg, which is not installed"),
+    "not a url": ("outage:pa55word at db.example",
+                  "is not a database URL such as postgresql://user@host/db or sqlite:///outage-desk.db"),
+    "missing folder": ("sqlite:///{tmp}/no/such/folder/desk.db", "names a SQLite file in a folder that does not exist"),
+    "a folder": ("sqlite:///{tmp}", "names a database that does not answer or refuses the connection"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_STORES, ids=list(BAD_STORES))
+def test_a_bad_database_url_is_one_line_and_exit_78(tmp_path, bad):
+    url, problem = BAD_STORES[bad]
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": url.format(tmp=tmp_path)})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [f"outage-desk: ConfigError: DATABASE_URL {problem}"]
+    assert "pa55word" not in result.stderr
+
+
+def test_a_bad_database_url_and_missing_zendesk_settings_are_named_together(tmp_path):
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
+                     env={"DATABASE_URL": "nosuchdb://x", "ZENDESK_TIMEOUT_SECONDS": "soon"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [
+        "outage-desk: ConfigError: ZENDESK_TIMEOUT_SECONDS must be a whole number; "
+        f"DATABASE_URL names a kind of database SQLAlchemy does not know; {NO_ZENDESK}"]
+
+
+def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
+    desk = OutageDesk(config, sessions, None, clock)  # the sidebar's declare: recorded, no Zendesk call yet
+    desk.open_incident(IncidentSpec(title="API down", query="API", started_at=clock.now()), origin_ticket_id=42)
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": config.database_url, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "API down" in result.stdout and "declared" in result.stdout
 
 
 def test_a_malformed_url_is_refused_without_echoing_secrets(tmp_path):
@@ -49,9 +95,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 
 
 BAD_ANSWERS = {
-    "html": (HTML, "is not JSON: '<html><head><title>502 Bad Gateway"),
-    "cut-off json": (CUT_JSON, "is not JSON: '{\"ticket_fields\": [{\"id\": 1"),
-    "empty": (EMPTY, "is not JSON: (empty body)"),
+    "html": (HTML, f"is not JSON ({len(HTML.body)} bytes of text/html)"),
+    "cut-off json": (CUT_JSON, f"is not JSON ({len(CUT_JSON.body)} bytes of application/json)"),
+    "empty": (EMPTY, "is not JSON (an empty body)"),
     "null list": (answer('{"ticket_fields": null}'), "('ticket_fields' is not a list of objects)"),
     "a list": (answer('[{"id": 1}]'), "is not a JSON object"),
     "field without id": (answer('{"ticket_fields": [{"title": "Contact reason", "type": "tagger"}]}'),
@@ -95,3 +141,24 @@ def test_a_zendesk_that_drips_its_answer_ends_at_the_deadline_with_exit_4(tmp_pa
     assert result.stderr.splitlines() == [
         "outage-desk: ZendeskTimeout: Zendesk took longer than 2 s to answer GET /api/v2/ticket_fields.json; "
         "nothing is lost: run the same command again to carry on"]
+
+
+ECHOED = {"401 with the header as its code": (401, None, "ZendeskAuthError: Zendesk answered 401 to "),
+          "422 with a code": (422, "RecordInvalid", "ZendeskHttpError: Zendesk answered 422 (RecordInvalid) to "),
+          "500 with the header as its code": (500, None, "ZendeskServerError: Zendesk answered 500 to ")}
+
+
+@pytest.mark.parametrize("case", ECHOED, ids=list(ECHOED))
+def test_an_error_page_that_echoes_the_credentials_is_named_not_quoted(tmp_path, faulty, case):
+    status, code, named = ECHOED[case]
+    token = "Q3vN8hKfZ2rW7yLm4pTd9sXc6bJa1uGe5oHi0kRz"  # Zendesk's tokens: 40 letters and digits
+    faulty.fail("/api/v2/ticket_fields.json", echoing(status, code))
+    result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
+                     env=zendesk_env(faulty, ZENDESK_EMAIL="admin@acme.test", ZENDESK_API_TOKEN=token))
+    assert result.returncode in (4, 77), result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"outage-desk: {named}GET /api/v2/ticket_fields.json"), line
+    basic = base64.b64encode(f"admin@acme.test/token:{token}".encode()).decode()
+    output = result.stdout + result.stderr
+    for secret in (token, token[-8:], basic, basic[:12], "admin@acme.test/token", "Basic", ECHO_MARK):
+        assert secret not in output

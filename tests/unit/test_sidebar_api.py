@@ -13,6 +13,7 @@ from app.store.secrets import SecretBox
 from app.store.tables import IncidentRow, TaskRow
 from app.web import create_app
 from tests.zaf import ZendeskApp, open_sidebar, public_pem, rsa_key, session_of
+from tests.faulty_zendesk import ECHO_MARK, echo_page
 
 BASE = "https://acme.zendesk.com"
 API = f"{BASE}/api/v2"
@@ -313,3 +314,23 @@ def test_roles_and_keys_are_cached_so_zendesk_is_asked_once(sidebar, zendesk_app
     for _ in range(3):
         call(sidebar, "GET", "/api/state?ticket_id=42", session)
     assert len(users_calls(zendesk)) == 1 and len(zendesk.calls) == 4  # role, installations, own apps, key
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_a_zendesk_error_page_echoing_the_credentials_is_named_in_the_502_not_quoted(sidebar, zendesk_app, clock,
+                                                                                    config, zendesk, status):
+    stranger = 100077
+    zendesk.add_callback(
+        responses.GET, f"{API}/users/show_many.json",
+        match=[responses.matchers.query_param_matcher({"ids": str(stranger)})],
+        callback=lambda request: (status, {}, echo_page(request.headers["Authorization"])))
+
+    response = open_sidebar(sidebar, zendesk_app.token(stranger, clock.now().timestamp()))
+
+    assert response.status_code == 502
+    error = response.get_json()["error"]
+    assert error.startswith(f"Zendesk answered {status} to GET /api/v2/users/show_many.json"), error
+    login = f"{config.zendesk_email}/token"
+    basic = base64.b64encode(f"{login}:{config.zendesk_api_token}".encode()).decode()
+    for secret in (config.zendesk_api_token, basic, login, "Basic", ECHO_MARK):
+        assert secret not in response.get_data(as_text=True)
