@@ -252,8 +252,9 @@ def package(out_dir) -> None:
               show_default=True, help="Most headers in one request.")
 @click.option("--limit-request-field-size", type=click.IntRange(min=1),
               default=ServerSettings.limit_request_field_size, show_default=True, help="Longest header, in bytes.")
-@click.option("--forwarded-allow-ips", default=ServerSettings.forwarded_allow_ips, show_default=True,
-              help="Reverse proxies whose X-Forwarded-* headers are trusted: comma-separated addresses, or *.")
+@click.option("--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS", default=ServerSettings.forwarded_allow_ips,
+              show_default=True, help="Reverse proxies whose X-Forwarded-* headers are trusted: comma-separated "
+              "addresses, or * (env FORWARDED_ALLOW_IPS, as gunicorn's).")
 @click.pass_obj
 def serve(config: Config, **settings) -> None:
     """Run the web service (webhooks, sidebar API) under gunicorn; the jobs run in `outage-desk worker`."""
