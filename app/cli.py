@@ -20,6 +20,7 @@ from app.config import DEFAULT_CR_VALUE, Config, load_config
 from app.errors import InputError, OutageDeskError, StateError, ZendeskError
 from app.incident.model import IncidentSpec, Kind
 from app.logs import configure_logging
+from app.web_server import ServerSettings, serve_wsgi
 
 # Text as written, never markup or emoji codes: titles, queries, phones and reasons come from customers
 # and Zendesk, where "[/x]" would crash rich and "[bold]" swallow what follows. Our own lines use neither.
@@ -269,13 +270,25 @@ def package(out_dir) -> None:
 
 
 @cli.command()
-@click.option("--bind", default="127.0.0.1:8000", show_default=True)
-@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn web workers.")
+@click.option("--bind", default=ServerSettings.bind, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=ServerSettings.workers, show_default=True,
+              help="gunicorn worker processes.")
+@click.option("--threads", type=click.IntRange(min=1), default=ServerSettings.threads, show_default=True,
+              help="Threads per worker: each serves one connection at a time, a slow client's too.")
+@click.option("--timeout", type=click.IntRange(min=1), default=ServerSettings.timeout, show_default=True,
+              help="Seconds before a worker that stopped responding is restarted.")
+@click.option("--limit-request-line", type=click.IntRange(min=1), default=ServerSettings.limit_request_line,
+              show_default=True, help="Longest request line, in bytes.")
+@click.option("--limit-request-fields", type=click.IntRange(min=1), default=ServerSettings.limit_request_fields,
+              show_default=True, help="Most headers in one request.")
+@click.option("--limit-request-field-size", type=click.IntRange(min=1),
+              default=ServerSettings.limit_request_field_size, show_default=True, help="Longest header, in bytes.")
+@click.option("--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS", default=ServerSettings.forwarded_allow_ips,
+              show_default=True, help="Reverse proxies whose X-Forwarded-* headers are trusted: comma-separated "
+              "addresses, or * (env FORWARDED_ALLOW_IPS, as gunicorn's).")
 @with_config(zendesk=False)
-def serve(config: Config, bind, workers) -> None:
+def serve(config: Config, **settings) -> None:
     """Run the web service (webhooks, sidebar API) under gunicorn; the jobs run in `outage-desk worker`."""
-    from gunicorn.app.base import BaseApplication
-
     from app.store.db import make_engine, upgrade
     from app.web import create_app
 
@@ -286,18 +299,7 @@ def serve(config: Config, bind, workers) -> None:
     # Fail here, in one line, on bad config rather than in every worker; then close its connections,
     # which forked workers must not share.
     create_app(config).extensions["outage_desk.sessions"].kw["bind"].dispose()
-
-    class Server(BaseApplication):
-        def load_config(self):
-            self.cfg.set("bind", bind)
-            self.cfg.set("workers", workers)
-            # Each worker builds its app, and so its engine and pool, after the fork.
-            self.cfg.set("preload_app", False)
-
-        def load(self):
-            return create_app(config)
-
-    Server().run()
+    serve_wsgi(ServerSettings(**settings), lambda: create_app(config))
 
 
 @cli.command()

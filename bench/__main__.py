@@ -12,6 +12,8 @@ from bench.intake import intake_rows
 from bench.memory import memory_rows
 from bench.report import render
 
+PARTS = ("bulk", "intake", "memory")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -21,14 +23,16 @@ def main() -> None:
                         help="measured seconds per app in part 2, over its alternating rounds")
     parser.add_argument("--trace", action="store_true",
                         help="part 3 also reports tracemalloc peaks (its declares run about 3 times slower)")
+    parser.add_argument("--only", action="append", choices=PARTS, help="run only this part (repeatable)")
     args = parser.parse_args()
     began = time.monotonic()
     rows, notes = [], []
     with tempfile.TemporaryDirectory(prefix="outage-desk-bench-") as workdir:
-        for part in (lambda: bulk_rows(args.tickets, Path(workdir)),
-                     lambda: intake_rows(args.webhook_seconds, Path(workdir)),
-                     lambda: memory_rows(args.tickets, args.large, Path(workdir), args.trace)):
-            part_rows, part_notes = part()
+        parts = {"bulk": lambda: bulk_rows(args.tickets, Path(workdir)),
+                 "intake": lambda: intake_rows(args.webhook_seconds, Path(workdir)),
+                 "memory": lambda: memory_rows(args.tickets, args.large, Path(workdir), args.trace)}
+        for name in args.only or PARTS:
+            part_rows, part_notes = parts[name]()
             rows += part_rows
             notes += part_notes
     notes.append(f"Total benchmark time {time.monotonic() - began:.0f} s.")

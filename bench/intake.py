@@ -1,4 +1,5 @@
-"""Part 2: signed webhooks into the real app under gunicorn, side by side with a bare Flask endpoint."""
+"""Part 2: signed webhooks into `outage-desk serve`, on SQLite and on PostgreSQL, side by side with a bare
+Flask endpoint under the same gunicorn settings."""
 
 from __future__ import annotations
 
@@ -11,70 +12,101 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from app.intake.signature import ZendeskSignature
-from app.store.db import make_engine, upgrade
 from app.store.secrets import SecretBox
+from app.web_server import WORKER_CLASS, ServerSettings
 from bench.load import LoadResult, run_load
+from bench.postgres import INSTALL_HINT, describe, postgres_database
 from bench.processes import clean_env
 from bench.report import Row, Section
 
-WORKERS = 2
-CONNECTIONS = 4  # two per worker: each always has the next request waiting
+WORKERS = ServerSettings.workers
+CONNECTIONS = 2 * WORKERS  # two per worker: each always has the next request waiting
 WARMUP = 2.0
 ROUNDS = 3
 MAX_REQUESTS = 200_000
 RATIO_TARGET = 0.5
 P99_TARGET = 0.050
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 60.0
+BARE = [sys.executable, "-m", "bench.bare_app"]
+SERVE = [sys.executable, "-c", "from app.cli import main; main()", "serve"]
 
 
 def intake_rows(seconds: float, workdir: Path) -> tuple[list[Row | Section], list[str]]:
-    """Drive both apps the same way, in alternating rounds, and compare their medians.
+    """Drive the bare endpoint and the real one on each store the same way, in alternating rounds.
 
-    Both servers stay up the whole time and take turns: a change in the machine's background
-    load then moves both figures alike instead of the ratio.
+    All servers stay up the whole time and take turns: a change in the machine's background load
+    then moves every figure alike instead of the ratios. Each store's ratio is to the bare endpoint's
+    rate in the same round.
     """
     secret = secrets.token_urlsafe(32)
-    database_url = f"sqlite:///{workdir / 'intake.db'}"
-    upgrade(make_engine(database_url))  # as `outage-desk serve` does before it forks
-    env = clean_env(DATABASE_URL=database_url, ZENDESK_WEBHOOK_SECRET=secret,
+    env = clean_env(ZENDESK_WEBHOOK_SECRET=secret,
                     # Configured as in production (sidebar on); nothing here calls Zendesk.
                     OUTAGE_DESK_SECRET_KEY=SecretBox.new_key(),
                     ZENDESK_SUBDOMAIN="bench",
                     ZENDESK_URL="http://127.0.0.1:9", ZENDESK_EMAIL="admin@example.com", ZENDESK_API_TOKEN="unused")
     requests = signed_requests(secret)
-    bare_runs, real_runs = [], []
-    with gunicorn("bench.bare_app:create_app()", env, workdir, "bare") as bare_port, \
-            gunicorn("app.web:create_app()", env, workdir, "real") as real_port:
+    with postgres_database() as postgres_url, ExitStack() as servers:
+        stores = {"SQLite": f"sqlite:///{workdir / 'intake.db'}"}
+        if postgres_url:
+            stores["PostgreSQL"] = postgres_url
+        bare_port = servers.enter_context(_server(BARE, env, workdir, "bare"))
+        # `outage-desk serve` itself: it migrates the store, then runs gunicorn as in production.
+        real_ports = {store: servers.enter_context(_server(SERVE, {**env, "DATABASE_URL": url}, workdir, store.lower()))
+                      for store, url in stores.items()}
+        bare_runs: list[LoadResult] = []
+        real_runs: dict[str, list[LoadResult]] = {store: [] for store in stores}
         for _ in range(ROUNDS):
-            bare_runs.append(run_load(bare_port, requests, 200, connections=CONNECTIONS, warmup=WARMUP,
-                                      duration=seconds / ROUNDS, max_requests=MAX_REQUESTS))
-            real_runs.append(run_load(real_port, requests, 202, connections=CONNECTIONS, warmup=WARMUP,
-                                      duration=seconds / ROUNDS, max_requests=MAX_REQUESTS))
-    bare, real = LoadResult.merged(bare_runs), LoadResult.merged(real_runs)
-    ratios = [r.rate / b.rate for r, b in zip(real_runs, bare_runs) if b.rate]
-    ratio = statistics.median(ratios) if ratios else 0.0
-    p99 = real.percentile(0.99)
+            bare_runs.append(_measure(bare_port, requests, 200, seconds / ROUNDS))
+            for store, port in real_ports.items():
+                real_runs[store].append(_measure(port, requests, 202, seconds / ROUNDS))
+        postgres_note = describe(postgres_url) if postgres_url else None
+    bare = LoadResult.merged(bare_runs)
     rows: list[Row | Section] = [
-        Section(f"2. Webhook intake: gunicorn -w {WORKERS} (sync), {CONNECTIONS} connections, {ROUNDS} alternating "
-                f"rounds of {seconds / ROUNDS:.0f} s per app after {WARMUP:.0f} s warm-up each, SQLite store"),
-        _figures("real POST /webhooks/zendesk (202, stored)", real),
+        Section(f"2. Webhook intake: `outage-desk serve` ({WORKERS} {WORKER_CLASS} workers x {ServerSettings.threads} "
+                f"threads) per store and a bare Flask endpoint under the same settings, {CONNECTIONS} connections, "
+                f"{ROUNDS} alternating rounds of {seconds / ROUNDS:.0f} s per app after {WARMUP:.0f} s warm-up each"),
         _figures("bare Flask endpoint (200, small JSON, nothing done)", bare),
-        Row("throughput ratio real / bare, per round", ", ".join(f"{r:.0%}" for r in ratios)),
-        Row("throughput ratio real / bare, median round", f"{ratio:.0%}", f">= {RATIO_TARGET:.0%}",
-            ratio >= RATIO_TARGET),
-        Row("p99 latency, real endpoint", f"{p99 * 1000:.1f} ms", f"< {P99_TARGET * 1000:.0f} ms",
-            p99 < P99_TARGET),
-        Row("unexpected answers (real / bare)", f"{real.unexpected} / {bare.unexpected}", "0 / 0",
-            not real.unexpected and not bare.unexpected),
+        _unexpected("  unexpected answers", bare),
     ]
-    notes = [f"The load generator shares the 2 cores with gunicorn; it used {real.client_cpu:.0%} (real runs) and "
+    for store, runs in real_runs.items():
+        rows += _store_rows(store, runs, bare_runs)
+    if not postgres_url:
+        rows.append(Row("PostgreSQL: real POST /webhooks/zendesk", "not measured", INSTALL_HINT, skipped=True))
+    real_cpu = statistics.mean(LoadResult.merged(runs).client_cpu for runs in real_runs.values())
+    notes = [f"The load generator shares the machine's cores with gunicorn; it used {real_cpu:.0%} (real runs) and "
              f"{bare.client_cpu:.0%} (bare runs) of one core. Each webhook has its own invocation id and ticket id, "
              "signed as Zendesk signs them; req/s and latencies are over all rounds."]
+    if postgres_note:
+        notes.append(f"PostgreSQL: {postgres_note}.")
     return rows, notes
+
+
+def _measure(port: int, requests: Iterator[bytes], status: int, seconds: float) -> LoadResult:
+    return run_load(port, requests, status, connections=CONNECTIONS, warmup=WARMUP, duration=seconds,
+                    max_requests=MAX_REQUESTS)
+
+
+def _store_rows(store: str, runs: list[LoadResult], bare_runs: list[LoadResult]) -> list[Row]:
+    real = LoadResult.merged(runs)
+    ratios = [r.rate / b.rate for r, b in zip(runs, bare_runs) if b.rate]
+    ratio = statistics.median(ratios) if ratios else 0.0
+    p99 = real.percentile(0.99)
+    return [
+        _figures(f"{store}: real POST /webhooks/zendesk (202, stored)", real),
+        Row("  throughput ratio real / bare, per round", ", ".join(f"{r:.0%}" for r in ratios)),
+        Row("  throughput ratio real / bare, median round", f"{ratio:.0%}", f">= {RATIO_TARGET:.0%}",
+            ratio >= RATIO_TARGET),
+        Row("  p99 latency", f"{p99 * 1000:.1f} ms", f"< {P99_TARGET * 1000:.0f} ms", p99 < P99_TARGET),
+        _unexpected("  unexpected answers", real),
+    ]
+
+
+def _unexpected(name: str, result: LoadResult) -> Row:
+    return Row(name, str(result.unexpected), "0", not result.unexpected)
 
 
 def _figures(name: str, result: LoadResult) -> Row:
@@ -95,17 +127,16 @@ def signed_requests(secret: str) -> Iterator[bytes]:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], workdir: Path, name: str) -> Iterator[int]:
-    """`gunicorn -w 2` serving `app_spec` on a free loopback port; yields the port."""
+def _server(command: list[str], env: dict[str, str], workdir: Path, name: str) -> Iterator[int]:
+    """`command --bind 127.0.0.1:PORT --workers N` on a free loopback port; yields the port."""
     port = _free_port()
     log_path = workdir / f"gunicorn-{name}.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level",
-             "warning", app_spec], env=env, cwd=workdir, stdout=log, stderr=log)
+        process = subprocess.Popen([*command, "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)], env=env,
+                                   cwd=workdir, stdout=log, stderr=log)
         try:
             if not _listening(port, process):
-                raise RuntimeError(f"gunicorn did not serve {app_spec}:\n{log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"{name} server did not start:\n{log_path.read_text()[-2000:]}")
             yield port
         finally:
             process.terminate()
@@ -119,7 +150,7 @@ def _free_port() -> int:
 
 
 def _listening(port: int, process: subprocess.Popen) -> bool:
-    """Wait for the port to accept connections; False if gunicorn died or took too long."""
+    """Wait for the port to accept connections; False if the server died or took too long."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:
         try:

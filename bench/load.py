@@ -68,7 +68,7 @@ async def _drive(port: int, payloads: Iterator[bytes], expected_status: int, con
 
 
 async def _exchange(port: int, payload: bytes) -> int:
-    """One request on a fresh connection (gunicorn's sync workers close each one); the status, 0 if it failed."""
+    """One request on a fresh connection (`serve` keeps none alive); the status, 0 if it failed."""
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(payload)

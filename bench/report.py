@@ -14,6 +14,7 @@ class Row:
     value: str = ""
     target: str = ""
     ok: bool | None = None  # None: a figure without a target
+    skipped: bool = False  # not measured here: the target column says what it needs
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ def megabytes(size: int) -> str:
 
 
 def _cells(row: Row) -> tuple[str, str, str, str]:
-    return row.figure, row.value, row.target, "" if row.ok is None else ("PASS" if row.ok else "FAIL")
+    check = "SKIP" if row.skipped else "" if row.ok is None else "PASS" if row.ok else "FAIL"
+    return row.figure, row.value, row.target, check
 
 
 def render(rows: list[Row | Section], notes: list[str]) -> str:
