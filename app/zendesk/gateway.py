@@ -99,7 +99,11 @@ class ZendeskGateway:
                 result = self._retrying(what, fn)
             else:
                 self._pace()
-                result = fn()
+                try:
+                    result = fn()
+                except NETWORK_ERRORS as network_error:
+                    raise ZendeskUnreachable(f"cannot reach Zendesk for {what}: {type(network_error).__name__}",
+                                             endpoint=what) from None
         except ZendeskError as error:
             error.endpoint = error.endpoint or what
             error.tickets = error.tickets or tuple(tickets)

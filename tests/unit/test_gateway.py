@@ -5,6 +5,7 @@ import random
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 
 from app.errors import LeaseLost, ZendeskAuthError, ZendeskServerError
@@ -179,6 +180,16 @@ def test_a_problem_ticket_whose_create_lost_its_answer_is_found_not_made_twice(g
     posts = [c for c in responses.calls if c.request.method == "POST"]
     assert len(posts) == 1 and json.loads(posts[0].request.body)["ticket"]["external_id"] == "outage-desk-1"
     assert "external_id=outage-desk-1" in responses.calls[0].request.url
+
+
+@responses.activate
+def test_a_problem_ticket_whose_connection_broke_mid_create_is_found_not_a_traceback(gateway, clock):
+    responses.get(f"{API}/tickets.json", json={"tickets": []})
+    responses.get(f"{API}/tickets.json", json={"tickets": [{"id": 78, "external_id": "outage-desk-1"}]})
+    responses.post(f"{API}/tickets.json", body=requests.ConnectionError("connection reset by peer"))
+
+    assert gateway.create_problem_ticket("[Outage] API down", "Started…", "high", "outage-desk-1") == 78
+    assert len([c for c in responses.calls if c.request.method == "POST"]) == 1
 
 
 @responses.activate
