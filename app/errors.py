@@ -22,6 +22,7 @@ class ConfigError(OutageDeskError):
     """Settings missing or wrong: names every variable at fault at once, never its value."""
 
     exit_code = 78  # EX_CONFIG
+    http_status = 503  # this node cannot serve the request until its operator fixes the settings
 
     def __init__(self, var: str | Mapping[str, str], problem: str = "is not set"):
         # variable -> what is wrong with it, in the order found

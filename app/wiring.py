@@ -17,11 +17,11 @@ from app.zendesk.gateway import ZendeskGateway
 
 def build_gateway(config: Config, clock: Clock, stop: threading.Event | None = None,
                   on_answer: Callable[[], None] | None = None,
-                  before_write: Callable[[str], None] | None = None) -> ZendeskGateway:
+                  before_write: Callable[[str], None] | None = None, patient: bool = True) -> ZendeskGateway:
     """The Zendesk gateway, with its own rate-limit bookkeeping; the hooks are the worker's (see ZendeskGateway)."""
     rate_limit = RateLimitState()
     return ZendeskGateway(build_zenpy(config, rate_limit, stop), rate_limit, clock, on_answer=on_answer,
-                          before_write=before_write)
+                          before_write=before_write, patient=patient)
 
 
 def build_sessions(config: Config) -> sessionmaker[Session]:

@@ -17,10 +17,13 @@ from app.store.db import make_engine, make_session_factory, store_url, upgrade
 from app.store.secrets import SecretBox
 from app.web import create_app
 from tests.helpers import FrozenClock, WebhookSender
+from zendesk_sandbox.apps import OUTAGE_DESK_APP_ID
 
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 # OUTAGE_DESK_SECRET_KEY of this test run, made fresh: no key is written down anywhere.
 SECRET_KEY = SecretBox.new_key()
+# The uploaded Outage Desk app's id (OUTAGE_DESK_APP_ID), as the sandbox's account has it.
+APP_ID = OUTAGE_DESK_APP_ID
 # A PostgreSQL URL whose role may create databases (`.ci/run` starts such a server and sets it).
 POSTGRES_URL_ENV = "OUTAGE_DESK_TEST_POSTGRES_URL"
 # Where every test runs on SQLite and on PostgreSQL: the store, the worker, the fault tests and the
@@ -129,7 +132,8 @@ def clock() -> FrozenClock:
 def config(database_url) -> Config:
     return Config(zendesk_subdomain="acme", zendesk_email="api@acme.test", zendesk_api_token="tok-secret-123",
                   zendesk_webhook_secret=WEBHOOK_SECRET, database_url=database_url,
-                  outage_desk_referent="referent@example.com", outage_desk_secret_key=SECRET_KEY)
+                  outage_desk_referent="referent@example.com", outage_desk_secret_key=SECRET_KEY,
+                  outage_desk_app_id=APP_ID)
 
 
 @pytest.fixture

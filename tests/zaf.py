@@ -30,13 +30,8 @@ class ZendeskApp:
         self.key = rsa_key()
 
     def mock(self, mock) -> None:
-        """Answer the calls the service makes to learn the app's key (a `responses` mock): the account's
-        installations, its own apps, and the app's public key."""
-        api = f"{self.base_url}/api/v2"
-        mock.get(f"{api}/apps/installations.json", json={"installations": [
-            {"id": self.installation_id, "app_id": self.app_id, "settings": {"name": "Outage Desk"}}]})
-        mock.get(f"{api}/apps/owned.json", json={"apps": [{"id": self.app_id, "name": "Outage Desk"}]})
-        mock.get(f"{api}/apps/{self.app_id}/public_key.pem", body=public_pem(self.key),
+        """Answer the app's public key, what the service reads to check the token (a `responses` mock)."""
+        mock.get(f"{self.base_url}/api/v2/apps/{self.app_id}/public_key.pem", body=public_pem(self.key),
                  content_type="application/x-pem-file")
 
     def claims(self, user_id: int, now: float, **overrides) -> dict:

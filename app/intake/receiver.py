@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from app.clock import Clock
 from app.errors import InputError
 from app.intake.events import KNOWN_EVENTS, parse_ticket_event
-from app.intake.signature import ZendeskSignature
+from app.intake.signature import TIMESTAMP_HEADER, ZendeskSignature
 from app.store.tables import InboxRow
 from app.store.writes import dialect_insert
 
@@ -60,7 +60,7 @@ class WebhookReceiver:
             return Receipt(200, {"status": "ignored", "reason": "unknown event"})
         # Zendesk may deliver one change more than once, under new invocation ids: the event's
         # own key dedupes those. Only signed content decides: the invocation id header is not signed.
-        invocation = event.key or self._body_digest(request.raw_body)
+        invocation = event.key or self._signed_digest(request)
         row = {"invocation_id": invocation[:100], "event": event.event, "ticket_id": event.ticket_id,
                "received_at": self._clock.now()}
         with self._engine.connect() as connection:
@@ -70,6 +70,8 @@ class WebhookReceiver:
         return Receipt(202, {"status": "accepted", "id": row_id})
 
     @staticmethod
-    def _body_digest(raw_body: bytes) -> str:
-        # A body without `updated_at`: the same signed body is the same delivery, whatever its headers.
-        return "sha256:" + hashlib.sha256(raw_body).hexdigest()
+    def _signed_digest(request: WebhookRequest) -> str:
+        # A body without `updated_at`: the same signed delivery (timestamp and body, both under the
+        # HMAC) is the same, whatever its unsigned headers; the same body signed later is news.
+        signed = request.headers.get(TIMESTAMP_HEADER, "").encode() + b"\n" + request.raw_body
+        return "sha256:" + hashlib.sha256(signed).hexdigest()

@@ -21,14 +21,15 @@ class RoleCache:
         self._lock = threading.Lock()
 
     def role_of(self, user_id: int) -> str | None:
-        """The role ("end-user", "agent", "admin"), or None for an unknown user."""
+        """The role ("end-user", "agent", "admin"), or None for an unknown, suspended or deleted user."""
         now = self._clock.monotonic()
         with self._lock:
             cached = self._roles.get(user_id)
         if cached and now - cached[1] < self._ttl:
             return cached[0]
         user = self._gateway.users([user_id]).get(user_id)
-        role = user.role if user else None
+        # Zendesk keeps a suspended agent's role: it is their access that ends.
+        role = user.role if user and not user.suspended else None
         with self._lock:
             self._roles[user_id] = (role, now)
         return role

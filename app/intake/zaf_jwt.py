@@ -31,9 +31,6 @@ MAX_AGE_SECONDS = 600
 KEY_TTL_SECONDS = 3600
 # A signature that fails against a cached key fetches the key again (rotation), at most this often.
 REFETCH_SECONDS = 60
-RELIST_SECONDS = 60
-# `sub` names the user by API URL (…/api/v2/users/123.json); a bare id is read as well.
-USER_SUB = re.compile(r"(?:^|/api/v2/users/)(\d{1,19})(?:\.json)?$")
 
 
 @dataclass(frozen=True)
@@ -45,81 +42,66 @@ class ZafIdentity:
     installation_id: int
 
 
-class AppKeys:
-    """The account's app installations and own apps, and apps' public keys, read from Zendesk and cached.
+class AppKey:
+    """The Outage Desk app's public key, read from Zendesk and cached.
 
-    The installation id comes from a token not yet verified: an id not known makes the service
-    list the installations again at most once a minute, so made-up tokens cannot spend the
-    account's API budget, and a new installation is known within a minute.
+    Its id is the operator's to give (OUTAGE_DESK_APP_ID), never the token's: any app the account
+    installs receives Zendesk's tokens, and none but ours may sign in here with them. A key that
+    cannot be fetched is remembered as such for a minute, so that tokens posted by anyone cannot make
+    the service ask Zendesk again and again.
     """
 
-    def __init__(self, gateway: ZendeskGateway, clock: Clock):
+    def __init__(self, gateway: ZendeskGateway, clock: Clock, app_id: int):
+        self.app_id = app_id
         self._gateway = gateway
         self._clock = clock
         self._lock = threading.Lock()
-        self._installations: dict[int, int] = {}
-        self._owned: set[int] = set()
-        self._listed_at: float | None = None
-        self._keys: dict[int, tuple[str, float]] = {}
+        self._pem: tuple[str, float] | None = None
+        self._failed: tuple[Exception, float] | None = None
 
-    def app_of(self, installation_id: int) -> int:
-        """The app of one of this account's installations, which must be an app the account owns.
+    def public_key(self, max_age: float = KEY_TTL_SECONDS) -> str:
+        """The app's public key (PEM), fetched again when older than `max_age` seconds.
 
-        :raises SignatureError: no such installation, or another vendor's app.
+        :raises ZendeskError: Zendesk did not give it (again within a minute of a failure).
         """
+        now = self._clock.monotonic()
         with self._lock:
-            now = self._clock.monotonic()
-            age = None if self._listed_at is None else now - self._listed_at
-            if age is None or age >= KEY_TTL_SECONDS or (installation_id not in self._installations
-                                                         and age >= RELIST_SECONDS):
-                self._installations = self._gateway.app_installations()
-                self._owned = self._gateway.owned_apps()
-                self._listed_at = now
-            app_id = self._installations.get(installation_id)
-            owned = app_id in self._owned
-        if app_id is None:
-            raise SignatureError("token names an app installation this account does not have")
-        if not owned:
-            # Another vendor's app receives Zendesk's tokens too: it must not sign in here with them.
-            raise SignatureError("token is for an app this account does not own")
-        return app_id
-
-    def public_key(self, app_id: int, max_age: float = KEY_TTL_SECONDS) -> str:
-        """The app's public key (PEM), fetched again when older than `max_age` seconds."""
-        cached = self._fresh(self._keys, app_id, max_age)
-        if cached is not None:
-            return cached
+            pem, failed = self._pem, self._failed
+        if pem and now - pem[1] < max_age:
+            return pem[0]
+        if failed and now - failed[1] < REFETCH_SECONDS:
+            if pem:
+                return pem[0]  # the key we had, rather than none, until Zendesk answers again
+            raise failed[0]
         try:
-            pem = self._gateway.app_public_key(app_id)
+            fetched = self._gateway.app_public_key(self.app_id)
         except ZendeskError as error:
-            if error.status == 404:  # only a pinned id can be unknown: the others come from Zendesk
-                raise ConfigError("OUTAGE_DESK_APP_ID", "names no app of this Zendesk account") from None
-            raise
+            if error.status == 404:
+                error = ConfigError("OUTAGE_DESK_APP_ID", "names no app of this Zendesk account")
+            with self._lock:
+                self._failed = (error, now)
+            if pem:
+                return pem[0]
+            raise error from None
         with self._lock:
-            self._keys[app_id] = (pem, self._clock.monotonic())
-        return pem
-
-    def _fresh(self, cache: dict, key: int, max_age: float):
-        with self._lock:
-            found = cache.get(key)
-        if found and self._clock.monotonic() - found[1] < max_age:
-            return found[0]
-        return None
+            self._pem, self._failed = (fetched, now), None
+        return fetched
 
 
 class ZafSignedUrl:
     """Verifies the `token` Zendesk POSTs to the sidebar's page.
 
-    `issuer` is the account's host ("acme.zendesk.com"), `base_url` its API root; `app_id`, when
-    the admin pins it, refuses installations of any other app.
+    `issuer` is the account's host ("acme.zendesk.com"), `base_url` its API root. A token our app's
+    key verifies names one of its installations: Zendesk signs with the key of the app it loads.
     """
 
-    def __init__(self, keys: AppKeys, issuer: str, base_url: str, clock: Clock, app_id: int | None = None):
-        self._keys = keys
+    def __init__(self, key: AppKey, issuer: str, base_url: str, clock: Clock):
+        self._key = key
         self._issuer = issuer
-        self._audience = re.compile(re.escape(f"{base_url}/api/v2/apps/installations/") + r"(\d{1,19})\.json")
+        self._audience = re.compile(re.escape(f"{base_url}/api/v2/apps/installations/") + r"([0-9]{1,19})\.json")
+        # `sub` names the user by the account's API URL (…/api/v2/users/123.json); a bare id is read as well.
+        self._subject = re.compile(f"(?:{re.escape(base_url)}/api/v2/users/)?([0-9]{{1,19}})(?:\\.json)?")
         self._clock = clock
-        self._app_id = app_id
 
     def verify(self, token: str | None) -> ZafIdentity:
         """:raises SignatureError: missing, malformed, forged, foreign, expired or replayed token."""
@@ -137,21 +119,19 @@ class ZafSignedUrl:
         if match is None:
             raise SignatureError("token is for another Zendesk account")
         installation_id = int(match[1])
-        # A pinned app needs no lookup: a token its key verifies names one of its installations.
-        app_id = self._app_id if self._app_id is not None else self._keys.app_of(installation_id)
-        claims = self._decode(token, app_id, audience)
+        claims = self._decode(token, audience)
         self._check_times(claims)
-        found = USER_SUB.search(str(claims["sub"]))
+        found = self._subject.fullmatch(claims["sub"]) if isinstance(claims["sub"], str) else None
         if found is None:
             raise SignatureError("token's subject is not a Zendesk user")
         return ZafIdentity(user_id=parse_id(found[1], "sub"), account=self._issuer,
                            installation_id=installation_id)
 
-    def _decode(self, token: str, app_id: int, audience: str) -> dict:
+    def _decode(self, token: str, audience: str) -> dict:
         options = {"require": ["exp", "iat", "iss", "aud", "sub"], "verify_exp": False, "verify_nbf": False,
                    "verify_iat": False}
         for max_age in (None, REFETCH_SECONDS):
-            key = self._keys.public_key(app_id) if max_age is None else self._keys.public_key(app_id, max_age)
+            key = self._key.public_key() if max_age is None else self._key.public_key(max_age)
             try:
                 return jwt.decode(token, key, algorithms=ALGORITHMS, audience=audience, issuer=self._issuer,
                                   options=options)

@@ -14,7 +14,7 @@ from app.intake.receiver import WebhookReceiver
 from app.intake.roles import RoleCache
 from app.intake.session import SidebarSession
 from app.intake.signature import ZendeskSignature
-from app.intake.zaf_jwt import AppKeys, ZafSignedUrl
+from app.intake.zaf_jwt import AppKey, ZafSignedUrl
 from app.store.db import make_engine, make_session_factory
 from app.store.secrets import SecretBox
 from app.store.settings import WEBHOOK_SIGNING_SECRET, load_secret
@@ -56,17 +56,23 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 
 def _wire_sidebar(app: Flask, config: Config, sessions, clock: Clock, box: SecretBox) -> None:
-    """The sidebar needs Zendesk (who is calling, their role); without it the webhooks still work
-    and the sidebar answers which variable is missing."""
+    """The sidebar needs Zendesk (who is calling, their role) and the app's id (whose key vouches);
+    without them the webhooks still work and the sidebar answers what is missing."""
+    problems = {}
     try:
         config.require_zendesk()
     except ConfigError as missing:
-        app.extensions["outage_desk.sidebar_missing"] = missing.var
+        problems.update(missing.problems)
+    if config.outage_desk_app_id is None:
+        problems["OUTAGE_DESK_APP_ID"] = "is not set (the uploaded app's id)"
+    if problems:
+        app.extensions["outage_desk.sidebar_missing"] = problems
         return
-    gateway = build_gateway(config, clock)
+    # One attempt per call: an agent waiting on the sidebar must not wait out Zendesk's retries.
+    gateway = build_gateway(config, clock, patient=False)
     account = urlsplit(config.zendesk_base_url).netloc
     app.extensions["outage_desk.desk"] = OutageDesk(config, sessions, gateway, clock)
     app.extensions["outage_desk.roles"] = RoleCache(gateway, clock)
-    app.extensions["outage_desk.zaf"] = ZafSignedUrl(AppKeys(gateway, clock), account, config.zendesk_base_url,
-                                                     clock, app_id=config.outage_desk_app_id)
+    app.extensions["outage_desk.zaf"] = ZafSignedUrl(AppKey(gateway, clock, config.outage_desk_app_id), account,
+                                                     config.zendesk_base_url, clock)
     app.extensions["outage_desk.sidebar_session"] = SidebarSession(box.subkey("sidebar-session"), account, clock)

@@ -19,6 +19,13 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(verify_session)
 
 
+@bp.after_request
+def never_cached(response):
+    """Answers name the agent and carry sessions: no cache keeps them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _desk():
     return current_app.extensions["outage_desk.desk"]
 

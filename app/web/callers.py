@@ -13,7 +13,7 @@ def require_sidebar() -> None:
     """:raises ConfigError: the service was started without what the sidebar needs."""
     missing = current_app.extensions.get("outage_desk.sidebar_missing")
     if missing:
-        raise ConfigError(missing, "is not set: the sidebar needs it")
+        raise ConfigError(missing)
 
 
 def verify_session() -> None:

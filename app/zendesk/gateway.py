@@ -68,13 +68,15 @@ class ZendeskGateway:
 
     `on_answer` is called for every answer received (the worker's lease renews on it);
     `before_write(what)` runs before every write and may raise to stop it (the worker's
-    lease fence: a worker that lost its lease must not write).
+    lease fence: a worker that lost its lease must not write). `patient=False` makes every call
+    one attempt: a web request must not wait out Zendesk's retries while its caller waits.
     """
 
     def __init__(self, client: Zenpy, rate_limit: RateLimitState, clock: Clock | None = None,
                  rng: random.Random | None = None, on_answer: Callable[[], None] | None = None,
-                 before_write: Callable[[str], None] | None = None):
+                 before_write: Callable[[str], None] | None = None, patient: bool = True):
         self._client = client
+        self._patient = patient
         self._rate_limit = rate_limit
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
@@ -95,7 +97,7 @@ class ZendeskGateway:
         `retry=False` makes one attempt: for a write that must not be sent twice blindly.
         """
         try:
-            if retry:
+            if retry and self._patient:
                 result = self._retrying(what, fn)
             else:
                 self._pace()
@@ -219,27 +221,6 @@ class ZendeskGateway:
                          lambda answer: answer.text(answer.object("signing_secret"), "secret"))
 
     # -- apps --------------------------------------------------------------
-
-    def app_installations(self) -> dict[int, int]:
-        """Every app installation of the account: installation id -> app id (List App Installations)."""
-        def read(answer: Answer) -> dict[int, int]:
-            found = {}
-            for installation in answer.objects("installations"):
-                ids = installation.get("id"), installation.get("app_id")
-                if any(isinstance(value, bool) or not isinstance(value, int) for value in ids):
-                    raise answer.bad("an installation without its ids", installation)
-                found[ids[0]] = ids[1]
-            return found
-        return self._get("apps/installations.json", read)
-
-    def owned_apps(self) -> set[int]:
-        """The ids of the account's own apps, the private apps its admins uploaded (List Owned Apps)."""
-        def read(answer: Answer) -> set[int]:
-            ids = {app.get("id") for app in answer.objects("apps")}
-            if any(isinstance(value, bool) or not isinstance(value, int) for value in ids):
-                raise answer.bad("an app without its id")
-            return ids
-        return self._get("apps/owned.json", read)
 
     def app_public_key(self, app_id: int) -> str:
         """The app's public key: Get App Public Key answers PEM text, not JSON."""

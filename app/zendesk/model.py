@@ -20,6 +20,7 @@ class User:
     role: str
     phone: str | None = None
     tags: tuple[str, ...] = ()
+    suspended: bool = False
 
     @property
     def is_agent(self) -> bool:
@@ -29,7 +30,8 @@ class User:
     def from_json(cls, data: dict[str, Any]) -> User:
         return cls(id=int(data["id"]), name=data.get("name") or "", email=data.get("email"),
                    locale=data.get("locale"), role=data.get("role") or "end-user", phone=data.get("phone"),
-                   tags=tuple(data.get("tags") or ()))
+                   tags=tuple(data.get("tags") or ()),
+                   suspended=data.get("suspended") is True or data.get("active") is False)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ OUTAGE_DESK_SECRET_KEY, ten minutes, renewable for twelve hours after sign-in), 
 `Authorization: Bearer …`; the caller's role is read from Zendesk, never from a token.
 
 Zendesk is mocked at the HTTP boundary with `responses`: the account has two installations of our app
-and one of a vendor's app the account does not own (each app with its own key pair), and the users
+and one of another app (each app with its own key pair, its public key served), and the users
 endpoint answers for any user id (a user's role is a fixed function of the id, so the role cache can
-never disagree with it). The service runs unpinned (OUTAGE_DESK_APP_ID unset, the default) except where
-a test says otherwise.
+never disagree with it). The service knows our app's id (OUTAGE_DESK_APP_ID), as it must.
 
 Sessions: the agents and admins of the last three tests, and the genuine session a forger tampers
 with, sign in through POST /sidebar with a Zendesk token, once per example. The forged and random
@@ -39,11 +38,10 @@ Properties, whatever the path, method, body, token and session:
 - POST /sidebar, whatever its body (no token, garbage, bytes, very long, the token in the query, JSON
   or a header), its method (others are 405) and Zendesk's token (random claims signed with the app's
   key: iss, aud, sub, iat, nbf, exp, extra claims; another app's or no app's key; HS256 keyed with the
-  public PEM; alg none; RS512/PS256; a tampered, stripped or truncated signature; pinned to our app or
-  not): a 200 page with a session exactly when the token is valid and the user is an agent or admin,
+  public PEM; alg none; RS512/PS256; a tampered, stripped or truncated signature): a 200 page with a session exactly when the token is valid and the user is an agent or admin,
   and that session names the user, the installation and now; otherwise a JSON error without a session
-  (400/401/403; 405 for another method, 413 for a body over the size limit); the store never changes, Zendesk is asked only for installations, public keys and users,
-  and for users only once the token verified;
+  (400/401/403; 405 for another method, 413 for a body over the size limit); the store never changes,
+  Zendesk is asked only for our app's public key and users, and for users only once the token verified;
 - POST /api/session with random sessions at random clock offsets renews exactly a valid session
   within twelve hours of its sign-in; the new session verifies with the derived key, keeps the user,
   the installation and the sign-in time, lives ten minutes from now and opens the API;
@@ -89,7 +87,6 @@ AGENT, ADMIN, CUSTOMER = 100003, 100002, 100050
 OUR_APP, OTHER_APP = 9001, 9002
 MAIN_INSTALLATION, SECOND_INSTALLATION, OTHER_APPS_INSTALLATION = 360000001, 360000002, 360000003
 INSTALLATIONS = {MAIN_INSTALLATION: OUR_APP, SECOND_INSTALLATION: OUR_APP, OTHER_APPS_INSTALLATION: OTHER_APP}
-OWNED_APPS = {OUR_APP}  # the account's own private app; the other is a vendor's
 APP_KEYS = {OUR_APP: rsa_key(), OTHER_APP: rsa_key()}  # each app's key pair, as Zendesk holds them
 APP_PEMS = {app_id: public_pem(key) for app_id, key in APP_KEYS.items()}
 STRANGER_KEY = rsa_key()  # no app's key
@@ -107,8 +104,6 @@ SESSION_LIFETIME, SESSION_LEEWAY, MAX_SIGN_IN_AGE = 600, 5, 12 * 3600
 SESSION_CLAIMS = ("iss", "aud", "sub", "ins", "auth_time", "exp")  # required, none may be null
 
 USERS_URL = re.compile(re.escape(f"{API}/users/show_many.json") + r"(\?.*)?$")
-INSTALLATIONS_URL = re.compile(re.escape(f"{API}/apps/installations.json") + r"(\?.*)?$")
-OWNED_APPS_URL = re.compile(re.escape(f"{API}/apps/owned.json") + r"(\?.*)?$")
 PUBLIC_KEY_URL = re.compile(re.escape(f"{API}/apps/") + r"([0-9]+)/public_key\.pem(\?.*)?$")
 JSON = {"Content-Type": "application/json"}
 
@@ -125,16 +120,6 @@ def _users_show_many(request):
     return 200, JSON, json.dumps({"users": users})
 
 
-def _installations(request):
-    installations = [{"id": installation_id, "app_id": app_id, "settings": {"name": "an app"}}
-                     for installation_id, app_id in INSTALLATIONS.items()]
-    return 200, JSON, json.dumps({"installations": installations})
-
-
-def _owned_apps(request):
-    return 200, JSON, json.dumps({"apps": [{"id": app_id, "name": "an app"} for app_id in sorted(OWNED_APPS)]})
-
-
 def _public_key(request):
     app_id = int(PUBLIC_KEY_URL.match(request.url)[1])
     if app_id not in APP_PEMS:
@@ -146,8 +131,6 @@ def _public_key(request):
 def zendesk():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.GET, USERS_URL, callback=_users_show_many)
-        mock.add_callback(responses.GET, INSTALLATIONS_URL, callback=_installations)
-        mock.add_callback(responses.GET, OWNED_APPS_URL, callback=_owned_apps)
         mock.add_callback(responses.GET, PUBLIC_KEY_URL, callback=_public_key)
         yield mock
 
@@ -166,19 +149,6 @@ def sidebar(sidebar_app):
 @pytest.fixture
 def sidebar_errors(sidebar_app) -> list[BaseException]:
     return record_app_errors(sidebar_app)
-
-
-@pytest.fixture
-def pinned_app(config, sessions, clock, zendesk):
-    """The same service with OUTAGE_DESK_APP_ID set: only our app's installations may sign in."""
-    return create_app(config.with_overrides(outage_desk_app_id=OUR_APP), clock=clock)
-
-
-@pytest.fixture
-def pages(sidebar_app, pinned_app) -> dict[bool, tuple]:
-    """(client, unhandled errors) of the unpinned (False) and pinned (True) service."""
-    return {pinned: (app.test_client(), record_app_errors(app))
-            for pinned, app in ((False, sidebar_app), (True, pinned_app))}
 
 
 # -- tokens, assembled by hand: PyJWT would refuse to encode many of the claims sent here ---------------
@@ -415,8 +385,8 @@ def zaf_user_of(sub) -> tuple[str, int | None]:
     return "invalid", None
 
 
-def zaf_verdict(token: ZafToken, pinned: bool, now: float) -> Verdict:
-    """What the page must do with this token at `now`, the service pinned to our app or not."""
+def zaf_verdict(token: ZafToken, now: float) -> Verdict:
+    """What the page must do with this token at `now` (the service knows our app's id)."""
     refusals, unclear = [], []
     if token.alg != "RS256":
         refusals.append(f"signed {token.alg}")
@@ -433,16 +403,10 @@ def zaf_verdict(token: ZafToken, pinned: bool, now: float) -> Verdict:
         refusals.append("no installation of this account")
     elif installation == "unclear":
         unclear.append("an installation id near an id")
-    elif installation not in INSTALLATIONS:
-        refusals.append("an installation Zendesk does not know")
-    else:
-        app_id = INSTALLATIONS[installation]
-        # Pinned (OUTAGE_DESK_APP_ID), only our app; unpinned, only apps the account owns: another
-        # vendor's app receives such tokens, and must not sign in here with them.
-        if app_id != OUR_APP if pinned else app_id not in OWNED_APPS:
-            refusals.append("another app's installation")
-        if token.signer is not None and token.signer != app_id:
-            refusals.append("not signed with the installation's app key")
+    # Only our app's key counts (OUTAGE_DESK_APP_ID): any app the account installs receives Zendesk's
+    # tokens. Whatever installation a token our key verifies names, Zendesk signed it for ours.
+    if token.signer is not None and token.signer != OUR_APP:
+        refusals.append("not signed with our app's key")
     if claims.get("iss") != HOST:
         refusals.append("another issuer")
     refusals += zaf_time_refusals(claims, now, unclear)
@@ -627,7 +591,7 @@ class PageLoad:
             kwargs["content_type"] = "multipart/form-data"
         return kwargs
 
-    def verdict(self, pinned: bool, now: float) -> Verdict:
+    def verdict(self, now: float) -> Verdict:
         if self.method != "POST":
             return refused("not POST", status=405)
         if self.body is not None:
@@ -636,7 +600,7 @@ class PageLoad:
             return refused("no token field", status=401)
         if not isinstance(self.token, ZafToken):
             return refused("not Zendesk's token")
-        return zaf_verdict(self.token, pinned, now)
+        return zaf_verdict(self.token, now)
 
 
 text_fields = st.lists(st.tuples(st.text(max_size=8).filter(lambda name: name != "token"), st.text(max_size=20)),
@@ -942,7 +906,7 @@ def check_page(response, app_errors, verdict: Verdict, before: dict, after: dict
     assert_not_5xx(response, app_errors)
     event(f"{verdict.outcome} -> {response.status_code}")
     assert changed_tables(before, after) == [], "the page wrote to the store"
-    only_asked(urls, INSTALLATIONS_URL, OWNED_APPS_URL, PUBLIC_KEY_URL, USERS_URL)
+    only_asked(urls, PUBLIC_KEY_URL, USERS_URL)
     if response.status_code == 200:
         assert verdict.outcome in ("granted", "unclear"), (verdict, "was granted a session")
         assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
@@ -1034,28 +998,25 @@ def test_the_page_any_request(sidebar, sidebar_errors, sessions, clock, zendesk,
 
     response = sidebar.open("/sidebar", **load.request())
 
-    check_page(response, sidebar_errors, load.verdict(False, NOW), before, store_snapshot(sessions),
+    check_page(response, sidebar_errors, load.verdict(NOW), before, store_snapshot(sessions),
                zendesk_urls(zendesk, asked))
 
 
 @fuzz_examples(200)
-@example(token=ZafToken(zaf_claims(AGENT, OTHER_APPS_INSTALLATION), signer=OTHER_APP), pinned=True)
-@example(token=ZafToken(zaf_claims(AGENT, OTHER_APPS_INSTALLATION), signer=OTHER_APP), pinned=False)
-@example(token=ZafToken(zaf_claims(AGENT, SECOND_INSTALLATION)), pinned=True)
-@example(token=ZafToken(zaf_claims(ADMIN, OTHER_APPS_INSTALLATION), signer=OUR_APP), pinned=False)
-@example(token=ZafToken(zaf_claims(ADMIN) | {"nbf": None}), pinned=False)
-@example(token=ZafToken(zaf_claims(ADMIN) | {"aud": audience_for(in_script(MAIN_INSTALLATION, 0xFF10))}),
-         pinned=False)
-@given(token=zaf_tokens() | malformed_zaf_tokens, pinned=st.booleans())
-def test_the_page_zendesk_token_claims(pages, sessions, clock, zendesk, token, pinned):
+@example(token=ZafToken(zaf_claims(AGENT, OTHER_APPS_INSTALLATION), signer=OTHER_APP))
+@example(token=ZafToken(zaf_claims(AGENT, SECOND_INSTALLATION)))
+@example(token=ZafToken(zaf_claims(ADMIN, OTHER_APPS_INSTALLATION), signer=OUR_APP))
+@example(token=ZafToken(zaf_claims(ADMIN) | {"nbf": None}))
+@example(token=ZafToken(zaf_claims(ADMIN) | {"aud": audience_for(in_script(MAIN_INSTALLATION, 0xFF10))}))
+@given(token=zaf_tokens() | malformed_zaf_tokens)
+def test_the_page_zendesk_token_claims(sidebar, sidebar_errors, sessions, clock, zendesk, token):
     assert clock.now().timestamp() == NOW
-    client, errors = pages[pinned]
     before, asked = store_snapshot(sessions), len(zendesk.calls)
 
-    response = client.post("/sidebar", query_string={"origin": BASE, "app_guid": "g-1"},
-                           data={"token": token.encode()})
+    response = sidebar.post("/sidebar", query_string={"origin": BASE, "app_guid": "g-1"},
+                            data={"token": token.encode()})
 
-    check_page(response, errors, zaf_verdict(token, pinned, NOW), before, store_snapshot(sessions),
+    check_page(response, sidebar_errors, zaf_verdict(token, NOW), before, store_snapshot(sessions),
                zendesk_urls(zendesk, asked))
 
 

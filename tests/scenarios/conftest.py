@@ -15,7 +15,7 @@ from zendesk_sandbox.seed import SeedSummary, load_macros, seed_outage
 from zendesk_sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 from app.wiring import build_desk
-from tests.conftest import SECRET_KEY, WEBHOOK_SECRET, database_url_for
+from tests.conftest import APP_ID, SECRET_KEY, WEBHOOK_SECRET, database_url_for
 
 API_EMAIL = "outage-desk-api@example.com"
 API_TOKEN = "scenario-token"
@@ -113,7 +113,7 @@ def desk_config(account: Account, tmp_path) -> Config:
     return Config(zendesk_subdomain="acme", zendesk_url=account.url, zendesk_email=API_EMAIL,
                   zendesk_api_token=API_TOKEN, zendesk_webhook_secret=WEBHOOK_SECRET,
                   database_url=database_url_for(tmp_path), outage_desk_referent=str(account.seed.referent_id),
-                  outage_desk_secret_key=SECRET_KEY)
+                  outage_desk_secret_key=SECRET_KEY, outage_desk_app_id=APP_ID)
 
 
 @pytest.fixture

@@ -104,6 +104,15 @@ def test_a_replayed_body_without_updated_at_under_a_new_invocation_header_is_sto
     assert replayed.get_json() == {"status": "duplicate"} and len(inbox(sessions)) == 1
 
 
+def test_the_same_body_without_updated_at_signed_again_later_is_a_delivery_of_its_own(webhooks, sessions, clock):
+    # A hand-made trigger firing again for the same ticket: news, not a replay (the timestamp is signed).
+    body = json.dumps({"ticket_id": "7", "event": "ticket.created"}).encode()
+    first = webhooks.post(body)
+    clock.advance(3600)
+    later = webhooks.post(body)
+    assert (first.status_code, later.status_code) == (202, 202) and len(inbox(sessions)) == 2
+
+
 def test_deeply_nested_json_is_400_with_a_reason(webhooks, sessions):
     response = webhooks.post(b"[" * 20_000 + b"]" * 20_000)
     assert response.status_code == 400 and "nests too deeply" in response.get_json()["error"]
