@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
-from app.store.tables import AlertRow, SightingRow
+from app.incident.history import DETECTION, record_change
+from app.incident.model import ACTIVE_STATES, IncidentSpec, Kind, State
+from app.store.tables import AlertRow, IncidentRow, SightingRow
 from app.store.writes import insert_ignoring_duplicates
 from app.zendesk.model import Ticket
 
@@ -44,15 +48,18 @@ def subject_key(subject: str) -> str | None:
 
 
 class Detector:
-    """Counts new tickets per subject; at `threshold` within `window`, alerts Slack once per window."""
+    """Counts new tickets per subject; at `threshold` within `window`, opens a suspected incident for the
+    cluster and alerts Slack once, linking to its first ticket. Nothing is written to Zendesk: a person
+    confirms (declares) or dismisses it in the sidebar."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, alerts: SlackAlerts, threshold: int,
-                 window: timedelta):
+                 window: timedelta, ticket_url: Callable[[int], str]):
         self.sessions = sessions
         self.clock = clock
         self.alerts = alerts
         self.threshold = threshold
         self.window = window
+        self.ticket_url = ticket_url
 
     def observe(self, tickets: list[Ticket]) -> list[str]:
         """Record these new tickets; returns the subjects Slack was alerted about now."""
@@ -64,41 +71,89 @@ class Detector:
                              "seen_at": self._created(ticket)})
         if not rows:
             return []
+        keys = sorted({row["subject_key"] for row in rows})
         since = self.clock.now() - self.window
-        surging = []
         with self.sessions() as session:
             insert_ignoring_duplicates(session, SightingRow, rows)
-            for key in sorted({row["subject_key"] for row in rows}):
-                count = session.scalar(select(func.count()).select_from(SightingRow).where(
-                    SightingRow.subject_key == key, SightingRow.seen_at >= since)) or 0
-                alerted = session.scalar(select(func.count()).select_from(AlertRow).where(
-                    AlertRow.subject_key == key, AlertRow.sent_at >= since))
-                if count >= self.threshold and not alerted:
-                    surging.append((key, count))
+            for key in keys:
+                if not self._followed(session, key, since):
+                    count = session.scalar(select(func.count()).select_from(SightingRow).where(
+                        SightingRow.subject_key == key, SightingRow.seen_at >= since)) or 0
+                    if count >= self.threshold:
+                        self._suspect(session, key, since)
             session.commit()
         alerted_now = []
-        for key, count in surging:
+        for incident in self._unalerted(keys):
             # Recorded only once Slack has it: an alert Slack refused is tried again with the next ticket.
-            if self._alert(key, count):
-                with self.sessions() as session:
-                    session.add(AlertRow(subject_key=key, tickets=count, sent_at=self.clock.now()))
-                    session.commit()
-                alerted_now.append(key)
+            if self._alert(incident):
+                alerted_now.append(incident.subject_key)
         return alerted_now
 
-    def _alert(self, key: str, count: int) -> bool:
+    def _followed(self, session: Session, key: str, since: datetime) -> bool:
+        """Whether the cluster already has its incident, or a person dismissed it within the window."""
+        return session.scalar(select(func.count()).select_from(IncidentRow).where(
+            IncidentRow.subject_key == key,
+            or_(IncidentRow.state.in_((State.SUSPECTED, *ACTIVE_STATES)),
+                and_(IncidentRow.state == State.DISMISSED, IncidentRow.ended_at >= since)))) > 0
+
+    def _suspect(self, session: Session, key: str, since: datetime) -> None:
+        first = session.scalars(select(SightingRow).where(SightingRow.subject_key == key, SightingRow.seen_at >= since)
+                                .order_by(SightingRow.seen_at, SightingRow.ticket_id).limit(1)).one()
+        incident = IncidentRow(title=f"Suspected outage: {first.subject}"[:200], kind=Kind.UNPLANNED, severity=IncidentSpec.severity,
+                               tag=IncidentSpec.tag, cr_value=IncidentSpec.cr_value, query=key, state=State.SUSPECTED,
+                               started_at=first.seen_at, subject_key=key)
+        session.add(incident)
+        session.flush()
+        record_change(session, incident.id, None, State.SUSPECTED, DETECTION, self.clock.now())
+        log.warning("incident.suspected", extra={"incident": incident.id, "subject": key})
+
+    def _unalerted(self, keys: list[str]) -> list[IncidentRow]:
         with self.sessions() as session:
-            examples = list(session.scalars(select(SightingRow).where(SightingRow.subject_key == key)
-                                            .order_by(SightingRow.seen_at.desc()).limit(3)))
+            alerted = select(AlertRow.id).where(AlertRow.incident_id == IncidentRow.id)
+            return list(session.scalars(select(IncidentRow).where(
+                IncidentRow.subject_key.in_(keys), IncidentRow.state == State.SUSPECTED, ~alerted.exists())))
+
+    def _alert(self, incident: IncidentRow) -> bool:
+        with self.sessions() as session:
+            cluster = cluster_of(session, incident)
+        examples = cluster.sightings[-3:][::-1]
         listed = ", ".join(f"#{row.ticket_id} \"{escape(row.subject)}\"" for row in examples)
         minutes = int(self.window.total_seconds() // 60)
-        log.warning("incident.suspected", extra={"subject": key, "tickets": count})
-        return self.alerts.send(f":rotating_light: Possible outage: {count} new tickets in {minutes} min about "
-                                f"\"{escape(key)}\" ({listed}). Check the status page; if it is down, "
-                                "declare the outage in Outage Desk.", mention=True)
+        sent = self.alerts.send(
+            f":rotating_light: Possible outage: {cluster.count} new tickets in {minutes} min about "
+            f"\"{escape(incident.subject_key)}\" ({listed}). Check the status page, then confirm or dismiss the "
+            f"suspected outage #{incident.id} in the Outage Desk sidebar of its first ticket: "
+            f"<{self.ticket_url(cluster.sightings[0].ticket_id)}|#{cluster.sightings[0].ticket_id}>.", mention=True)
+        if sent:
+            with self.sessions() as session:
+                session.add(AlertRow(subject_key=incident.subject_key, tickets=cluster.count,
+                                     sent_at=self.clock.now(), incident_id=incident.id))
+                session.commit()
+        return sent
 
     def _created(self, ticket: Ticket) -> datetime:
         try:
             return datetime.fromisoformat(ticket.created_at.replace("Z", "+00:00")).astimezone(timezone.utc)
         except ValueError:
             return self.clock.now()
+
+
+@dataclass
+class Cluster:
+    """A suspected incident's tickets, oldest first: those that made it, and those that keep arriving."""
+
+    sightings: list[SightingRow]
+
+    @property
+    def count(self) -> int:
+        return len(self.sightings)
+
+    @property
+    def span(self) -> timedelta:
+        return self.sightings[-1].seen_at - self.sightings[0].seen_at if self.sightings else timedelta(0)
+
+
+def cluster_of(session: Session, incident: IncidentRow) -> Cluster:
+    return Cluster(list(session.scalars(select(SightingRow).where(
+        SightingRow.subject_key == incident.subject_key, SightingRow.seen_at >= incident.started_at)
+        .order_by(SightingRow.seen_at, SightingRow.ticket_id))))

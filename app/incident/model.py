@@ -15,6 +15,11 @@ class State(StrEnum):
     DECLARED = "declared"
     RESOLVING = "resolving"  # closing replies going out: until every one is settled
     RESOLVED = "resolved"
+    DISMISSED = "dismissed"  # a suspicion a person said was no outage
+
+
+# Declared or resolving: the incident writes to Zendesk and holds its tag.
+ACTIVE_STATES = (State.DECLARED, State.RESOLVING)
 
 
 class Kind(StrEnum):

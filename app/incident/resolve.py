@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Config
+from app.incident.history import CLI, record_change
 from app.incident.model import Audience, State, audience_of, closing_language
 from app.incident.take_in import GONE, LIVE_TAG, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
@@ -58,13 +59,14 @@ class Resolution:
     """Plans, sends and reconciles the closing replies of one incident through its ledger."""
 
     def __init__(self, config: Config, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
-                 referent: Callable[[], User | None]):
+                 referent: Callable[[], User | None], by: str | int = CLI):
         self.config = config
         self.sessions = sessions
         self.gateway = gateway
         self.clock = clock
         # A callable, not a user: the desk looks its account objects up from Zendesk on first use only.
         self.referent = referent
+        self.by = by  # who the state changes are recorded as caused by
         self._claim: datetime | None = None
 
     def run(self, incident: IncidentRow, dry_run: bool = False,
@@ -127,9 +129,11 @@ class Resolution:
     def _start(self, incident: IncidentRow) -> None:
         """Declared -> resolving: from here nothing is taken in, and the ledger is the task."""
         with self.sessions() as session:
-            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
-                                                      IncidentRow.state == State.DECLARED)
-                            .values(state=State.RESOLVING, ended_at=self.clock.now()))
+            started = session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
+                                                                IncidentRow.state == State.DECLARED)
+                                      .values(state=State.RESOLVING, ended_at=self.clock.now())).rowcount
+            if started:
+                record_change(session, incident.id, State.DECLARED, State.RESOLVING, self.by, self.clock.now())
             session.commit()
             incident.state = session.get(IncidentRow, incident.id).state
 
@@ -357,8 +361,11 @@ class Resolution:
                 return
             report.problem_solved = True
         with self.sessions() as session:
-            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id)
-                            .values(state=State.RESOLVED))
+            ended = session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
+                                                              IncidentRow.state != State.RESOLVED)
+                                    .values(state=State.RESOLVED)).rowcount
+            if ended:
+                record_change(session, incident.id, State.RESOLVING, State.RESOLVED, self.by, self.clock.now())
             session.commit()
         report.resolved = True
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,17 +16,18 @@ from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
-from app.incident.detection import Detector
+from app.incident.detection import Cluster, Detector, cluster_of
+from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.matching import belongs_to
-from app.incident.model import PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State
+from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.take_in import (
     LIVE_TAG, AccountObjects, TakeIn, TakeInTally, log_failures, protected_tags, taken_tag,
 )
 from app.incident.triggers import set_update_trigger
-from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, TaskRow
+from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.model import Macro, Ticket, User
@@ -112,8 +113,31 @@ class OutageDesk:
 
     def active_incidents(self) -> list[IncidentRow]:
         with self.sessions() as session:
-            return list(session.scalars(select(IncidentRow).where(IncidentRow.state != State.RESOLVED)
+            return list(session.scalars(select(IncidentRow).where(IncidentRow.state.in_(ACTIVE_STATES))
                                         .order_by(IncidentRow.id)))
+
+    def suspected_incidents(self) -> list[IncidentRow]:
+        """Clusters detection opened and nobody confirmed or dismissed yet, oldest first."""
+        with self.sessions() as session:
+            return list(session.scalars(select(IncidentRow).where(IncidentRow.state == State.SUSPECTED)
+                                        .order_by(IncidentRow.id)))
+
+    def suspected_for(self, ticket_id: int) -> tuple[IncidentRow, Cluster] | None:
+        """The suspected incident whose cluster holds this ticket, else the newest one, with its cluster."""
+        with self.sessions() as session:
+            clusters = [(incident, cluster_of(session, incident)) for incident in reversed(self.suspected_incidents())]
+        for incident, cluster in clusters:
+            if any(row.ticket_id == ticket_id for row in cluster.sightings):
+                return incident, cluster
+        return clusters[0] if clusters else None
+
+    def cluster(self, incident: IncidentRow) -> Cluster:
+        with self.sessions() as session:
+            return cluster_of(session, incident)
+
+    def state_changes(self, incident_id: int) -> list[StateChangeRow]:
+        with self.sessions() as session:
+            return changes_of(session, incident_id)
 
     def incident(self, incident_id: int | None = None, tag: str | None = None) -> IncidentRow:
         """An incident by id, or the active one (for a tag).
@@ -181,8 +205,9 @@ class OutageDesk:
     def latest_incident(self) -> IncidentRow | None:
         """The active incident, else the last resolved one (the sidebar shows either)."""
         with self.sessions() as session:
-            return session.scalars(select(IncidentRow).order_by(
-                (IncidentRow.state == State.RESOLVED).asc(), IncidentRow.id.desc()).limit(1)).first()
+            return session.scalars(select(IncidentRow).where(IncidentRow.state.in_((*ACTIVE_STATES, State.RESOLVED)))
+                                   .order_by((IncidentRow.state == State.RESOLVED).asc(), IncidentRow.id.desc())
+                                   .limit(1)).first()
 
     def is_affected(self, incident_id: int, ticket_id: int) -> bool:
         with self.sessions() as session:
@@ -215,6 +240,7 @@ class OutageDesk:
         except Exception:
             # Nothing was written to Zendesk: free the tag so the admin can simply declare again.
             with self.sessions() as session:
+                session.execute(delete(StateChangeRow).where(StateChangeRow.incident_id == incident.id))
                 session.delete(session.get(IncidentRow, incident.id))
                 session.commit()
             raise
@@ -232,7 +258,7 @@ class OutageDesk:
             return incident
 
     def open_incident(self, spec: IncidentSpec, origin_ticket_id: int | None = None,
-                      claim_backfill: bool = False) -> IncidentRow:
+                      claim_backfill: bool = False, by: str | int = CLI) -> IncidentRow:
         """Record a declared incident; no Zendesk call (the sidebar's request path uses this).
 
         With `claim_backfill` the caller runs the backfill itself; otherwise the worker will.
@@ -252,10 +278,61 @@ class OutageDesk:
         with self.sessions() as session:
             session.add(incident)
             try:
+                session.flush()
+                record_change(session, incident.id, None, State.DECLARED, by, self.clock.now())
                 session.commit()
             except IntegrityError:
                 raise StateError(f"an incident with tag {spec.tag!r} is already active") from None
         return incident
+
+    def confirm(self, incident_id: int, spec: IncidentSpec, by: int) -> IncidentRow:
+        """A person says the suspicion is an outage: it becomes a declared incident, which the worker
+        backfills like one declared from the sidebar, the cluster's tickets included.
+
+        :raises StateError: no such incident, it is no longer suspected, or the tag is already active.
+        :raises InputError: the query cannot be parsed.
+        """
+        try:
+            parse(spec.query)
+        except QueryError as error:
+            raise InputError(f"the search query cannot be used: {error}") from None
+        with self.sessions() as session:
+            try:
+                confirmed = session.execute(update(IncidentRow).where(
+                    IncidentRow.id == incident_id, IncidentRow.state == State.SUSPECTED).values(
+                    state=State.DECLARED, title=spec.title, query=spec.query, severity=spec.severity, tag=spec.tag,
+                    declared_at=self.clock.now())).rowcount
+            except IntegrityError:
+                raise StateError(f"an incident with tag {spec.tag!r} is already active") from None
+            if not confirmed:
+                raise StateError(self._not_suspected(session, incident_id))
+            record_change(session, incident_id, State.SUSPECTED, State.DECLARED, by, self.clock.now())
+            session.commit()
+            log.info("incident.confirmed", extra={"incident": incident_id, "by": by})
+            return session.get(IncidentRow, incident_id)
+
+    def dismiss(self, incident_id: int, by: int) -> IncidentRow:
+        """A person says the suspicion is no outage: detection stays quiet about its cluster for a window.
+
+        :raises StateError: no such incident, or it is no longer suspected.
+        """
+        with self.sessions() as session:
+            dismissed = session.execute(update(IncidentRow).where(
+                IncidentRow.id == incident_id, IncidentRow.state == State.SUSPECTED).values(
+                state=State.DISMISSED, ended_at=self.clock.now())).rowcount
+            if not dismissed:
+                raise StateError(self._not_suspected(session, incident_id))
+            record_change(session, incident_id, State.SUSPECTED, State.DISMISSED, by, self.clock.now())
+            session.commit()
+            log.info("incident.dismissed", extra={"incident": incident_id, "by": by})
+            return session.get(IncidentRow, incident_id)
+
+    @staticmethod
+    def _not_suspected(session: Session, incident_id: int) -> str:
+        incident = session.get(IncidentRow, incident_id)
+        if incident is None:
+            return f"no incident #{incident_id}"
+        return f"incident #{incident_id} is {incident.state}, not suspected"
 
     def _ensure_problem_ticket(self, incident: IncidentRow) -> None:
         if incident.problem_ticket_id:
@@ -303,9 +380,10 @@ class OutageDesk:
             self.take_ins.queue(writer, incident, self._not_yet_in(incident, eligible), "backfill", tally)
         writer.finish()
         self._settle_soon(incident, tally)
-        if incident.origin_ticket_id:
-            # The ticket the agent declared from belongs in, whatever the query says.
-            taken, failed = self.attach(incident, [incident.origin_ticket_id])
+        by_hand = self._belonging(incident)
+        if by_hand:
+            # The ticket the agent declared from, and a confirmed cluster's, belong in whatever the query says.
+            taken, failed = self.attach(incident, by_hand)
             tally.taken += taken
             tally.retrying.update(failed)
         report.taken_in, report.acknowledged = tally.taken, tally.acknowledged
@@ -320,6 +398,12 @@ class OutageDesk:
                              f"taken in and linked to problem ticket #{problem_id}; new ones follow as they arrive. "
                              "Agents: the script is in the Outage Desk sidebar.")
         return report
+
+    def _belonging(self, incident: IncidentRow) -> list[int]:
+        tickets = [incident.origin_ticket_id] if incident.origin_ticket_id else []
+        if incident.subject_key:
+            tickets += [row.ticket_id for row in self.cluster(incident).sightings]
+        return tickets
 
     def _not_yet_in(self, incident: IncidentRow, tickets: list[Ticket]) -> list[Ticket]:
         with self.sessions() as session:
@@ -445,6 +529,7 @@ class OutageDesk:
             incident = session.get(IncidentRow, incident_id)
             if incident.state == State.DECLARED:
                 incident.state, incident.ended_at = State.RESOLVING, self.clock.now()
+                record_change(session, incident_id, State.DECLARED, State.RESOLVING, by_user, self.clock.now())
             log.info("incident.resolving", extra={"incident": incident_id, "by": by_user})
             session.commit()
             return incident
@@ -482,7 +567,7 @@ class OutageDesk:
             self.backfill(incident)
         resolving = [i for i in self.active_incidents() if i.state == State.RESOLVING]
         for incident in resolving:
-            self.resolve(incident, claim="if-free")
+            self.resolve(incident, claim="if-free", by=WORKER)
         retried = self.retry_take_ins()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
@@ -497,7 +582,7 @@ class OutageDesk:
                 elif task.kind == "resolve":  # queued by an older release: resolving is the task now
                     self.mark_resolving(incident.id, by_user=task.user_id or 0)
                 elif task.kind == "notify-mine":
-                    self.resolve(incident, only_author=task.user_id)
+                    self.resolve(incident, only_author=task.user_id, by=WORKER)
             except StateError as error:
                 outcome = f"skipped: {error}"
             with self.sessions() as session:
@@ -510,15 +595,17 @@ class OutageDesk:
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
-        # Detection reads each new ticket's subject: worth those reads only with Slack to tell.
-        observe = self._detector.observe if self.alerts.enabled else None
         return Intake(self.sessions, self.gateway, self.clock, self.active_incidents,
-                      self._take_in, observe).take_in_pending(limit)
+                      self._take_in, self._detector.observe).take_in_pending(limit)
 
     @cached_property
     def _detector(self) -> Detector:
         return Detector(self.sessions, self.clock, self.alerts, self.config.outage_desk_detect_threshold,
-                        timedelta(minutes=self.config.outage_desk_detect_window_minutes))
+                        timedelta(minutes=self.config.outage_desk_detect_window_minutes), self.ticket_url)
+
+    def ticket_url(self, ticket_id: int) -> str:
+        """Where an agent opens the ticket (and its sidebar) in Zendesk."""
+        return f"{self.config.zendesk_base_url}/agent/tickets/{ticket_id}"
 
     # -- report ------------------------------------------------------------------
 
@@ -535,13 +622,13 @@ class OutageDesk:
     # -- resolve -----------------------------------------------------------------
 
     def resolve(self, incident: IncidentRow, dry_run: bool = False, on_progress: Progress | None = None,
-                only_author: int | None = None, claim: str = "take") -> ResolveReport:
+                only_author: int | None = None, claim: str = "take", by: str | int = CLI) -> ResolveReport:
         """Send the closing macro to every affected ticket exactly once, then solve the problem.
 
         `claim="take"` (a person asked) takes the resolve over from whoever held it; "if-free" (the
         worker) leaves alone a resolve another process is running.
         """
-        resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent)
+        resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent, by)
         with self.sessions() as session:
             already_over = session.get(IncidentRow, incident.id).state == State.RESOLVED
         report = resolution.run(incident, dry_run, on_progress, only_author, claim=claim)

@@ -25,6 +25,9 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+ACTIVE_STATES_SQL = "state IN ('declared', 'resolving')"
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -55,11 +58,18 @@ class IncidentRow(Base):
     # Who sends the closing replies of a resolving incident: renewed while they go out, so the worker
     # finishes a resolve whose process died, and leaves alone one that is running.
     resolve_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The cluster detection opened a suspected incident for (its subject's significant words); its
+    # tickets are the sightings under that key since the start.
+    subject_key: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
-        # One active incident per tag: the database enforces it, not a check-then-insert.
+        # One declared or resolving incident per tag: the database enforces it, not a check-then-insert.
+        # Suspected and dismissed ones write nothing to Zendesk, so they hold no tag yet.
         Index("one_active_incident_per_tag", "tag", unique=True,
-              sqlite_where=text("state != 'resolved'"), postgresql_where=text("state != 'resolved'")),
+              sqlite_where=text(ACTIVE_STATES_SQL), postgresql_where=text(ACTIVE_STATES_SQL)),
+        # One open suspicion per cluster: arriving tickets join it rather than open another.
+        Index("one_suspected_incident_per_subject", "subject_key", unique=True,
+              sqlite_where=text("state = 'suspected'"), postgresql_where=text("state = 'suspected'")),
     )
 
 
@@ -189,8 +199,25 @@ class AlertRow(Base):
     subject_key: Mapped[str] = mapped_column(String(200))
     tickets: Mapped[int] = mapped_column(Integer)
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The suspected incident the alert links to (none for alerts sent by an older release).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
 
     __table_args__ = (Index("alerts_by_subject", "subject_key", "sent_at"),)
+
+
+class StateChangeRow(Base):
+    """An incident's state change and who or what caused it: a user id, "detection", "cli" or "worker"."""
+
+    __tablename__ = "state_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[str] = mapped_column(String(80))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("state_changes_by_incident", "incident_id", "id"),)
 
 
 class HeartbeatRow(Base):

@@ -11,9 +11,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from app.errors import InputError, PermissionDenied, StateError
 from app.intake.events import json_object, parse_id
 from app.intake.session import LIFETIME_SECONDS
+from app.incident.detection import Cluster
 from app.incident.model import IncidentSpec, State
 from app.store.tables import IncidentRow
-from app.web.callers import verify_session
+from app.web.callers import is_referent, verify_session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(verify_session)
@@ -65,8 +66,30 @@ def state():
     desk = _desk()
     incident = desk.latest_incident()
     attached = incident is not None and desk.is_affected(incident.id, ticket_id)
+    suspected = desk.suspected_for(ticket_id)
     return jsonify(incident=_incident_json(incident), ticket={"id": ticket_id, "attached": attached},
+                   suspected=_suspected_json(*suspected) if suspected else None,
                    user={"id": g.user_id, "role": g.role})
+
+
+def _suspected_json(incident: IncidentRow, cluster: Cluster) -> dict:
+    return {"id": incident.id, "title": incident.title, "state": incident.state, "subject": incident.subject_key,
+            "query": incident.query, "tickets": cluster.count, "ticket_ids": [row.ticket_id for row in cluster.sightings],
+            "first_at": cluster.sightings[0].seen_at.isoformat() if cluster.sightings else None,
+            "span_minutes": int(cluster.span.total_seconds() // 60),
+            # Asked only with a suspicion to show: the referent by email is a Zendesk call.
+            "can_confirm": _may_confirm()}
+
+
+def _may_confirm() -> bool:
+    """Admins and the product referent, as Zendesk vouched for the caller: never a claim of the browser."""
+    return g.role == "admin" or is_referent(_desk(), g.user_id)
+
+
+def _suspected_answer(incident: IncidentRow) -> dict:
+    changes = [{"from": c.from_state, "to": c.to_state, "by": c.changed_by, "at": c.changed_at.isoformat()}
+               for c in _desk().state_changes(incident.id)]
+    return {"incident": {**_incident_json(incident), "query": incident.query}, "changes": changes}
 
 
 @bp.post("/incidents")
@@ -79,8 +102,47 @@ def declare():
     # Backfill the last hour, as the CLI does by default: the agent sees the flood, not its start.
     spec = IncidentSpec(title=str(body.get("title") or "")[:200], query=str(body.get("query") or ""),
                         severity=severity, started_at=_desk().clock.now() - timedelta(hours=1))
-    incident = _desk().open_incident(spec, origin_ticket_id=ticket_id)
+    incident = _desk().open_incident(spec, origin_ticket_id=ticket_id, by=g.user_id)
     return jsonify(incident=_incident_json(incident)), 202
+
+
+@bp.post("/incidents/<int:incident_id>/confirm")
+def confirm(incident_id: int):
+    if not _may_confirm():
+        raise PermissionDenied("only admins and the product referent can confirm a suspected outage")
+    # Without a body the suspicion is declared as detection prefilled it.
+    body = _body() if request.content_length else {}
+    desk = _desk()
+    suspected = _suspected(incident_id)
+    severity = body.get("severity", suspected.severity)
+    if isinstance(severity, bool) or not isinstance(severity, int):
+        raise InputError("severity must be an urgency level from 1 to 4")
+    title, query = body.get("title", suspected.title), body.get("query", suspected.query)
+    if not isinstance(title, str) or not isinstance(query, str):
+        raise InputError("the title and the query must be text")
+    spec = IncidentSpec(title=title, query=query, severity=severity, tag=suspected.tag, cr_value=suspected.cr_value,
+                        started_at=suspected.started_at)
+    incident = desk.confirm(suspected.id, spec, by=g.user_id)
+    return jsonify(_suspected_answer(incident)), 202
+
+
+@bp.post("/incidents/<int:incident_id>/dismiss")
+def dismiss(incident_id: int):
+    if not _may_confirm():
+        raise PermissionDenied("only admins and the product referent can dismiss a suspected outage")
+    incident = _desk().dismiss(_suspected(incident_id).id, by=g.user_id)
+    return jsonify(_suspected_answer(incident)), 200
+
+
+def _suspected(incident_id: int) -> IncidentRow:
+    """:raises InputError: 404, no such incident; StateError: it is no longer suspected."""
+    try:
+        incident = _desk().incident(parse_id(incident_id, "incident id"))
+    except StateError as missing:
+        raise InputError(str(missing), http_status=404) from None
+    if incident.state != State.SUSPECTED:
+        raise StateError(f"incident #{incident.id} is {incident.state}, not suspected")
+    return incident
 
 
 @bp.post("/incidents/<int:incident_id>/tickets")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from app.errors import ConfigError, PermissionDenied
+from app.errors import ConfigError, InputError, PermissionDenied, ZendeskError
 
 AGENT_ROLES = ("agent", "admin")
 
@@ -24,3 +24,17 @@ def verify_session() -> None:
     if role not in AGENT_ROLES:
         raise PermissionDenied("only agents can use Outage Desk")
     g.sidebar_user, g.user_id, g.role = user, user.user_id, role
+
+
+def is_referent(desk, user_id: int) -> bool:
+    """Whether the verified caller is OUTAGE_DESK_REFERENT (an id, or an email Zendesk resolves once)."""
+    referent = desk.config.outage_desk_referent
+    if not referent:
+        return False
+    if referent.isdigit():
+        return int(referent) == user_id
+    try:
+        return desk.referent is not None and desk.referent.id == user_id
+    except (InputError, ZendeskError):
+        # No such user, or Zendesk did not answer: nobody is the referent for this request.
+        return False

@@ -864,7 +864,8 @@ def finish_resolving(sessions) -> None:
 
 
 def check_call(response, app_errors, method: str, before: dict, after: dict) -> dict:
-    """The invariants of every API call: no 5xx, JSON, a refusal writes nothing, a 2xx only incidents/tasks."""
+    """The invariants of every API call: no 5xx, JSON, a refusal writes nothing, a 2xx only incidents/tasks
+    (and the record of an incident's state change)."""
     assert_not_5xx(response, app_errors)
     changed = changed_tables(before, after)
     if method == "HEAD" or (method == "OPTIONS" and response.status_code == 200):
@@ -875,7 +876,7 @@ def check_call(response, app_errors, method: str, before: dict, after: dict) -> 
         assert "error" in reply, reply
         assert changed == [], f"refused with {response.status_code} {reply} but changed {changed}"
     else:
-        assert set(changed) <= {"incidents", "tasks"}, changed
+        assert set(changed) <= {"incidents", "tasks", "state_changes"}, changed
     return reply
 
 

@@ -74,7 +74,7 @@ def test_zendesk_opens_the_sidebar_and_the_page_carries_a_session_for_that_agent
     assert b"/sidebar/assets/sidebar.js" in page.data and b"zaf_sdk.min.js" in page.data
     response = call(sidebar, "GET", "/api/state?ticket_id=42", session_of(page))
     assert response.status_code == 200
-    assert response.get_json() == {"incident": None, "ticket": {"id": 42, "attached": False},
+    assert response.get_json() == {"incident": None, "ticket": {"id": 42, "attached": False}, "suspected": None,
                                    "user": {"id": AGENT, "role": "agent"}}
 
 
