@@ -132,14 +132,35 @@ def attach(config: Config, ticket_ids, incident_id) -> None:
 @cli.command()
 @with_config(zendesk=False)
 def status(config: Config) -> None:
-    """Show active incidents and how many tickets each took in."""
+    """Show suspected and active incidents, how many tickets each took in, and who changed their state."""
     from app.wiring import build_desk
 
     desk = build_desk(config, zendesk=False)
     incidents = desk.active_incidents()
-    if not incidents:
+    suspected = desk.suspected_incidents()
+    if not incidents and not suspected:
         console.print("No active incident.")
         return
+    if suspected:
+        _print_suspected(desk, suspected)
+    if incidents:
+        _print_active(desk, incidents)
+    for incident in suspected + incidents:
+        console.print(f"Incident #{incident.id}: " + ", ".join(
+            f"{change.to_state} by {change.changed_by} at {change.changed_at.isoformat(timespec='seconds')}"
+            for change in desk.state_changes(incident.id)))
+
+
+def _print_suspected(desk, suspected) -> None:
+    table = Table("#", "subject", "tickets", "first", "last", title="Suspected outages: confirm or dismiss in the sidebar")
+    for incident in suspected:
+        seen = [row.seen_at.isoformat(timespec="seconds") for row in desk.cluster(incident).sightings]
+        table.add_row(str(incident.id), incident.subject_key or "-", str(len(seen)), seen[0] if seen else "-",
+                      seen[-1] if seen else "-")
+    console.print(table)
+
+
+def _print_active(desk, incidents) -> None:
     table = Table("#", "title", "state", "tag", "since", "tickets", "problem ticket", "closing replies")
     for incident in incidents:
         progress = desk.progress(incident.id)

@@ -5,8 +5,10 @@ call the referents on Slack, writing nothing to any ticket; an admin or the prod
 from dataclasses import replace
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from app.cli import cli
 from app.clock import SystemClock
 from app.incident.model import State
 from app.jobs.inbox import drain_inbox
@@ -207,3 +209,25 @@ def test_confirming_what_is_not_suspected_says_why(account, service, as_user):
     assert sidebar.post(f"/api/incidents/{incident_id}/dismiss", headers=admin).status_code == 200
     again = sidebar.post(f"/api/incidents/{incident_id}/confirm", headers=admin)
     assert again.status_code == 409 and "is dismissed, not suspected" in again.get_json()["error"]
+
+
+def test_status_shows_the_suspicion_and_who_changed_each_state(account, service, as_user, tmp_path):
+    desk, _, sidebar = service
+    incident_id, tickets = suspected_cluster(account, service)
+    shown = status(desk)
+    assert "Suspected outages" in shown and "api down" in shown
+    assert f"Incident #{incident_id}: suspected by detection at " in shown
+
+    admin = account.seed.api_user_id
+    assert sidebar.post(f"/api/incidents/{incident_id}/confirm", headers=as_user(admin)).status_code == 202
+    shown = status(desk)
+    assert "Suspected outages" not in shown and "declared" in shown
+    assert "suspected by detection at " in shown and f", declared by {admin} at " in shown
+
+
+def status(desk) -> str:
+    """`outage-desk status` on the desk's store, as an operator reads it."""
+    result = CliRunner().invoke(cli, ["status"], env={"DATABASE_URL": str(desk.sessions.kw["bind"].url),
+                                                      "COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
