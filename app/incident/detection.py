@@ -99,7 +99,8 @@ class Detector:
     def _suspect(self, session: Session, key: str, since: datetime) -> None:
         first = session.scalars(select(SightingRow).where(SightingRow.subject_key == key, SightingRow.seen_at >= since)
                                 .order_by(SightingRow.seen_at, SightingRow.ticket_id).limit(1)).one()
-        incident = IncidentRow(title=f"Suspected outage: {first.subject}"[:200], kind=Kind.UNPLANNED, severity=IncidentSpec.severity,
+        # Its first subject, as customers wrote it: the title a confirmation declares unless told another.
+        incident = IncidentRow(title=first.subject[:200], kind=Kind.UNPLANNED, severity=IncidentSpec.severity,
                                tag=IncidentSpec.tag, cr_value=IncidentSpec.cr_value, query=key, state=State.SUSPECTED,
                                started_at=first.seen_at, subject_key=key)
         session.add(incident)

@@ -7,6 +7,13 @@ window.OutageDeskI18n = (function () {
 
   const STRINGS = {
     en: {
+      badgeSuspected: 'Suspected outage',
+      suspectedTickets: { one: '{count} ticket like this one in {span}', other: '{count} tickets like this one in {span}' },
+      minutes: { one: '{count} minute', other: '{count} minutes' },
+      suspectedHint: 'Nothing has been written to any ticket yet. Check the status page.',
+      suspectedWaiting: 'An admin or the product referent will confirm or dismiss it.',
+      confirmSuspected: 'Confirm the outage',
+      dismissSuspected: 'Dismiss',
       loading: 'Loading…',
       errorTitle: 'Outage Desk could not do that',
       serviceUnreachable: 'No usable answer from the Outage Desk service (status {status}).',
@@ -49,6 +56,13 @@ window.OutageDeskI18n = (function () {
       resolveConfirm: 'Yes, resolve'
     },
     fr: {
+      badgeSuspected: 'Incident suspecté',
+      suspectedTickets: { one: '{count} ticket comme celui-ci en {span}', other: '{count} tickets comme celui-ci en {span}' },
+      minutes: { one: '{count} minute', other: '{count} minutes' },
+      suspectedHint: 'Aucun ticket n’a encore été modifié. Vérifiez la page de statut.',
+      suspectedWaiting: 'Un administrateur ou le référent produit va le confirmer ou l’écarter.',
+      confirmSuspected: 'Confirmer l’incident',
+      dismissSuspected: 'Écarter',
       loading: 'Chargement…',
       errorTitle: 'Outage Desk n’a pas pu le faire',
       serviceUnreachable: 'Pas de réponse exploitable du service Outage Desk (statut {status}).',
@@ -94,6 +108,13 @@ window.OutageDeskI18n = (function () {
       resolveConfirm: 'Oui, résoudre'
     },
     es: {
+      badgeSuspected: 'Incidencia sospechada',
+      suspectedTickets: { one: '{count} ticket como este en {span}', other: '{count} tickets como este en {span}' },
+      minutes: { one: '{count} minuto', other: '{count} minutos' },
+      suspectedHint: 'Todavía no se ha modificado ningún ticket. Revise la página de estado.',
+      suspectedWaiting: 'Un administrador o el referente de producto la confirmará o descartará.',
+      confirmSuspected: 'Confirmar la incidencia',
+      dismissSuspected: 'Descartar',
       loading: 'Cargando…',
       errorTitle: 'Outage Desk no pudo hacerlo',
       serviceUnreachable: 'Sin respuesta utilizable del servicio Outage Desk (estado {status}).',
@@ -136,6 +157,18 @@ window.OutageDeskI18n = (function () {
       resolveConfirm: 'Sí, resolver'
     },
     ru: {
+      badgeSuspected: 'Возможный сбой',
+      suspectedTickets: {
+        one: '{count} тикет, похожий на этот, за {span}',
+        few: '{count} тикета, похожих на этот, за {span}',
+        many: '{count} тикетов, похожих на этот, за {span}',
+        other: '{count} тикета, похожих на этот, за {span}'
+      },
+      minutes: { one: '{count} минуту', few: '{count} минуты', many: '{count} минут', other: '{count} минуты' },
+      suspectedHint: 'Ни один тикет пока не изменён. Проверьте страницу статуса.',
+      suspectedWaiting: 'Администратор или ответственный за продукт подтвердит или отклонит его.',
+      confirmSuspected: 'Подтвердить сбой',
+      dismissSuspected: 'Отклонить',
       loading: 'Загрузка…',
       errorTitle: 'Outage Desk не смог выполнить действие',
       serviceUnreachable: 'Сервис Outage Desk не дал понятного ответа (статус {status}).',
@@ -188,6 +221,13 @@ window.OutageDeskI18n = (function () {
       resolveConfirm: 'Да, завершить'
     },
     de: {
+      badgeSuspected: 'Vermutete Störung',
+      suspectedTickets: { one: '{count} Ticket wie dieses in {span}', other: '{count} Tickets wie dieses in {span}' },
+      minutes: { one: '{count} Minute', other: '{count} Minuten' },
+      suspectedHint: 'Noch wurde kein Ticket geändert. Prüfen Sie die Statusseite.',
+      suspectedWaiting: 'Ein Admin oder der Produktverantwortliche bestätigt oder verwirft sie.',
+      confirmSuspected: 'Störung bestätigen',
+      dismissSuspected: 'Verwerfen',
       loading: 'Wird geladen…',
       errorTitle: 'Outage Desk konnte das nicht ausführen',
       serviceUnreachable: 'Keine verwertbare Antwort vom Outage-Desk-Dienst (Status {status}).',
@@ -233,6 +273,13 @@ window.OutageDeskI18n = (function () {
       resolveConfirm: 'Ja, als behoben markieren'
     },
     'pt-BR': {
+      badgeSuspected: 'Incidente suspeito',
+      suspectedTickets: { one: '{count} ticket como este em {span}', other: '{count} tickets como este em {span}' },
+      minutes: { one: '{count} minuto', other: '{count} minutos' },
+      suspectedHint: 'Nenhum ticket foi alterado ainda. Verifique a página de status.',
+      suspectedWaiting: 'Um administrador ou o referente de produto vai confirmá-lo ou descartá-lo.',
+      confirmSuspected: 'Confirmar o incidente',
+      dismissSuspected: 'Descartar',
       loading: 'Carregando…',
       errorTitle: 'O Outage Desk não conseguiu fazer isso',
       serviceUnreachable: 'Sem resposta utilizável do serviço Outage Desk (status {status}).',

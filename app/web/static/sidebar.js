@@ -21,7 +21,7 @@
   const el = (id) => document.getElementById(id);
   let i18n = window.OutageDeskI18n.forLocale('en');
   let zendesk = null; // ticket, agent and account, as Zendesk gives them
-  let state = null; // the service's last word: {incident, ticket, user}
+  let state = null; // the service's last word: {incident, ticket, suspected, user}
 
   client.on('app.registered', async function () {
     try {
@@ -143,6 +143,26 @@
     }
     el('resolve').hidden = false;
     el('resolve-confirm').hidden = true;
+    renderSuspected(state.suspected);
+  }
+
+  // Detection's suspicion, "5 tickets like this one in 12 minutes": Confirm and Dismiss for those the
+  // service says may (admins and the product referent), a word on who decides for everyone else.
+  function renderSuspected(suspected) {
+    el('suspected').hidden = !suspected;
+    if (!suspected) {
+      return;
+    }
+    el('suspected-title').textContent = suspected.title;
+    const span = i18n.t('minutes', { count: Math.max(suspected.span_minutes, 1) });
+    el('suspected-tickets').textContent = i18n.t('suspectedTickets', { count: suspected.tickets, span: span });
+    el('suspected-form').hidden = !suspected.can_confirm;
+    el('suspected-waiting').hidden = suspected.can_confirm;
+    if (el('suspected-form').dataset.incident !== String(suspected.id)) {
+      // Prefilled once per suspicion, so a re-render does not undo what the admin typed.
+      el('suspected-form').dataset.incident = String(suspected.id);
+      el('suspected-query').value = suspected.query;
+    }
   }
 
   // The service keeps times in UTC; a timestamp without an offset is UTC, not the agent's local time
@@ -233,6 +253,25 @@
       state = await loadState();
       el('declare-form').hidden = true;
       el('open-declare').hidden = false;
+      render();
+    });
+  });
+
+  el('suspected-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(async () => {
+      await callService('POST', '/api/incidents/' + state.suspected.id + '/confirm',
+        { query: el('suspected-query').value.trim() });
+      // Now a declared outage: read the whole state again.
+      state = await loadState();
+      render();
+    });
+  });
+
+  el('dismiss-suspected').addEventListener('click', () => {
+    act(async () => {
+      await callService('POST', '/api/incidents/' + state.suspected.id + '/dismiss');
+      state = await loadState();
       render();
     });
   });
