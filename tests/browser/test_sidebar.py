@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from app.clock import SystemClock
+from app.jobs.inbox import drain_inbox
 from tests.browser.conftest import expect, zendesk_ticket, zendesk_user
+from tests.conftest import WEBHOOK_SECRET
+from tests.helpers import WebhookSender
 
 
 def agent_id(account, locale: str) -> int:
@@ -248,3 +252,54 @@ def test_an_agent_cannot_resolve_from_devtools_whatever_the_page_sends(sidebar, 
     assert statuses == [403, 401]
     state = service.call("GET", f"/api/state?ticket_id={api_ticket(account)['id']}", account.seed.api_user_id)
     assert state["incident"]["state"] == "declared" and len(account.state.emails) == emails
+
+
+def suspect(service, account) -> list[int]:
+    """Five customers write about the API within a minute: the worker's detection opens a suspected outage."""
+    tickets = [account.write_in(subject) for subject in ("API down", "The API is down!", "api DOWN",
+                                                         "Is the API down?", "api is down")]
+    webhooks = WebhookSender(service.app.test_client(), WEBHOOK_SECRET, SystemClock())
+    for ticket_id in tickets:
+        webhooks.ticket_event(ticket_id)
+    drain_inbox(service.app.extensions["outage_desk.desk"])
+    return tickets
+
+
+def test_an_admin_confirms_a_suspected_outage_with_its_query_prefilled(sidebar, service, account):
+    tickets = suspect(service, account)
+    as_written = account.ticket(tickets[0])
+    sidebar.open(zendesk_ticket(account, tickets[0]), zendesk_user(account, account.seed.api_user_id))
+    app = sidebar.app
+
+    expect(app.locator("#suspected .badge")).to_have_text("Suspected outage")
+    expect(app.locator("#suspected-title")).to_have_text("API down")
+    expect(app.locator("#suspected-tickets")).to_have_text("5 tickets like this one in 1 minute")
+    expect(app.locator("#suspected")).to_contain_text("Nothing has been written to any ticket yet.")
+    expect(app.get_by_label("Declare with this query")).to_have_value("api down")
+    expect(sidebar.button("Dismiss")).to_be_visible()
+    assert account.ticket(tickets[0]) == as_written
+    sidebar.screenshot("sidebar-suspected.png")
+
+    sidebar.button("Confirm the outage").click()
+
+    expect(app.locator("#incident-badge")).to_have_text("Outage in progress")
+    expect(app.locator("#suspected")).to_be_hidden()
+    confirmed = [call for call in sidebar.calls("POST") if call.path.endswith("/confirm")][0]
+    assert (confirmed.status, confirmed.body) == (202, {"query": "api down"})
+    service.work()
+    assert "api_down" in account.ticket(tickets[0])["tags"]
+
+
+def test_an_agent_sees_the_suspicion_without_confirm_or_dismiss(sidebar, service, account):
+    tickets = suspect(service, account)
+    # An agent who is not the product referent (a French-speaking agent too).
+    agent = next(user_id for user_id in account.seed.agent_ids if account.state.users[user_id]["locale"] == "fr")
+    sidebar.open(zendesk_ticket(account, tickets[-1]), zendesk_user(account, agent))
+    app = sidebar.app
+
+    expect(app.locator("#suspected .badge")).to_have_text("Incident suspecté")
+    expect(app.locator("#suspected-tickets")).to_have_text("5 tickets comme celui-ci en 1 minute")
+    expect(app.locator("#suspected-waiting")).to_be_visible()
+    expect(app.locator("#suspected-form")).to_be_hidden()
+    expect(app.locator("#calm")).to_contain_text("Aucun")
+    sidebar.screenshot("sidebar-suspected-agent.png")

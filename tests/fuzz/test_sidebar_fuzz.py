@@ -1118,7 +1118,9 @@ def test_declaring_from_the_sidebar(sidebar, sidebar_errors, sessions, clock, ze
         assert response.status_code == 202, (response.status_code, reply)
         assert (reply["incident"]["title"], reply["incident"]["state"]) == (body["title"][:200], "declared")
         added = [row for row in after["incidents"] if row not in before["incidents"]]
-        assert len(added) == 1 and changed_tables(before, after) == ["incidents"], added
+        # The incident, and the record that the caller declared it.
+        assert len(added) == 1 and changed_tables(before, after) == ["incidents", "state_changes"], added
+        assert after["state_changes"][-1][1:5] == (added[0][0], None, "declared", str(caller)), after["state_changes"]
     only_asked(zendesk_urls(zendesk, asked), USERS_URL)
 
 
