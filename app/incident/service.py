@@ -628,6 +628,8 @@ class OutageDesk:
         `claim="take"` (a person asked) takes the resolve over from whoever held it; "if-free" (the
         worker) leaves alone a resolve another process is running.
         """
+        if incident.state in (State.SUSPECTED, State.DISMISSED):
+            raise StateError(f"incident #{incident.id} is {incident.state}: only a declared outage is resolved")
         resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent, by)
         with self.sessions() as session:
             already_over = session.get(IncidentRow, incident.id).state == State.RESOLVED

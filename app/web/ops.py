@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from app.incident.model import ACTIVE_STATES
 from app.store.heartbeats import beat
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow
 
@@ -47,7 +48,7 @@ def metrics():
     with current_app.extensions["outage_desk.sessions"]() as session:
         backlog = session.scalar(select(func.count()).select_from(InboxRow).where(InboxRow.processed_at.is_(None)))
         states = dict(session.execute(select(IncidentRow.state, func.count()).group_by(IncidentRow.state)).all())
-        active = select(IncidentRow.id).where(IncidentRow.state != "resolved")
+        active = select(IncidentRow.id).where(IncidentRow.state.in_(ACTIVE_STATES))
         take_ins = session.execute(select(AffectedTicketRow.state, func.count()).where(
             AffectedTicketRow.incident_id.in_(active)).group_by(AffectedTicketRow.state)).all()
         replies = session.execute(select(NotificationRow.state, func.count()).where(
@@ -56,7 +57,7 @@ def metrics():
              "# TYPE outage_desk_incidents gauge"]
     # Every state is listed, zero included, so a dashboard sees "resolving" fall back to 0.
     lines += [f'outage_desk_incidents{{state="{state}"}} {states.get(state, 0)}'
-              for state in ("declared", "resolving", "resolved")]
+              for state in ("suspected", "declared", "resolving", "resolved", "dismissed")]
     lines += ["# TYPE outage_desk_take_ins gauge"]
     lines += [f'outage_desk_take_ins{{state="{state}"}} {count}' for state, count in take_ins]
     lines += ["# TYPE outage_desk_closing_replies gauge"]

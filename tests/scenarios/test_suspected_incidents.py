@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.cli import cli
 from app.clock import SystemClock
+from app.errors import StateError
 from app.incident.model import State
 from app.jobs.inbox import drain_inbox
 from app.jobs.tasks import run_tasks
@@ -204,6 +205,8 @@ def test_confirming_what_is_not_suspected_says_why(account, service, as_user):
     assert taken.status_code == 409 and "'api_down' is already active" in taken.get_json()["error"]
     assert state_of(desk, incident_id) == State.SUSPECTED
 
+    with pytest.raises(StateError, match="is suspected: only a declared outage is resolved"):
+        desk.resolve(desk.incident(incident_id))
     declared = sidebar.post(f"/api/incidents/{running.id}/dismiss", headers=admin)
     assert declared.status_code == 409 and "is declared, not suspected" in declared.get_json()["error"]
     assert sidebar.post(f"/api/incidents/{incident_id}/dismiss", headers=admin).status_code == 200
