@@ -42,7 +42,9 @@ def free_port() -> int:
 
 
 def webhook(ticket_id: int) -> InboxRow:
-    return InboxRow(invocation_id=f"inv-{ticket_id}", event="ticket.created", ticket_id=ticket_id,
+    """An update with no incident declared: processed without Zendesk (a new ticket's subject is read, for
+    detection, and this Zendesk does not answer)."""
+    return InboxRow(invocation_id=f"inv-{ticket_id}", event="ticket.updated", ticket_id=ticket_id,
                     received_at=datetime.now(timezone.utc))
 
 
