@@ -18,6 +18,7 @@ from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
 from app.incident.detection import Detector
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
+from app.incident.interim import InterimUpdates, UpdateReport
 from app.incident.matching import belongs_to
 from app.incident.model import PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State
 from app.incident.report import IncidentReport, ticket_lines
@@ -26,6 +27,7 @@ from app.incident.take_in import (
     LIVE_TAG, AccountObjects, TakeIn, TakeInTally, log_failures, protected_tags, taken_tag,
 )
 from app.incident.triggers import set_update_trigger
+from app.incident.update_message import UpdateMessage
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, TaskRow
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
@@ -483,6 +485,9 @@ class OutageDesk:
         resolving = [i for i in self.active_incidents() if i.state == State.RESOLVING]
         for incident in resolving:
             self.resolve(incident, claim="if-free")
+        updates = self.interim.unfinished()
+        for row in updates:
+            self.interim.run(row, claim="if-free")
         retried = self.retry_take_ins()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
@@ -504,7 +509,21 @@ class OutageDesk:
                 session.execute(update(TaskRow).where(TaskRow.id == task.id)
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
-        return len(unfinished) + len(resolving) + bool(retried) + len(tasks)
+        return len(unfinished) + len(resolving) + len(updates) + bool(retried) + len(tasks)
+
+    # -- interim updates -----------------------------------------------------------
+
+    @cached_property
+    def interim(self) -> InterimUpdates:
+        return InterimUpdates(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent)
+
+    def post_update(self, incident: IncidentRow, message: UpdateMessage, by_user: int | None = None,
+                    force: bool = False) -> UpdateReport:
+        """Store an interim update (or find the one this same message made) and send it now.
+
+        :raises StateError: the incident is not declared, or had an update too recently (unless `force`).
+        """
+        return self.interim.run(self.interim.post(incident, message, by_user, force))
 
     # -- webhook intake ------------------------------------------------------------
 
