@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
@@ -25,6 +25,7 @@ from app.incident.model import UNSOLVED, State, closing_language
 from app.incident.resolve import CLAIM_TIMEOUT, INLINE_RETRY_WINDOW, MAX_ROUNDS, affected_now
 from app.incident.take_in import GONE, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
 from app.incident.update_message import UpdateMessage
+from app.store.claims import Claim
 from app.store.tables import AffectedTicketRow, IncidentRow, UpdateReplyRow, UpdateRow
 from app.zendesk.gateway import ZendeskGateway, chunks
 from app.zendesk.model import BulkOutcome, User
@@ -60,7 +61,7 @@ class InterimUpdates:
         self.clock = clock
         # A callable, not a user: the desk looks its account objects up from Zendesk on first use only.
         self.referent = referent
-        self._claim: datetime | None = None
+        self._claim: Claim | None = None
 
     # -- posting -----------------------------------------------------------------
 
@@ -113,7 +114,9 @@ class InterimUpdates:
 
         `claim="if-free"` (the worker) does nothing while another process holds the update.
         """
-        if not self._take_claim(row, steal=claim == "take"):
+        self.config.require("outage_desk_referent")
+        self._claim = Claim(self.sessions, self.clock, UpdateRow.id, row.id, UpdateRow.claimed_at, CLAIM_TIMEOUT)
+        if not self._claim.take(steal=claim == "take"):
             return UpdateReport(incident_id=row.incident_id, update_id=row.id, claimed=False)
         try:
             incident = self._incident(row)
@@ -126,7 +129,7 @@ class InterimUpdates:
                 report.finished = True
             return report
         finally:
-            self._release_claim(row)
+            self._claim.release()
 
     def _incident(self, row: UpdateRow) -> IncidentRow:
         with self.sessions() as session:
@@ -145,7 +148,7 @@ class InterimUpdates:
         # Whoever holds the claim is the only live sender: every submitted row is a dead process's.
         self._recheck(row, self._rows(row, ("submitted",)))
         for _round in range(MAX_ROUNDS):
-            self._renew_claim(row)
+            self._claim.renew()
             planned = self._rows(row, ("planned",))
             if planned:
                 self._send(row, replies, planned)
@@ -213,7 +216,7 @@ class InterimUpdates:
                   "additional_tags": [update_tag(row.id)]} for r in rows]
         # Recorded before the write: after a crash, the re-read knows what may have landed.
         self._set(row, [r.ticket_id for r in rows], "submitted", retry_at=self.clock.now() + ORPHAN_AFTER)
-        writer = self.gateway.bulk_writer(lambda _count: self._renew_claim(row))
+        writer = self.gateway.bulk_writer(lambda _count: self._claim.renew())
         writer.add(items, then=lambda outcome: self._landed(row, outcome), then_adds=False)
         writer.finish()
 
@@ -298,31 +301,4 @@ class InterimUpdates:
     def _finish(self, row: UpdateRow) -> None:
         with self.sessions() as session:
             session.execute(update(UpdateRow).where(UpdateRow.id == row.id).values(finished_at=self.clock.now()))
-            session.commit()
-
-    # -- the claim: as a resolve's, on the update ---------------------------------------
-
-    def _take_claim(self, row: UpdateRow, steal: bool) -> bool:
-        now = self.clock.now()
-        condition = UpdateRow.id == row.id
-        if not steal:
-            condition = condition & or_(UpdateRow.claimed_at.is_(None), UpdateRow.claimed_at < now - CLAIM_TIMEOUT)
-        with self.sessions() as session:
-            won = session.execute(update(UpdateRow).where(condition).values(claimed_at=now)).rowcount
-            session.commit()
-        self._claim = now if won else None
-        return bool(won)
-
-    def _renew_claim(self, row: UpdateRow) -> None:
-        now = self.clock.now()
-        with self.sessions() as session:
-            session.execute(update(UpdateRow).where(UpdateRow.id == row.id, UpdateRow.claimed_at == self._claim)
-                            .values(claimed_at=now))
-            session.commit()
-        self._claim = now
-
-    def _release_claim(self, row: UpdateRow) -> None:
-        with self.sessions() as session:
-            session.execute(update(UpdateRow).where(UpdateRow.id == row.id, UpdateRow.claimed_at == self._claim)
-                            .values(claimed_at=None))
             session.commit()

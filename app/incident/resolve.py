@@ -22,6 +22,7 @@ from app.clock import Clock
 from app.config import Config
 from app.incident.model import Audience, State, audience_of, closing_language
 from app.incident.take_in import GONE, LIVE_TAG, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
+from app.store.claims import Claim
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
 from app.zendesk.gateway import ZendeskGateway, chunks
 from app.zendesk.model import BulkOutcome, Macro, Ticket, User
@@ -65,7 +66,7 @@ class Resolution:
         self.clock = clock
         # A callable, not a user: the desk looks its account objects up from Zendesk on first use only.
         self.referent = referent
-        self._claim: datetime | None = None
+        self._claim: Claim | None = None
 
     def run(self, incident: IncidentRow, dry_run: bool = False,
             on_progress: Callable[[int], None] | None = None, only_author: int | None = None,
@@ -79,7 +80,9 @@ class Resolution:
         self.config.require("outage_desk_referent")
         if dry_run:
             return self._plan_report(incident, self._plan(incident, self._macros(incident)))
-        if not self._take_claim(incident, steal=claim == "take"):
+        self._claim = Claim(self.sessions, self.clock, IncidentRow.id, incident.id,
+                            IncidentRow.resolve_claimed_at, CLAIM_TIMEOUT)
+        if not self._claim.take(steal=claim == "take"):
             return ResolveReport(incident_id=incident.id, claimed=False)
         try:
             self._start(incident)
@@ -90,37 +93,7 @@ class Resolution:
                 self._finish(incident, report)
             return report
         finally:
-            self._release_claim(incident)
-
-    # -- the claim -------------------------------------------------------------------
-
-    def _take_claim(self, incident: IncidentRow, steal: bool) -> bool:
-        now = self.clock.now()
-        condition = IncidentRow.id == incident.id
-        if not steal:
-            condition = condition & or_(IncidentRow.resolve_claimed_at.is_(None),
-                                        IncidentRow.resolve_claimed_at < now - CLAIM_TIMEOUT)
-        with self.sessions() as session:
-            won = session.execute(update(IncidentRow).where(condition).values(resolve_claimed_at=now)).rowcount
-            session.commit()
-        self._claim = now if won else None
-        return bool(won)
-
-    def _renew_claim(self, incident: IncidentRow) -> None:
-        now = self.clock.now()
-        with self.sessions() as session:
-            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
-                                                      IncidentRow.resolve_claimed_at == self._claim)
-                            .values(resolve_claimed_at=now))
-            session.commit()
-        self._claim = now
-
-    def _release_claim(self, incident: IncidentRow) -> None:
-        with self.sessions() as session:
-            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
-                                                      IncidentRow.resolve_claimed_at == self._claim)
-                            .values(resolve_claimed_at=None))
-            session.commit()
+            self._claim.release()
 
     # -- the work --------------------------------------------------------------------
 
@@ -158,7 +131,7 @@ class Resolution:
         # Whoever holds the claim is the only live resolver: every submitted row is a dead process's.
         self._recheck(incident, self._rows(incident, ("submitted",), only_author))
         for _round in range(MAX_ROUNDS):
-            self._renew_claim(incident)
+            self._claim.renew()
             # Planned: new, or planned again after a conflict showed someone else wrote to the ticket.
             planned = self._rows(incident, ("planned",), only_author)
             if planned:
@@ -253,7 +226,7 @@ class Resolution:
                   retry_at=self.clock.now() + ORPHAN_AFTER)
 
         def progressed(count: int) -> None:
-            self._renew_claim(incident)
+            self._claim.renew()
             if on_progress:
                 on_progress(count)
 
