@@ -212,8 +212,6 @@ def update_(config: Config, message_file, macro_title, incident_id, dry_run, for
                else message_from_macro(macro_title))
     desk = build_desk(config)
     incident = desk.incident(incident_id)
-    if incident.state != "declared":
-        raise StateError(f"incident #{incident.id} is {incident.state}, not declared: no update to send")
     report = desk.interim.preview(incident, message) if dry_run else desk.post_update(incident, message, force=force)
     table = Table("language", "to send" if dry_run else "sent", title=f"Incident #{incident.id}")
     for language, count in sorted(report.planned.items()):
@@ -225,7 +223,8 @@ def update_(config: Config, message_file, macro_title, incident_id, dry_run, for
                       + ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items())) + ".")
     _print_tickets("cannot get the update", report.given_up)
     if not dry_run:
-        console.print(f"Update #{report.update_id} of incident #{incident.id}: {sum(report.sent.values())} replies sent.")
+        sent = sum(report.sent.values())
+        console.print(f"Update #{report.update_id} of incident #{incident.id}: {sent} replies sent.")
     if report.pending:
         when = f" (next try {report.next_retry:%H:%M:%S} UTC)" if report.next_retry else ""
         console.print(f"{report.pending} replies not sent yet{when}. "

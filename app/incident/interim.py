@@ -10,6 +10,7 @@ the same command run again, or the worker once the claim of a dead process lapse
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Config
-from app.errors import StateError
+from app.errors import InputError, StateError
 from app.incident.model import UNSOLVED, State, closing_language
 from app.incident.resolve import CLAIM_TIMEOUT, INLINE_RETRY_WINDOW, MAX_ROUNDS, affected_now
 from app.incident.take_in import GONE, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
@@ -30,10 +31,18 @@ from app.store.tables import AffectedTicketRow, IncidentRow, UpdateReplyRow, Upd
 from app.zendesk.gateway import ZendeskGateway, chunks
 from app.zendesk.model import BulkOutcome, User
 
+log = logging.getLogger(__name__)
+
 
 def update_tag(update_id: int) -> str:
     """The tag written in the same update as the reply: Zendesk's own record that it landed."""
     return f"outage_desk_update_{update_id}"
+
+
+def must_be_declared(incident: IncidentRow) -> None:
+    """:raises StateError: the incident is over or ending: its customers get the closing reply instead."""
+    if incident.state != State.DECLARED:
+        raise StateError(f"incident #{incident.id} is {incident.state}, not declared: no update to send")
 
 
 @dataclass
@@ -70,8 +79,7 @@ class InterimUpdates:
 
         :raises StateError: the incident is not declared, or had an update within the interval (unless `force`).
         """
-        if incident.state != State.DECLARED:
-            raise StateError(f"incident #{incident.id} is {incident.state}, not declared: no update to send")
+        must_be_declared(incident)
         texts, macro = message.stored()
         now = self.clock.now()
         interval = timedelta(minutes=self.config.outage_desk_update_interval_minutes)
@@ -99,7 +107,11 @@ class InterimUpdates:
     # -- sending -----------------------------------------------------------------
 
     def preview(self, incident: IncidentRow, message: UpdateMessage) -> UpdateReport:
-        """What an update would send, per language, and whom it would skip: nothing is written."""
+        """What an update would send, per language, and whom it would skip: nothing is written.
+
+        :raises StateError: the incident is not declared.
+        """
+        must_be_declared(incident)
         report = UpdateReport(incident_id=incident.id)
         for row in self._plan(incident, UpdateRow(id=0, incident_id=incident.id, texts=message.stored()[0],
                                                   macro=message.macro)):
@@ -119,10 +131,21 @@ class InterimUpdates:
         if not self._claim.take(steal=claim == "take"):
             return UpdateReport(incident_id=row.incident_id, update_id=row.id, claimed=False)
         try:
-            incident = self._incident(row)
+            # As the store has it now, not as the caller read it: whoever held the claim before may have planned.
+            with self.sessions() as session:
+                row = session.get(UpdateRow, row.id)
+                incident = session.get(IncidentRow, row.incident_id)
             # Not planned before the incident ended: nothing will be, the closing reply says the rest.
             if incident.state == State.DECLARED or row.planned_at is not None:
-                self._work(incident, row, wait=claim == "take")
+                try:
+                    self._work(incident, row, wait=claim == "take")
+                except InputError as error:
+                    if row.planned_at is not None:
+                        raise
+                    # Its macro is gone or cannot be sent (the sidebar stores a title unchecked): nobody got
+                    # anything, and no rerun would do better.
+                    log.warning("update.refused", extra={"incident": row.incident_id, "update": row.id,
+                                                         "reason": str(error)})
             report = self._report(row)
             if not report.pending and not report.finished:
                 self._finish(row)
@@ -130,10 +153,6 @@ class InterimUpdates:
             return report
         finally:
             self._claim.release()
-
-    def _incident(self, row: UpdateRow) -> IncidentRow:
-        with self.sessions() as session:
-            return session.get(IncidentRow, row.incident_id)
 
     def _work(self, incident: IncidentRow, row: UpdateRow, wait: bool) -> None:
         replies = self._replies(row)

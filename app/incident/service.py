@@ -20,7 +20,7 @@ from app.incident.detection import Detector
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.interim import InterimUpdates, UpdateReport
 from app.incident.matching import belongs_to
-from app.incident.model import PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State
+from app.incident.model import PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.take_in import (
@@ -513,8 +513,9 @@ class OutageDesk:
 
     # -- interim updates -----------------------------------------------------------
 
-    @cached_property
+    @property
     def interim(self) -> InterimUpdates:
+        """A new one each time: a run holds its claim, as a resolve's Resolution does."""
         return InterimUpdates(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent)
 
     def post_update(self, incident: IncidentRow, message: UpdateMessage, by_user: int | None = None,
@@ -523,6 +524,9 @@ class OutageDesk:
 
         :raises StateError: the incident is not declared, or had an update too recently (unless `force`).
         """
+        if message.macro:
+            # A macro we cannot send, or without the default language, is refused before the update is stored.
+            closing_language(None, set(self.gateway.macros(message.macro)), self.config.outage_desk_default_language)
         return self.interim.run(self.interim.post(incident, message, by_user, force))
 
     # -- webhook intake ------------------------------------------------------------

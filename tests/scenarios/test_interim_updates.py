@@ -1,17 +1,21 @@
 """Interim updates: every customer still waiting hears the news once, in their language, whatever dies or reruns."""
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import update
 
-from app.errors import StateError
+from app.errors import InputError, StateError
 from app.incident.interim import update_tag
 from app.incident.model import closing_language
-from app.incident.update_message import message_from_texts
+from app.incident.resolve import CLAIM_TIMEOUT
+from app.incident.update_message import message_from_macro, message_from_texts
 from app.jobs.tasks import run_tasks
 from app.store.tables import UpdateReplyRow, UpdateRow
-from tests.scenarios.conftest import outage
+from app.wiring import build_desk
+from tests.helpers import FrozenClock
+from tests.scenarios.conftest import desk_config, outage
 from tests.scenarios.test_cli import outage_desk
 from tests.scenarios.test_exactly_once import set_faults
 from tests.scenarios.test_sidebar_flow import as_user, sidebar  # noqa: F401 - fixtures
@@ -167,3 +171,46 @@ def test_the_update_command_dry_run_limit_and_bad_input(account, tmp_path):
         bad = outage_desk(account, tmp_path, "update", "--message-file", str(path))
         assert bad.returncode == 2, (content, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, (content, bad.stderr)
+
+
+def test_the_worker_carries_on_an_update_whose_process_died_once_its_claim_lapses(account, tmp_path):
+    clock = FrozenClock(datetime.now(timezone.utc))
+    desk = build_desk(desk_config(account, tmp_path), clock)
+    try:
+        incident = desk.incident(desk.declare(outage(account)).incident_id)
+        solved = next(a.ticket_id for a in desk.report(incident).lines if a.take_in == "taken")
+        account.agent_update(solved, status="solved", assignee_id=account.seed.agent_ids[0])  # an agent solved it before the update went out
+        mark = len(account.state.emails)
+        # Stored, claimed, then the process died before sending anything.
+        row = desk.interim.post(incident, message_from_texts(TEXTS, "en"), by_user=None, force=False)
+        with desk.sessions() as session:
+            session.execute(update(UpdateRow).values(claimed_at=clock.now()))
+            session.commit()
+
+        run_tasks(desk)
+        assert update_emails(account, mark) == {}  # it may still be running: the worker leaves it
+
+        clock.advance(CLAIM_TIMEOUT.total_seconds() + 1)
+        run_tasks(desk)
+
+        got = update_emails(account, mark)
+        assert len(got) > 20 and all(len(bodies) == 1 for bodies in got.values()) and solved not in got
+        report = desk.interim.run(row)
+        assert report.finished and report.skipped[solved].startswith("solved")
+    finally:
+        desk.sessions.kw["bind"].dispose()
+
+
+def test_an_update_from_a_macro_family_sends_its_reply_in_each_language_and_a_bad_title_stores_nothing(account, desk):
+    incident = desk.incident(desk.declare(outage(account)).incident_id)
+    mark = len(account.state.emails)
+
+    with pytest.raises(InputError, match="macro"):
+        desk.post_update(incident, message_from_macro("No such macro"))
+    assert desk.interim.unfinished() == [] and account.emails_since(mark) == []
+
+    report = desk.post_update(incident, message_from_macro("Outage Desk acknowledgement"))
+
+    emailed = [e["ticket_id"] for e in account.emails_since(mark)]
+    assert report.finished and len(emailed) == len(set(emailed)) == sum(report.sent.values()) > 20
+    assert {"en", "fr"} <= set(report.sent)
