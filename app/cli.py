@@ -154,6 +154,11 @@ def status(config: Config) -> None:
         progress = desk.progress(incident.id)
         _print_tickets(f"of incident #{incident.id} cannot be taken in", progress.take_ins_given_up)
         _print_tickets(f"of incident #{incident.id} cannot be notified", progress.replies_given_up)
+        update = desk.interim.latest(incident.id)
+        if update is not None:
+            console.print(f"Incident #{incident.id}, last update #{update.update_id} at {update.created_at:%H:%M} UTC: "
+                          f"{sum(update.sent.values())} sent, {update.pending} to go, {len(update.skipped)} skipped.")
+            _print_tickets(f"cannot get update #{update.update_id}", update.given_up)
 
 
 @cli.command()

@@ -49,6 +49,7 @@ def must_be_declared(incident: IncidentRow) -> None:
 class UpdateReport:
     incident_id: int
     update_id: int | None = None  # None: a dry run
+    created_at: datetime | None = None
     planned: Counter = field(default_factory=Counter)  # language -> replies to send
     sent: Counter = field(default_factory=Counter)  # language -> replies sent
     skipped: dict[int, str] = field(default_factory=dict)  # ticket id -> why it gets no reply
@@ -98,6 +99,13 @@ class InterimUpdates:
             session.add(row)
             session.commit()
             return row
+
+    def latest(self, incident_id: int) -> UpdateReport | None:
+        """Where the incident's last update stands, for `status`."""
+        with self.sessions() as session:
+            row = session.scalars(select(UpdateRow).where(UpdateRow.incident_id == incident_id)
+                                  .order_by(UpdateRow.id.desc()).limit(1)).first()
+        return self._report(row) if row is not None else None
 
     def unfinished(self) -> list[UpdateRow]:
         with self.sessions() as session:
@@ -298,7 +306,7 @@ class InterimUpdates:
             session.commit()
 
     def _report(self, row: UpdateRow) -> UpdateReport:
-        report = UpdateReport(incident_id=row.incident_id, update_id=row.id)
+        report = UpdateReport(incident_id=row.incident_id, update_id=row.id, created_at=row.created_at)
         with self.sessions() as session:
             report.finished = session.get(UpdateRow, row.id).finished_at is not None
             for reply in session.scalars(select(UpdateReplyRow).where(UpdateReplyRow.update_id == row.id)):

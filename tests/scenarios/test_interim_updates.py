@@ -156,6 +156,9 @@ def test_the_update_command_dry_run_limit_and_bad_input(account, tmp_path):
     assert sent.returncode == 0, sent.stderr
     assert "Update #1 of incident #1" in sent.stdout and len(update_emails(account, mark)) > 20
 
+    status = outage_desk(account, tmp_path, "status")
+    assert "last update #1 at" in status.stdout and " 0 to go, " in status.stdout, status.stdout
+
     plain = tmp_path / "update.txt"
     plain.write_text("Still down, sorry.\n", encoding="utf-8")
     limited = outage_desk(account, tmp_path, "update", "--message-file", str(plain))
