@@ -24,7 +24,7 @@ from app.config import Config
 from app.errors import InputError, StateError
 from app.incident.model import UNSOLVED, State, closing_language
 from app.incident.resolve import CLAIM_TIMEOUT, INLINE_RETRY_WINDOW, MAX_ROUNDS, affected_now
-from app.incident.take_in import GONE, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
+from app.incident.take_in import ORPHAN_AFTER, give_up_reason, log_failures, retry_wait, to_reread
 from app.incident.update_message import UpdateMessage
 from app.store.claims import Claim
 from app.store.tables import AffectedTicketRow, IncidentRow, UpdateReplyRow, UpdateRow
@@ -226,7 +226,8 @@ class InterimUpdates:
                     update_id=row.id, ticket_id=ticket.id, language=language, state="planned",
                     author_id=ticket.assignee_id or self.referent().id, updated_stamp=ticket.updated_at,
                     updated_at=now, attempts=0))
-        plan += [skipped(t, "deleted: Zendesk has no such ticket any more") for t in linked if t not in found]
+        # Deleted since it was taken in: no ticket to read, none to write to.
+        plan += [skipped(t, give_up_reason(None, 0, None)) for t in linked if t not in found]
         return plan
 
     def _rows(self, row: UpdateRow, states: tuple[str, ...], due_within: timedelta = timedelta(0),
@@ -250,7 +251,7 @@ class InterimUpdates:
     def _landed(self, row: UpdateRow, outcome: BulkOutcome) -> None:
         self._set(row, sorted(outcome.succeeded), "sent")
         # A conflict or a ticket gone: a re-read says what happened. Anything else is tried again later.
-        reread = [t for t, reason in outcome.failed.items() if reason.startswith(("UpdateConflict", *GONE))]
+        reread = to_reread(outcome.failed)
         later = {t: reason for t, reason in outcome.failed.items() if t not in reread}
         if later:
             with self.sessions() as session:
@@ -284,10 +285,7 @@ class InterimUpdates:
                     values.update(state="sent", detail=None)
                 elif ticket is not None and ticket.status == "solved":
                     values.update(state="skipped", detail="solved: the update is for customers still waiting")
-                elif ticket is None or ticket.status == "closed" or reply.attempts >= MAX_ATTEMPTS:
-                    reason = ("deleted: Zendesk has no such ticket any more" if ticket is None
-                              else "closed: a closed ticket cannot be changed" if ticket.status == "closed"
-                              else f"gave up after {reply.attempts} attempts: {reply.detail or 'failed'}")
+                elif reason := give_up_reason(ticket, reply.attempts, reply.detail):
                     values.update(state="given_up", detail=reason)
                     gone[reply.ticket_id] = reason
                 else:

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.config import Config
 from app.incident.model import Audience, State, audience_of, closing_language
-from app.incident.take_in import GONE, LIVE_TAG, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
+from app.incident.take_in import (
+    LIVE_TAG, ORPHAN_AFTER, give_up_reason, log_failures, retry_wait, to_reread,
+)
 from app.store.claims import Claim
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
 from app.zendesk.gateway import ZendeskGateway, chunks
@@ -239,7 +241,7 @@ class Resolution:
         for kind, state in DONE.items():
             self._set(incident.id, [t for t in outcome.succeeded if kinds[t] == kind], state)
         # A conflict or a ticket gone: a re-read says what happened. Anything else is tried again later.
-        reread = [t for t, reason in outcome.failed.items() if reason.startswith(("UpdateConflict", *GONE))]
+        reread = to_reread(outcome.failed)
         later = {t: reason for t, reason in outcome.failed.items() if t not in reread}
         if later:
             with self.sessions() as session:
@@ -275,10 +277,7 @@ class Resolution:
                 values: dict = {"updated_at": now}
                 if ticket is not None and marks.intersection(ticket.tags):
                     values.update(state=DONE[row.kind], detail=None)
-                elif ticket is None or ticket.status == "closed" or row.attempts >= MAX_ATTEMPTS:
-                    reason = ("deleted: Zendesk has no such ticket any more" if ticket is None
-                              else "closed: a closed ticket cannot be changed" if ticket.status == "closed"
-                              else f"gave up after {row.attempts} attempts: {row.detail or 'failed'}")
+                elif reason := give_up_reason(ticket, row.attempts, row.detail):
                     values.update(state="given_up", detail=reason)
                     gone[row.ticket_id] = reason
                 else:
