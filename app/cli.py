@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -174,6 +175,11 @@ def _print_active(desk, incidents) -> None:
         progress = desk.progress(incident.id)
         _print_tickets(f"of incident #{incident.id} cannot be taken in", progress.take_ins_given_up)
         _print_tickets(f"of incident #{incident.id} cannot be notified", progress.replies_given_up)
+        update = desk.interim.latest(incident.id)
+        if update is not None:
+            console.print(f"Incident #{incident.id}, last update #{update.update_id} at {update.created_at:%H:%M} UTC: "
+                          f"{sum(update.sent.values())} sent, {update.pending} to go, {len(update.skipped)} skipped.")
+            _print_tickets(f"cannot get update #{update.update_id}", update.given_up)
 
 
 @cli.command()
@@ -211,6 +217,45 @@ def resolve(config: Config, incident_id, dry_run) -> None:
                       "The worker finishes it; or run `outage-desk resolve` again.")
         sys.exit(1)
     console.print(f"Incident #{incident.id} is resolved.")
+
+
+@cli.command("update")
+@click.option("--message-file", help='The update: JSON texts by language {"en": "…", "fr": "…"}, or plain text '
+              "in the default language (OUTAGE_DESK_DEFAULT_LANGUAGE).")
+@click.option("--macro", "macro_title", help="Or a macro: id, or title of '<title> (<lang>)' variants.")
+@click.option("--incident", "incident_id", type=int, help="Incident number (default: the active one).")
+@click.option("--dry-run", is_flag=True, help="Print the counts per language; send nothing.")
+@click.option("--force", is_flag=True, help="Send even within OUTAGE_DESK_UPDATE_INTERVAL_MINUTES of the last update.")
+@with_config(zendesk=True, required=("outage_desk_referent",))
+def update_(config: Config, message_file, macro_title, incident_id, dry_run, force) -> None:
+    """Send an interim update to every linked, unsolved ticket, once each, in its requester's language."""
+    from app.incident.update_message import message_from_file, message_from_macro
+    from app.wiring import build_desk
+
+    if (message_file is None) == (macro_title is None):
+        raise InputError("name the update's text: --message-file FILE or --macro TITLE")
+    message = (message_from_file(message_file, config.outage_desk_default_language) if message_file
+               else message_from_macro(macro_title))
+    desk = build_desk(config)
+    incident = desk.incident(incident_id)
+    report = desk.interim.preview(incident, message) if dry_run else desk.post_update(incident, message, force=force)
+    table = Table("language", "to send" if dry_run else "sent", title=f"Incident #{incident.id}")
+    for language, count in sorted(report.planned.items()):
+        table.add_row(language or "(one macro)", str(count if dry_run else report.sent[language]))
+    console.print(table)
+    reasons = Counter(reason.split(":", 1)[0] for reason in report.skipped.values())
+    if reasons:
+        console.print(f"{len(report.skipped)} tickets skipped: "
+                      + ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items())) + ".")
+    _print_tickets("cannot get the update", report.given_up)
+    if not dry_run:
+        sent = sum(report.sent.values())
+        console.print(f"Update #{report.update_id} of incident #{incident.id}: {sent} replies sent.")
+    if report.pending:
+        when = f" (next try {report.next_retry:%H:%M:%S} UTC)" if report.next_retry else ""
+        console.print(f"{report.pending} replies not sent yet{when}. "
+                      "The worker finishes them; or run the same command again.")
+        sys.exit(1)
 
 
 @cli.command()

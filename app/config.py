@@ -42,6 +42,8 @@ class Config:
     # Detection: this many new tickets on one subject within the window make a suspected outage.
     outage_desk_detect_threshold: int = 5
     outage_desk_detect_window_minutes: int = 30
+    # At most one interim update per incident this often: customers hear news, not noise.
+    outage_desk_update_interval_minutes: int = 30
     # Who a suspected outage calls on in Slack: the production and product referents' <@U…> ids.
     outage_desk_slack_mentions: str = "<!here>"
     outage_desk_max_webhook_bytes: int = 64 * 1024

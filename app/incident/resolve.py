@@ -22,7 +22,10 @@ from app.clock import Clock
 from app.config import Config
 from app.incident.history import CLI, record_change
 from app.incident.model import Audience, State, audience_of, closing_language
-from app.incident.take_in import GONE, LIVE_TAG, MAX_ATTEMPTS, ORPHAN_AFTER, log_failures, retry_wait
+from app.incident.take_in import (
+    LIVE_TAG, ORPHAN_AFTER, give_up_reason, log_failures, retry_wait, to_reread,
+)
+from app.store.claims import Claim
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
 from app.zendesk.gateway import ZendeskGateway, chunks
 from app.zendesk.model import BulkOutcome, Macro, Ticket, User
@@ -67,7 +70,7 @@ class Resolution:
         # A callable, not a user: the desk looks its account objects up from Zendesk on first use only.
         self.referent = referent
         self.by = by  # who the state changes are recorded as caused by
-        self._claim: datetime | None = None
+        self._claim: Claim | None = None
 
     def run(self, incident: IncidentRow, dry_run: bool = False,
             on_progress: Callable[[int], None] | None = None, only_author: int | None = None,
@@ -81,7 +84,9 @@ class Resolution:
         self.config.require("outage_desk_referent")
         if dry_run:
             return self._plan_report(incident, self._plan(incident, self._macros(incident)))
-        if not self._take_claim(incident, steal=claim == "take"):
+        self._claim = Claim(self.sessions, self.clock, IncidentRow.id, incident.id,
+                            IncidentRow.resolve_claimed_at, CLAIM_TIMEOUT)
+        if not self._claim.take(steal=claim == "take"):
             return ResolveReport(incident_id=incident.id, claimed=False)
         try:
             self._start(incident)
@@ -92,37 +97,7 @@ class Resolution:
                 self._finish(incident, report)
             return report
         finally:
-            self._release_claim(incident)
-
-    # -- the claim -------------------------------------------------------------------
-
-    def _take_claim(self, incident: IncidentRow, steal: bool) -> bool:
-        now = self.clock.now()
-        condition = IncidentRow.id == incident.id
-        if not steal:
-            condition = condition & or_(IncidentRow.resolve_claimed_at.is_(None),
-                                        IncidentRow.resolve_claimed_at < now - CLAIM_TIMEOUT)
-        with self.sessions() as session:
-            won = session.execute(update(IncidentRow).where(condition).values(resolve_claimed_at=now)).rowcount
-            session.commit()
-        self._claim = now if won else None
-        return bool(won)
-
-    def _renew_claim(self, incident: IncidentRow) -> None:
-        now = self.clock.now()
-        with self.sessions() as session:
-            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
-                                                      IncidentRow.resolve_claimed_at == self._claim)
-                            .values(resolve_claimed_at=now))
-            session.commit()
-        self._claim = now
-
-    def _release_claim(self, incident: IncidentRow) -> None:
-        with self.sessions() as session:
-            session.execute(update(IncidentRow).where(IncidentRow.id == incident.id,
-                                                      IncidentRow.resolve_claimed_at == self._claim)
-                            .values(resolve_claimed_at=None))
-            session.commit()
+            self._claim.release()
 
     # -- the work --------------------------------------------------------------------
 
@@ -162,7 +137,7 @@ class Resolution:
         # Whoever holds the claim is the only live resolver: every submitted row is a dead process's.
         self._recheck(incident, self._rows(incident, ("submitted",), only_author))
         for _round in range(MAX_ROUNDS):
-            self._renew_claim(incident)
+            self._claim.renew()
             # Planned: new, or planned again after a conflict showed someone else wrote to the ticket.
             planned = self._rows(incident, ("planned",), only_author)
             if planned:
@@ -257,7 +232,7 @@ class Resolution:
                   retry_at=self.clock.now() + ORPHAN_AFTER)
 
         def progressed(count: int) -> None:
-            self._renew_claim(incident)
+            self._claim.renew()
             if on_progress:
                 on_progress(count)
 
@@ -270,7 +245,7 @@ class Resolution:
         for kind, state in DONE.items():
             self._set(incident.id, [t for t in outcome.succeeded if kinds[t] == kind], state)
         # A conflict or a ticket gone: a re-read says what happened. Anything else is tried again later.
-        reread = [t for t, reason in outcome.failed.items() if reason.startswith(("UpdateConflict", *GONE))]
+        reread = to_reread(outcome.failed)
         later = {t: reason for t, reason in outcome.failed.items() if t not in reread}
         if later:
             with self.sessions() as session:
@@ -306,10 +281,7 @@ class Resolution:
                 values: dict = {"updated_at": now}
                 if ticket is not None and marks.intersection(ticket.tags):
                     values.update(state=DONE[row.kind], detail=None)
-                elif ticket is None or ticket.status == "closed" or row.attempts >= MAX_ATTEMPTS:
-                    reason = ("deleted: Zendesk has no such ticket any more" if ticket is None
-                              else "closed: a closed ticket cannot be changed" if ticket.status == "closed"
-                              else f"gave up after {row.attempts} attempts: {row.detail or 'failed'}")
+                elif reason := give_up_reason(ticket, row.attempts, row.detail):
                     values.update(state="given_up", detail=reason)
                     gone[row.ticket_id] = reason
                 else:

@@ -19,14 +19,16 @@ from app.errors import InputError, StateError, ZendeskAuthError
 from app.incident.detection import Cluster, Detector, cluster_of
 from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
+from app.incident.interim import InterimUpdates, UpdateReport
 from app.incident.matching import belongs_to
-from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State
+from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.take_in import (
     LIVE_TAG, AccountObjects, TakeIn, TakeInTally, log_failures, protected_tags, taken_tag,
 )
 from app.incident.triggers import set_update_trigger
+from app.incident.update_message import UpdateMessage
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
@@ -568,6 +570,9 @@ class OutageDesk:
         resolving = [i for i in self.active_incidents() if i.state == State.RESOLVING]
         for incident in resolving:
             self.resolve(incident, claim="if-free", by=WORKER)
+        updates = self.interim.unfinished()
+        for row in updates:
+            self.interim.run(row, claim="if-free")
         retried = self.retry_take_ins()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
@@ -589,7 +594,25 @@ class OutageDesk:
                 session.execute(update(TaskRow).where(TaskRow.id == task.id)
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
-        return len(unfinished) + len(resolving) + bool(retried) + len(tasks)
+        return len(unfinished) + len(resolving) + len(updates) + bool(retried) + len(tasks)
+
+    # -- interim updates -----------------------------------------------------------
+
+    @property
+    def interim(self) -> InterimUpdates:
+        """A new one each time: a run holds its claim, as a resolve's Resolution does."""
+        return InterimUpdates(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent)
+
+    def post_update(self, incident: IncidentRow, message: UpdateMessage, by_user: int | None = None,
+                    force: bool = False) -> UpdateReport:
+        """Store an interim update (or find the one this same message made) and send it now.
+
+        :raises StateError: the incident is not declared, or had an update too recently (unless `force`).
+        """
+        if message.macro:
+            # A macro we cannot send, or without the default language, is refused before the update is stored.
+            closing_language(None, set(self.gateway.macros(message.macro)), self.config.outage_desk_default_language)
+        return self.interim.run(self.interim.post(incident, message, by_user, force))
 
     # -- webhook intake ------------------------------------------------------------
 

@@ -260,6 +260,23 @@ def protected_tags(account: AccountObjects, incident: IncidentRow) -> set[str]:
     return {incident.tag, cr_option(account, incident), LIVE_TAG}
 
 
+def to_reread(failed: dict[int, str]) -> list[int]:
+    """The failed writes a re-read settles: a conflict (someone wrote first, perhaps our own earlier write) or
+    a ticket gone. The rest are tried again later."""
+    return [ticket_id for ticket_id, reason in failed.items() if reason.startswith(("UpdateConflict", *GONE))]
+
+
+def give_up_reason(ticket: Ticket | None, attempts: int, detail: str | None) -> str | None:
+    """Why a reply that has not landed never will (the ticket deleted, closed, or tried too often), else None."""
+    if ticket is None:
+        return "deleted: Zendesk has no such ticket any more"
+    if ticket.status == "closed":
+        return "closed: a closed ticket cannot be changed"
+    if attempts >= MAX_ATTEMPTS:
+        return f"gave up after {attempts} attempts: {detail or 'failed'}"
+    return None
+
+
 def retry_wait(attempts: int) -> timedelta:
     """The wait before the next try after `attempts` tries: doubling, capped."""
     return min(RETRY_FIRST * (2 ** max(attempts - 1, 0)), RETRY_CAP)

@@ -1,4 +1,5 @@
-"""The tables: incidents, the tickets they took in, the webhook inbox, the closing ledger, the worker lease."""
+"""The tables: incidents, the tickets they took in, the webhook inbox, the closing and update ledgers, the worker
+lease."""
 
 from __future__ import annotations
 
@@ -139,6 +140,48 @@ class NotificationRow(Base):
     retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("notifications_state", "incident_id", "state"),)
+
+
+class UpdateRow(Base):
+    """An interim update an admin posted: stored before anything is sent, so a rerun or the worker finishes it."""
+
+    __tablename__ = "updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    # What to send: a JSON object of texts by language, or the title of a macro family.
+    texts: Mapped[str | None] = mapped_column(Text)
+    macro: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set in the transaction that stores the plan: a crash before it plans again, after it never.
+    planned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Renewed while the replies go out, as a resolve's claim: the worker carries on an update whose process died.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("updates_by_incident", "incident_id", "created_at"),)
+
+
+class UpdateReplyRow(Base):
+    """The update ledger: one row per ticket of the incident, whatever happens to the process."""
+
+    __tablename__ = "update_replies"
+
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    language: Mapped[str] = mapped_column(Text)
+    # planned -> submitted (a write may be in flight) -> sent | retry (at retry_at) | skipped | given_up
+    state: Mapped[str] = mapped_column(String(40))
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The ticket's updated_at when planned, sent with safe_update as the closing reply's.
+    updated_stamp: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)  # why skipped or given up, or the last failure
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("update_replies_state", "update_id", "state"),)
 
 
 class TaskRow(Base):

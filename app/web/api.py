@@ -13,6 +13,7 @@ from app.intake.events import json_object, parse_id
 from app.intake.session import LIFETIME_SECONDS
 from app.incident.detection import Cluster
 from app.incident.model import IncidentSpec, State
+from app.incident.update_message import message_from_macro, message_from_texts
 from app.store.tables import IncidentRow
 from app.web.callers import is_referent, verify_session
 
@@ -175,3 +176,24 @@ def resolve(incident_id: int):
         raise PermissionDenied("only admins can resolve an outage")
     incident = _desk().mark_resolving(_declared(incident_id).id, by_user=g.user_id)
     return jsonify(incident=_incident_json(incident)), 202
+
+
+@bp.post("/incidents/<int:incident_id>/updates")
+def post_update(incident_id: int):
+    """Store an interim update; the worker sends it (no Zendesk call on the request path).
+
+    The body is {"texts": {"en": "…", "fr": "…"}} or {"macro": "<title>"}, and "force": true to send within
+    the interval after the last update.
+    """
+    if g.role != "admin":
+        raise PermissionDenied("only admins can post an update")
+    body, desk = _body(), _desk()
+    if ("texts" in body) == ("macro" in body):
+        raise InputError('the update needs "texts" by language or a "macro" title')
+    message = (message_from_texts(body["texts"], desk.config.outage_desk_default_language) if "texts" in body
+               else message_from_macro(body["macro"] if isinstance(body["macro"], str) else ""))
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise InputError("force must be true or false")
+    row = desk.interim.post(_declared(incident_id), message, by_user=g.user_id, force=force)
+    return jsonify(update={"id": row.id, "incident_id": row.incident_id, "created_at": row.created_at.isoformat()}), 202

@@ -799,9 +799,10 @@ WELL_FORMED = [
     ("POST", "/api/incidents/{declared}/resolve", {}),
     ("POST", "/api/incidents/{resolved}/notify-mine", {}),
     ("POST", "/api/session", {}),
+    ("POST", "/api/incidents/{declared}/updates", {"json": {"texts": {"en": "Still working on it."}}}),
 ]
 well_formed_requests = st.sampled_from(WELL_FORMED)
-RESOLVE_PATH = re.compile(r"/api/incidents/[0-9]+/resolve")
+RESOLVE_PATH = re.compile(r"/api/incidents/[0-9]+/(resolve|updates)")
 
 
 # -- the service, signed in -----------------------------------------------------------------------------
@@ -864,8 +865,8 @@ def finish_resolving(sessions) -> None:
 
 
 def check_call(response, app_errors, method: str, before: dict, after: dict) -> dict:
-    """The invariants of every API call: no 5xx, JSON, a refusal writes nothing, a 2xx only incidents/tasks
-    (and the record of an incident's state change)."""
+    """The invariants of every API call: no 5xx, JSON, a refusal writes nothing, a 2xx only incidents, tasks,
+    interim updates (which the worker sends) and the record of an incident's state change."""
     assert_not_5xx(response, app_errors)
     changed = changed_tables(before, after)
     if method == "HEAD" or (method == "OPTIONS" and response.status_code == 200):
@@ -876,7 +877,7 @@ def check_call(response, app_errors, method: str, before: dict, after: dict) -> 
         assert "error" in reply, reply
         assert changed == [], f"refused with {response.status_code} {reply} but changed {changed}"
     else:
-        assert set(changed) <= {"incidents", "tasks", "state_changes"}, changed
+        assert set(changed) <= {"incidents", "tasks", "updates", "state_changes"}, changed
     return reply
 
 
@@ -1088,7 +1089,8 @@ def test_agents_and_admins_any_request(sidebar, sidebar_errors, sessions, clock,
     reply = check_call(response, sidebar_errors, method, before, store_snapshot(sessions))
     if method == "POST" and RESOLVE_PATH.fullmatch(path) and role_for(caller) != "admin":
         # 403, or 404/409 should the incident's existence or state be checked first: never a 2xx.
-        assert 400 <= response.status_code < 500, ("only admins resolve", response.status_code, reply)
+        assert 400 <= response.status_code < 500, ("only admins resolve and post updates", response.status_code,
+                                                    reply)
     assert response.status_code != 401, ("a signed-in caller was refused", reply)
     only_asked(zendesk_urls(zendesk, asked), USERS_URL)
 

@@ -1,0 +1,329 @@
+"""Interim updates: one public reply per linked, unsolved ticket per update, exactly once, through its ledger.
+
+The update is stored before anything is sent, and its plan (one row per ticket of the incident) in one
+transaction after that. Each row is recorded `submitted` before its write, and the write carries the update's
+marker tag and the ticket's `updated_at` (safe update), as the closing replies' do: after a crash a re-read
+tells whether it landed, and of two writes racing for one ticket only the first applies. Whoever resumes —
+the same command run again, or the worker once the claim of a dead process lapses — finds the work in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock
+from app.config import Config
+from app.errors import InputError, StateError
+from app.incident.model import UNSOLVED, State, closing_language
+from app.incident.resolve import CLAIM_TIMEOUT, INLINE_RETRY_WINDOW, MAX_ROUNDS, affected_now
+from app.incident.take_in import ORPHAN_AFTER, give_up_reason, log_failures, retry_wait, to_reread
+from app.incident.update_message import UpdateMessage
+from app.store.claims import Claim
+from app.store.tables import AffectedTicketRow, IncidentRow, UpdateReplyRow, UpdateRow
+from app.zendesk.gateway import ZendeskGateway, chunks
+from app.zendesk.model import BulkOutcome, User
+
+log = logging.getLogger(__name__)
+
+
+def update_tag(update_id: int) -> str:
+    """The tag written in the same update as the reply: Zendesk's own record that it landed."""
+    return f"outage_desk_update_{update_id}"
+
+
+def must_be_declared(incident: IncidentRow) -> None:
+    """:raises StateError: the incident is over or ending: its customers get the closing reply instead."""
+    if incident.state != State.DECLARED:
+        raise StateError(f"incident #{incident.id} is {incident.state}, not declared: no update to send")
+
+
+@dataclass
+class UpdateReport:
+    incident_id: int
+    update_id: int | None = None  # None: a dry run
+    created_at: datetime | None = None
+    planned: Counter = field(default_factory=Counter)  # language -> replies to send
+    sent: Counter = field(default_factory=Counter)  # language -> replies sent
+    skipped: dict[int, str] = field(default_factory=dict)  # ticket id -> why it gets no reply
+    given_up: dict[int, str] = field(default_factory=dict)
+    pending: int = 0
+    next_retry: datetime | None = None
+    finished: bool = False
+    claimed: bool = True  # False: another process is sending this update
+
+
+class InterimUpdates:
+    """Posts interim updates of a declared incident and sends each through its ledger."""
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session], gateway: ZendeskGateway | None,
+                 clock: Clock, referent: Callable[[], User | None]):
+        self.config = config
+        self.sessions = sessions
+        self.gateway = gateway
+        self.clock = clock
+        # A callable, not a user: the desk looks its account objects up from Zendesk on first use only.
+        self.referent = referent
+        self._claim: Claim | None = None
+
+    # -- posting -----------------------------------------------------------------
+
+    def post(self, incident: IncidentRow, message: UpdateMessage, by_user: int | None, force: bool) -> UpdateRow:
+        """Store the update, or find the one this same message already made (a rerun carries that one on).
+
+        :raises StateError: the incident is not declared, or had an update within the interval (unless `force`).
+        """
+        must_be_declared(incident)
+        texts, macro = message.stored()
+        now = self.clock.now()
+        interval = timedelta(minutes=self.config.outage_desk_update_interval_minutes)
+        with self.sessions() as session:
+            latest = session.scalars(select(UpdateRow).where(UpdateRow.incident_id == incident.id)
+                                     .order_by(UpdateRow.id.desc()).limit(1)).first()
+            if latest is not None and (latest.texts, latest.macro) == (texts, macro) \
+                    and (latest.finished_at is None or latest.created_at > now - interval):
+                # The same message again: a rerun after a crash, never a second copy to every customer.
+                return latest
+            if latest is not None and latest.created_at > now - interval and not force:
+                raise StateError(
+                    f"incident #{incident.id} had an update at {latest.created_at:%H:%M} UTC; the next one "
+                    f"can go from {latest.created_at + interval:%H:%M} UTC (or use --force)")
+            row = UpdateRow(incident_id=incident.id, texts=texts, macro=macro, created_by=by_user, created_at=now)
+            session.add(row)
+            session.commit()
+            return row
+
+    def latest(self, incident_id: int) -> UpdateReport | None:
+        """Where the incident's last update stands, for `status`."""
+        with self.sessions() as session:
+            row = session.scalars(select(UpdateRow).where(UpdateRow.incident_id == incident_id)
+                                  .order_by(UpdateRow.id.desc()).limit(1)).first()
+        return self._report(row) if row is not None else None
+
+    def unfinished(self) -> list[UpdateRow]:
+        with self.sessions() as session:
+            return list(session.scalars(select(UpdateRow).where(UpdateRow.finished_at.is_(None))
+                                        .order_by(UpdateRow.id)))
+
+    # -- sending -----------------------------------------------------------------
+
+    def preview(self, incident: IncidentRow, message: UpdateMessage) -> UpdateReport:
+        """What an update would send, per language, and whom it would skip: nothing is written.
+
+        :raises StateError: the incident is not declared.
+        """
+        must_be_declared(incident)
+        report = UpdateReport(incident_id=incident.id)
+        for row in self._plan(incident, UpdateRow(id=0, incident_id=incident.id, texts=message.stored()[0],
+                                                  macro=message.macro)):
+            if row.state == "planned":
+                report.planned[row.language] += 1
+            else:
+                report.skipped[row.ticket_id] = row.detail or row.state
+        return report
+
+    def run(self, row: UpdateRow, claim: str = "take") -> UpdateReport:
+        """Send what is due, re-read what may have landed, and finish once every reply is settled.
+
+        `claim="if-free"` (the worker) does nothing while another process holds the update.
+        """
+        self.config.require("outage_desk_referent")
+        self._claim = Claim(self.sessions, self.clock, UpdateRow.id, row.id, UpdateRow.claimed_at, CLAIM_TIMEOUT)
+        if not self._claim.take(steal=claim == "take"):
+            return UpdateReport(incident_id=row.incident_id, update_id=row.id, claimed=False)
+        try:
+            # As the store has it now, not as the caller read it: whoever held the claim before may have planned.
+            with self.sessions() as session:
+                row = session.get(UpdateRow, row.id)
+                incident = session.get(IncidentRow, row.incident_id)
+            # Not planned before the incident ended: nothing will be, the closing reply says the rest.
+            if incident.state == State.DECLARED or row.planned_at is not None:
+                try:
+                    self._work(incident, row, wait=claim == "take")
+                except InputError as error:
+                    if row.planned_at is not None:
+                        raise
+                    # Its macro is gone or cannot be sent (the sidebar stores a title unchecked): nobody got
+                    # anything, and no rerun would do better.
+                    log.warning("update.refused", extra={"incident": row.incident_id, "update": row.id,
+                                                         "reason": str(error)})
+            report = self._report(row)
+            if not report.pending and not report.finished:
+                self._finish(row)
+                report.finished = True
+            return report
+        finally:
+            self._claim.release()
+
+    def _work(self, incident: IncidentRow, row: UpdateRow, wait: bool) -> None:
+        replies = self._replies(row)
+        if row.planned_at is None:
+            plan = self._plan(incident, row, replies)
+            with self.sessions() as session:
+                session.add_all(plan)
+                # In the plan's transaction: a crash before it plans again, after it never.
+                session.execute(update(UpdateRow).where(UpdateRow.id == row.id).values(planned_at=self.clock.now()))
+                session.commit()
+            row.planned_at = self.clock.now()
+        # Whoever holds the claim is the only live sender: every submitted row is a dead process's.
+        self._recheck(row, self._rows(row, ("submitted",)))
+        for _round in range(MAX_ROUNDS):
+            self._claim.renew()
+            planned = self._rows(row, ("planned",))
+            if planned:
+                self._send(row, replies, planned)
+                continue
+            retry = self._rows(row, ("retry",), due_within=INLINE_RETRY_WINDOW if wait else timedelta(0))
+            if not retry:
+                return
+            first = min(r.retry_at for r in retry)
+            if first > self.clock.now():
+                self.clock.sleep((first - self.clock.now()).total_seconds())
+            self._recheck(row, retry)
+
+    def _replies(self, row: UpdateRow) -> dict[str, dict]:
+        """The comment for each language: the stored texts, or the macro family's replies as Zendesk has them now."""
+        if row.texts:
+            return {language: {"body": text} for language, text in json.loads(row.texts).items()}
+        macros = self.gateway.macros(row.macro)
+        return {language: ({"html_body": macro.html_body} if macro.html_body is not None else {"body": macro.body})
+                for language, macro in macros.items()}
+
+    def _plan(self, incident: IncidentRow, row: UpdateRow, replies: dict[str, dict] | None = None,
+              ) -> list[UpdateReplyRow]:
+        """One row per ticket of the incident: planned with its language, or skipped with the reason."""
+        replies = self._replies(row) if replies is None else replies
+        now = self.clock.now()
+        with self.sessions() as session:
+            affected = {a.ticket_id: a for a in session.scalars(select(AffectedTicketRow).where(
+                AffectedTicketRow.incident_id == incident.id))}
+
+        def skipped(ticket_id: int, reason: str) -> UpdateReplyRow:
+            return UpdateReplyRow(update_id=row.id, ticket_id=ticket_id, language="", state="skipped",
+                                  detail=reason, updated_at=now, attempts=0)
+
+        plan = [skipped(t, f"not taken in: {a.detail or a.state}")
+                for t, a in affected.items() if a.state != "taken"]
+        linked = [t for t, a in affected.items() if a.state == "taken"]
+        found = set()
+        for ticket in affected_now(self.gateway, incident, linked):
+            found.add(ticket.id)
+            requester = ticket.requester
+            if ticket.status not in UNSOLVED:
+                plan.append(skipped(ticket.id, f"{ticket.status}: the update is for customers still waiting"))
+            elif requester is None or not requester.email:
+                plan.append(skipped(ticket.id, "no email address: the requester gets no written update"))
+            else:
+                language = closing_language(requester.locale, set(replies), self.config.outage_desk_default_language)
+                plan.append(UpdateReplyRow(
+                    update_id=row.id, ticket_id=ticket.id, language=language, state="planned",
+                    author_id=ticket.assignee_id or self.referent().id, updated_stamp=ticket.updated_at,
+                    updated_at=now, attempts=0))
+        # Deleted since it was taken in: no ticket to read, none to write to.
+        plan += [skipped(t, give_up_reason(None, 0, None)) for t in linked if t not in found]
+        return plan
+
+    def _rows(self, row: UpdateRow, states: tuple[str, ...], due_within: timedelta = timedelta(0),
+              ) -> list[UpdateReplyRow]:
+        query = select(UpdateReplyRow).where(UpdateReplyRow.update_id == row.id, UpdateReplyRow.state.in_(states))
+        if "retry" in states:
+            query = query.where(UpdateReplyRow.retry_at <= self.clock.now() + due_within)
+        with self.sessions() as session:
+            return list(session.scalars(query.order_by(UpdateReplyRow.ticket_id)))
+
+    def _send(self, row: UpdateRow, replies: dict[str, dict], rows: list[UpdateReplyRow]) -> None:
+        items = [{"id": r.ticket_id, "safe_update": True, "updated_stamp": r.updated_stamp,
+                  "comment": {**replies[r.language], "public": True, "author_id": r.author_id},
+                  "additional_tags": [update_tag(row.id)]} for r in rows]
+        # Recorded before the write: after a crash, the re-read knows what may have landed.
+        self._set(row, [r.ticket_id for r in rows], "submitted", retry_at=self.clock.now() + ORPHAN_AFTER)
+        writer = self.gateway.bulk_writer(lambda _count: self._claim.renew())
+        writer.add(items, then=lambda outcome: self._landed(row, outcome), then_adds=False)
+        writer.finish()
+
+    def _landed(self, row: UpdateRow, outcome: BulkOutcome) -> None:
+        self._set(row, sorted(outcome.succeeded), "sent")
+        # A conflict or a ticket gone: a re-read says what happened. Anything else is tried again later.
+        reread = to_reread(outcome.failed)
+        later = {t: reason for t, reason in outcome.failed.items() if t not in reread}
+        if later:
+            with self.sessions() as session:
+                for ticket_id, reason in later.items():
+                    reply = session.get(UpdateReplyRow, (row.id, ticket_id))
+                    reply.attempts += 1
+                    reply.state, reply.detail = "retry", reason[:500]
+                    reply.retry_at = self.clock.now() + retry_wait(reply.attempts)
+                    reply.updated_at = self.clock.now()
+                session.commit()
+            log_failures("update.reply-failed", row.incident_id, later, "retried")
+        if reread:
+            with self.sessions() as session:
+                rows = list(session.scalars(select(UpdateReplyRow).where(
+                    UpdateReplyRow.update_id == row.id, UpdateReplyRow.ticket_id.in_(reread))))
+            self._recheck(row, rows)
+
+    def _recheck(self, row: UpdateRow, rows: list[UpdateReplyRow]) -> None:
+        """Re-read these tickets: the reply landed (its marker says so), the ticket is solved or gone, or it
+        is planned again with what Zendesk has now."""
+        if not rows:
+            return
+        found = {t.id: t for t in self.gateway.tickets([r.ticket_id for r in rows])}
+        gone: dict[int, str] = {}
+        now = self.clock.now()
+        with self.sessions() as session:
+            for reply in rows:
+                ticket = found.get(reply.ticket_id)
+                values: dict = {"updated_at": now, "retry_at": None}
+                if ticket is not None and update_tag(row.id) in ticket.tags:
+                    values.update(state="sent", detail=None)
+                elif ticket is not None and ticket.status == "solved":
+                    values.update(state="skipped", detail="solved: the update is for customers still waiting")
+                elif reason := give_up_reason(ticket, reply.attempts, reply.detail):
+                    values.update(state="given_up", detail=reason)
+                    gone[reply.ticket_id] = reason
+                else:
+                    values.update(state="planned", updated_stamp=ticket.updated_at, attempts=reply.attempts + 1)
+                session.execute(update(UpdateReplyRow).where(
+                    UpdateReplyRow.update_id == row.id, UpdateReplyRow.ticket_id == reply.ticket_id).values(**values))
+            session.commit()
+        log_failures("update.reply-given-up", row.incident_id, gone, "given up")
+
+    def _set(self, row: UpdateRow, ticket_ids: list[int], state: str, retry_at: datetime | None = None) -> None:
+        with self.sessions() as session:
+            for batch in chunks(ticket_ids, 500):
+                session.execute(update(UpdateReplyRow).where(
+                    UpdateReplyRow.update_id == row.id, UpdateReplyRow.ticket_id.in_(batch))
+                    .values(state=state, retry_at=retry_at, updated_at=self.clock.now()))
+            session.commit()
+
+    def _report(self, row: UpdateRow) -> UpdateReport:
+        report = UpdateReport(incident_id=row.incident_id, update_id=row.id, created_at=row.created_at)
+        with self.sessions() as session:
+            report.finished = session.get(UpdateRow, row.id).finished_at is not None
+            for reply in session.scalars(select(UpdateReplyRow).where(UpdateReplyRow.update_id == row.id)):
+                if reply.state != "skipped":
+                    report.planned[reply.language] += 1
+                if reply.state == "sent":
+                    report.sent[reply.language] += 1
+                elif reply.state == "skipped":
+                    report.skipped[reply.ticket_id] = reply.detail or "skipped"
+                elif reply.state == "given_up":
+                    report.given_up[reply.ticket_id] = reply.detail or "given up"
+                else:
+                    report.pending += 1
+                    if reply.state == "retry" and reply.retry_at and (report.next_retry is None
+                                                                      or reply.retry_at < report.next_retry):
+                        report.next_retry = reply.retry_at
+        return report
+
+    def _finish(self, row: UpdateRow) -> None:
+        with self.sessions() as session:
+            session.execute(update(UpdateRow).where(UpdateRow.id == row.id).values(finished_at=self.clock.now()))
+            session.commit()
