@@ -15,6 +15,8 @@ from zendesk_sandbox.seed import SeedSummary, load_macros, seed_outage
 from zendesk_sandbox.server import SandboxServer, create_sandbox_app, serve_sandbox
 from zendesk_sandbox.state import SandboxState
 from app.wiring import build_desk
+from tests.helpers import SlackChannel
+from tests.zaf import open_sidebar, session_of
 from tests.conftest import APP_ID, SECRET_KEY, WEBHOOK_SECRET, database_url_for
 
 API_EMAIL = "outage-desk-api@example.com"
@@ -75,6 +77,20 @@ class Account:
         response.raise_for_status()
         return response.json()["token"]
 
+    def sidebar_sessions(self, sidebar):
+        """Headers for the sidebar's calls as a user: the app installed once, then for each user Zendesk
+        (the sandbox) signs the page's token and the service (`sidebar`, a test client) answers with a session."""
+        installation = self.install_app()
+        sessions: dict[int, str] = {}
+
+        def headers(user_id: int) -> dict[str, str]:
+            if user_id not in sessions:
+                page = open_sidebar(sidebar, self.signed_url_token(installation, user_id))
+                assert page.status_code == 200, page.data[:300]
+                sessions[user_id] = session_of(page)
+            return {"Authorization": f"Bearer {sessions[user_id]}"}
+        return headers
+
     def agent_update(self, ticket_id: int, **changes) -> None:
         """An agent changes a ticket in Zendesk's own interface."""
         requests.put(f"{self.url}/api/v2/tickets/{ticket_id}.json", auth=(f"{API_EMAIL}/token", API_TOKEN),
@@ -101,6 +117,14 @@ def account(request):
     account = start_account(tickets=80, **({"index_delay": marker.args[0]} if marker else {}))
     yield account
     account.server.shutdown()
+
+
+@pytest.fixture
+def channel():
+    """A Slack channel on a loopback server: what the service posts there."""
+    channel = SlackChannel()
+    yield channel
+    channel.close()
 
 
 @pytest.fixture(autouse=True)

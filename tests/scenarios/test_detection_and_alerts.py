@@ -10,17 +10,10 @@ from app.jobs.inbox import drain_inbox
 from app.web import create_app
 from app.wiring import build_desk
 from tests.conftest import WEBHOOK_SECRET
-from tests.helpers import SlackChannel, WebhookSender
+from tests.helpers import WebhookSender
 from tests.scenarios.conftest import desk_config, outage
 
 REFERENTS = "<@UPRODUCTION> <@UPRODUCT>"
-
-
-@pytest.fixture
-def channel():
-    channel = SlackChannel()
-    yield channel
-    channel.close()
 
 
 @pytest.fixture

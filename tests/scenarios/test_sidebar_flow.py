@@ -5,7 +5,6 @@ import pytest
 from app.jobs.tasks import run_tasks
 from app.web import create_app
 from tests.scenarios.conftest import desk_config
-from tests.zaf import open_sidebar, session_of
 
 
 @pytest.fixture
@@ -15,17 +14,7 @@ def sidebar(account, tmp_path, desk):
 
 @pytest.fixture
 def as_user(account, sidebar):
-    """Open the sidebar as this user: Zendesk (the sandbox) signs, the service answers with a session."""
-    installation = account.install_app()
-    sessions = {}
-
-    def headers(user_id):
-        if user_id not in sessions:
-            page = open_sidebar(sidebar, account.signed_url_token(installation, user_id))
-            assert page.status_code == 200, page.data[:300]
-            sessions[user_id] = session_of(page)
-        return {"Authorization": f"Bearer {sessions[user_id]}"}
-    return headers
+    return account.sidebar_sessions(sidebar)
 
 
 def test_declare_from_a_ticket_then_attach_then_resolve_from_the_sidebar(account, desk, sidebar, as_user):

@@ -18,18 +18,10 @@ from app.store.tables import IncidentRow, StateChangeRow
 from app.web import create_app
 from app.wiring import build_desk
 from tests.conftest import WEBHOOK_SECRET
-from tests.helpers import SlackChannel, WebhookSender
+from tests.helpers import WebhookSender
 from tests.scenarios.conftest import desk_config, outage
-from tests.zaf import open_sidebar, session_of
 
 SUBJECTS = ["API down", "The API is down!", "api DOWN", "Is the API down?", "api is down"]
-
-
-@pytest.fixture
-def channel():
-    channel = SlackChannel()
-    yield channel
-    channel.close()
 
 
 @pytest.fixture
@@ -44,18 +36,7 @@ def service(account, tmp_path, channel):
 
 @pytest.fixture
 def as_user(account, service):
-    """Open the sidebar as this user: Zendesk (the sandbox) signs, the service answers with a session."""
-    _, _, sidebar = service
-    installation = account.install_app()
-    sessions = {}
-
-    def headers(user_id):
-        if user_id not in sessions:
-            page = open_sidebar(sidebar, account.signed_url_token(installation, user_id))
-            assert page.status_code == 200, page.data[:300]
-            sessions[user_id] = session_of(page)
-        return {"Authorization": f"Bearer {sessions[user_id]}"}
-    return headers
+    return account.sidebar_sessions(service[2])
 
 
 def customers_write(account, webhooks, subjects) -> list[int]:
