@@ -23,13 +23,14 @@ from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError
 from app.incident.model import UNSOLVED, State, closing_language
-from app.incident.resolve import CLAIM_TIMEOUT, INLINE_RETRY_WINDOW, MAX_ROUNDS, affected_now
-from app.incident.take_in import ORPHAN_AFTER, give_up_reason, log_failures, retry_wait, to_reread
+from app.incident.reply_ledger import ReplyLedger
+from app.incident.resolve import CLAIM_TIMEOUT, affected_now
+from app.incident.take_in import give_up_reason
 from app.incident.update_message import UpdateMessage
 from app.store.claims import Claim
 from app.store.tables import AffectedTicketRow, IncidentRow, UpdateReplyRow, UpdateRow
-from app.zendesk.gateway import ZendeskGateway, chunks
-from app.zendesk.model import BulkOutcome, User
+from app.zendesk.gateway import ZendeskGateway
+from app.zendesk.model import Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -172,21 +173,7 @@ class InterimUpdates:
                 session.execute(update(UpdateRow).where(UpdateRow.id == row.id).values(planned_at=self.clock.now()))
                 session.commit()
             row.planned_at = self.clock.now()
-        # Whoever holds the claim is the only live sender: every submitted row is a dead process's.
-        self._recheck(row, self._rows(row, ("submitted",)))
-        for _round in range(MAX_ROUNDS):
-            self._claim.renew()
-            planned = self._rows(row, ("planned",))
-            if planned:
-                self._send(row, replies, planned)
-                continue
-            retry = self._rows(row, ("retry",), due_within=INLINE_RETRY_WINDOW if wait else timedelta(0))
-            if not retry:
-                return
-            first = min(r.retry_at for r in retry)
-            if first > self.clock.now():
-                self.clock.sleep((first - self.clock.now()).total_seconds())
-            self._recheck(row, retry)
+        UpdateReplies(self.sessions, self.gateway, self.clock, self._claim, row, replies).send_all(wait)
 
     def _replies(self, row: UpdateRow) -> dict[str, dict]:
         """The comment for each language: the stored texts, or the macro family's replies as Zendesk has them now."""
@@ -230,79 +217,6 @@ class InterimUpdates:
         plan += [skipped(t, give_up_reason(None, 0, None)) for t in linked if t not in found]
         return plan
 
-    def _rows(self, row: UpdateRow, states: tuple[str, ...], due_within: timedelta = timedelta(0),
-              ) -> list[UpdateReplyRow]:
-        query = select(UpdateReplyRow).where(UpdateReplyRow.update_id == row.id, UpdateReplyRow.state.in_(states))
-        if "retry" in states:
-            query = query.where(UpdateReplyRow.retry_at <= self.clock.now() + due_within)
-        with self.sessions() as session:
-            return list(session.scalars(query.order_by(UpdateReplyRow.ticket_id)))
-
-    def _send(self, row: UpdateRow, replies: dict[str, dict], rows: list[UpdateReplyRow]) -> None:
-        items = [{"id": r.ticket_id, "safe_update": True, "updated_stamp": r.updated_stamp,
-                  "comment": {**replies[r.language], "public": True, "author_id": r.author_id},
-                  "additional_tags": [update_tag(row.id)]} for r in rows]
-        # Recorded before the write: after a crash, the re-read knows what may have landed.
-        self._set(row, [r.ticket_id for r in rows], "submitted", retry_at=self.clock.now() + ORPHAN_AFTER)
-        writer = self.gateway.bulk_writer(lambda _count: self._claim.renew())
-        writer.add(items, then=lambda outcome: self._landed(row, outcome), then_adds=False)
-        writer.finish()
-
-    def _landed(self, row: UpdateRow, outcome: BulkOutcome) -> None:
-        self._set(row, sorted(outcome.succeeded), "sent")
-        # A conflict or a ticket gone: a re-read says what happened. Anything else is tried again later.
-        reread = to_reread(outcome.failed)
-        later = {t: reason for t, reason in outcome.failed.items() if t not in reread}
-        if later:
-            with self.sessions() as session:
-                for ticket_id, reason in later.items():
-                    reply = session.get(UpdateReplyRow, (row.id, ticket_id))
-                    reply.attempts += 1
-                    reply.state, reply.detail = "retry", reason[:500]
-                    reply.retry_at = self.clock.now() + retry_wait(reply.attempts)
-                    reply.updated_at = self.clock.now()
-                session.commit()
-            log_failures("update.reply-failed", row.incident_id, later, "retried")
-        if reread:
-            with self.sessions() as session:
-                rows = list(session.scalars(select(UpdateReplyRow).where(
-                    UpdateReplyRow.update_id == row.id, UpdateReplyRow.ticket_id.in_(reread))))
-            self._recheck(row, rows)
-
-    def _recheck(self, row: UpdateRow, rows: list[UpdateReplyRow]) -> None:
-        """Re-read these tickets: the reply landed (its marker says so), the ticket is solved or gone, or it
-        is planned again with what Zendesk has now."""
-        if not rows:
-            return
-        found = {t.id: t for t in self.gateway.tickets([r.ticket_id for r in rows])}
-        gone: dict[int, str] = {}
-        now = self.clock.now()
-        with self.sessions() as session:
-            for reply in rows:
-                ticket = found.get(reply.ticket_id)
-                values: dict = {"updated_at": now, "retry_at": None}
-                if ticket is not None and update_tag(row.id) in ticket.tags:
-                    values.update(state="sent", detail=None)
-                elif ticket is not None and ticket.status == "solved":
-                    values.update(state="skipped", detail="solved: the update is for customers still waiting")
-                elif reason := give_up_reason(ticket, reply.attempts, reply.detail):
-                    values.update(state="given_up", detail=reason)
-                    gone[reply.ticket_id] = reason
-                else:
-                    values.update(state="planned", updated_stamp=ticket.updated_at, attempts=reply.attempts + 1)
-                session.execute(update(UpdateReplyRow).where(
-                    UpdateReplyRow.update_id == row.id, UpdateReplyRow.ticket_id == reply.ticket_id).values(**values))
-            session.commit()
-        log_failures("update.reply-given-up", row.incident_id, gone, "given up")
-
-    def _set(self, row: UpdateRow, ticket_ids: list[int], state: str, retry_at: datetime | None = None) -> None:
-        with self.sessions() as session:
-            for batch in chunks(ticket_ids, 500):
-                session.execute(update(UpdateReplyRow).where(
-                    UpdateReplyRow.update_id == row.id, UpdateReplyRow.ticket_id.in_(batch))
-                    .values(state=state, retry_at=retry_at, updated_at=self.clock.now()))
-            session.commit()
-
     def _report(self, row: UpdateRow) -> UpdateReport:
         report = UpdateReport(incident_id=row.incident_id, update_id=row.id, created_at=row.created_at)
         with self.sessions() as session:
@@ -327,3 +241,26 @@ class InterimUpdates:
         with self.sessions() as session:
             session.execute(update(UpdateRow).where(UpdateRow.id == row.id).values(finished_at=self.clock.now()))
             session.commit()
+
+
+class UpdateReplies(ReplyLedger):
+    """One update's rows: its text (or macro reply) in each requester's language, as a public reply."""
+
+    event = "update.reply"
+
+    def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock, claim: Claim,
+                 row: UpdateRow, replies: dict[str, dict]):
+        super().__init__(sessions, gateway, clock, claim, UpdateReplyRow.update_id, row.id, row.incident_id)
+        self.marks = frozenset({update_tag(row.id)})
+        self.update_id = row.id
+        self.replies = replies
+
+    def item(self, row: UpdateReplyRow) -> dict:
+        return {"id": row.ticket_id, "safe_update": True, "updated_stamp": row.updated_stamp,
+                "comment": {**self.replies[row.language], "public": True, "author_id": row.author_id},
+                "additional_tags": [update_tag(self.update_id)]}
+
+    def settled_by(self, row: UpdateReplyRow, ticket: Ticket) -> tuple[str, str] | None:
+        if ticket.status == "solved":
+            return "skipped", "solved: the update is for customers still waiting"
+        return None

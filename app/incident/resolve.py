@@ -22,13 +22,12 @@ from app.clock import Clock
 from app.config import Config
 from app.incident.history import CLI, record_change
 from app.incident.model import Audience, State, audience_of, closing_language
-from app.incident.take_in import (
-    LIVE_TAG, ORPHAN_AFTER, give_up_reason, log_failures, retry_wait, to_reread,
-)
+from app.incident.reply_ledger import ReplyLedger
+from app.incident.take_in import LIVE_TAG, log_failures
 from app.store.claims import Claim
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
 from app.zendesk.gateway import ZendeskGateway, chunks
-from app.zendesk.model import BulkOutcome, Macro, Ticket, User
+from app.zendesk.model import Macro, Ticket, User
 
 CALLBACK_NOTE = ("Outage resolved. This requester has no email address, so no closing email could be sent: "
                  "please call them back on {phone}.")
@@ -37,9 +36,6 @@ PROBLEM_SOLVED_NOTE = "Outage resolved by Outage Desk: {sent} customers notified
 MAX_CONFLICT_RETRIES = 3
 # A resolve whose process stopped renewing its claim this long ago is taken over by the worker.
 CLAIM_TIMEOUT = timedelta(seconds=60)
-# How long a command waits, beside its own writes, for replies that failed and are due again soon.
-INLINE_RETRY_WINDOW = timedelta(seconds=30)
-MAX_ROUNDS = 20
 PENDING = ("planned", "submitted", "retry")
 DONE = {"email": "sent", "callback": "callback"}
 
@@ -134,35 +130,11 @@ class Resolution:
             with self.sessions() as session:
                 session.add_all(self._plan(incident, macros, unplanned))
                 session.commit()
-        # Whoever holds the claim is the only live resolver: every submitted row is a dead process's.
-        self._recheck(incident, self._rows(incident, ("submitted",), only_author))
-        for _round in range(MAX_ROUNDS):
-            self._claim.renew()
-            # Planned: new, or planned again after a conflict showed someone else wrote to the ticket.
-            planned = self._rows(incident, ("planned",), only_author)
-            if planned:
-                self._send(incident, macros, planned, on_progress)
-                continue
-            retry = self._rows(incident, ("retry",), only_author,
-                               due_within=INLINE_RETRY_WINDOW if wait else timedelta(0))
-            if not retry:
-                return
-            first = min(row.retry_at for row in retry)
-            if first > self.clock.now():
-                self.clock.sleep((first - self.clock.now()).total_seconds())
-            self._recheck(incident, retry)
-
-    def _rows(self, incident: IncidentRow, states: tuple[str, ...], only_author: int | None = None,
-              due_within: timedelta = timedelta(0)) -> list[NotificationRow]:
-        query = select(NotificationRow).where(NotificationRow.incident_id == incident.id,
-                                              NotificationRow.state.in_(states))
-        if "retry" in states:
-            query = query.where(NotificationRow.retry_at <= self.clock.now() + due_within)
-        if only_author is not None:
-            query = query.where(NotificationRow.author_id == only_author,
-                                NotificationRow.audience == Audience.ASSIGNED)
-        with self.sessions() as session:
-            return list(session.scalars(query.order_by(NotificationRow.ticket_id)))
+        mine = () if only_author is None else (NotificationRow.author_id == only_author,
+                                               NotificationRow.audience == Audience.ASSIGNED)
+        ledger = ClosingReplies(self.sessions, self.gateway, self.clock, self._claim, incident, macros,
+                                self.referent().id)
+        ledger.send_all(wait, where=mine, on_progress=on_progress)
 
     def _unplanned(self, incident: IncidentRow) -> list[int]:
         """The incident's tickets (but those it gave up taking in) with no row in the closing ledger."""
@@ -203,103 +175,6 @@ class Resolution:
             else:
                 report.planned[row.audience] += 1
         return report
-
-    def _item(self, row: NotificationRow, macro: Macro) -> dict:
-        """One write: the reply (or the call-back note), its marker, the live tag gone, safe update."""
-        referent_id = self.referent().id
-        item: dict = {"id": row.ticket_id, "safe_update": True, "updated_stamp": row.updated_stamp,
-                      "remove_tags": [LIVE_TAG]}
-        if row.audience != Audience.ASSIGNED:
-            item["assignee_id"] = referent_id
-        if row.kind == "callback":
-            # The customer is still to be told: the ticket stays open with whoever calls, out of the
-            # problem's cascade (a task, no longer its incident), until an agent closes it.
-            return {**item, "comment": {"body": CALLBACK_NOTE.format(phone=row.phone or "unknown"), "public": False,
-                                        "author_id": referent_id},
-                    "additional_tags": [callback_tag(row.incident_id)], "type": "task", "status": "open"}
-        # The fixed tag says, for any later outage, that this ticket had its reply.
-        item["additional_tags"] = [closing_tag(row.incident_id), CLOSED_TAG]
-        # The macro as Zendesk would apply it (its reply, status, tags, fields); our markers win.
-        return macro.apply_to(item, row.author_id)
-
-    def _send(self, incident: IncidentRow, macros: dict[str, Macro], rows: list[NotificationRow],
-              on_progress: Callable[[int], None] | None) -> None:
-        if not rows:
-            return
-        items = [self._item(row, macros[row.language]) for row in rows]
-        # Recorded before the write: after a crash, the re-read knows what may have landed.
-        self._set(incident.id, [row.ticket_id for row in rows], "submitted",
-                  retry_at=self.clock.now() + ORPHAN_AFTER)
-
-        def progressed(count: int) -> None:
-            self._claim.renew()
-            if on_progress:
-                on_progress(count)
-
-        writer = self.gateway.bulk_writer(progressed)
-        kinds = {row.ticket_id: row.kind for row in rows}
-        writer.add(items, then=lambda outcome: self._landed(incident, outcome, kinds), then_adds=False)
-        writer.finish()
-
-    def _landed(self, incident: IncidentRow, outcome: BulkOutcome, kinds: dict[int, str]) -> None:
-        for kind, state in DONE.items():
-            self._set(incident.id, [t for t in outcome.succeeded if kinds[t] == kind], state)
-        # A conflict or a ticket gone: a re-read says what happened. Anything else is tried again later.
-        reread = to_reread(outcome.failed)
-        later = {t: reason for t, reason in outcome.failed.items() if t not in reread}
-        if later:
-            with self.sessions() as session:
-                attempts = dict(session.execute(select(NotificationRow.ticket_id, NotificationRow.attempts).where(
-                    NotificationRow.incident_id == incident.id,
-                    NotificationRow.ticket_id.in_(list(later)))).all())
-                for ticket_id, reason in later.items():
-                    tries = attempts.get(ticket_id, 0) + 1
-                    session.execute(update(NotificationRow).where(
-                        NotificationRow.incident_id == incident.id, NotificationRow.ticket_id == ticket_id)
-                        .values(state="retry", attempts=tries, retry_at=self.clock.now() + retry_wait(tries),
-                                detail=reason[:500], updated_at=self.clock.now()))
-                session.commit()
-            log_failures("resolve.reply-failed", incident.id, later, "retried")
-        if reread:
-            with self.sessions() as session:
-                rows = list(session.scalars(select(NotificationRow).where(
-                    NotificationRow.incident_id == incident.id, NotificationRow.ticket_id.in_(reread))))
-            self._recheck(incident, rows)
-
-    def _recheck(self, incident: IncidentRow, rows: list[NotificationRow]) -> None:
-        """Re-read these tickets: the reply landed (its marker says so), the ticket is gone, or it is
-        planned again with what Zendesk has now."""
-        if not rows:
-            return
-        marks = {closing_tag(incident.id), callback_tag(incident.id)}
-        found = {t.id: t for t in self.gateway.tickets([row.ticket_id for row in rows])}
-        gone: dict[int, str] = {}
-        now = self.clock.now()
-        with self.sessions() as session:
-            for row in rows:
-                ticket = found.get(row.ticket_id)
-                values: dict = {"updated_at": now}
-                if ticket is not None and marks.intersection(ticket.tags):
-                    values.update(state=DONE[row.kind], detail=None)
-                elif reason := give_up_reason(ticket, row.attempts, row.detail):
-                    values.update(state="given_up", detail=reason)
-                    gone[row.ticket_id] = reason
-                else:
-                    values.update(state="planned", updated_stamp=ticket.updated_at, attempts=row.attempts + 1,
-                                  retry_at=None)
-                session.execute(update(NotificationRow).where(
-                    NotificationRow.incident_id == incident.id, NotificationRow.ticket_id == row.ticket_id)
-                    .values(**values))
-            session.commit()
-        log_failures("resolve.reply-given-up", incident.id, gone, "given up")
-
-    def _set(self, incident_id: int, ticket_ids: list[int], state: str, retry_at: datetime | None = None) -> None:
-        with self.sessions() as session:
-            for batch in chunks(ticket_ids, 500):
-                session.execute(update(NotificationRow).where(
-                    NotificationRow.incident_id == incident_id, NotificationRow.ticket_id.in_(batch))
-                    .values(state=state, retry_at=retry_at, updated_at=self.clock.now()))
-            session.commit()
 
     def _ledger_report(self, incident: IncidentRow) -> ResolveReport:
         report = ResolveReport(incident_id=incident.id)
@@ -379,6 +254,39 @@ class Resolution:
                             .values(problem_solved_at=self.clock.now()))
             session.commit()
         return True
+
+
+class ClosingReplies(ReplyLedger):
+    """The closing ledger's rows of one incident: the closing macro's reply, or the call-back note."""
+
+    event = "resolve.reply"
+
+    def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock, claim: Claim,
+                 incident: IncidentRow, macros: dict[str, Macro], referent_id: int):
+        super().__init__(sessions, gateway, clock, claim, NotificationRow.incident_id, incident.id, incident.id)
+        self.marks = frozenset({closing_tag(incident.id), callback_tag(incident.id)})
+        self.macros = macros
+        self.referent_id = referent_id
+
+    def done_state(self, row: NotificationRow) -> str:
+        return DONE[row.kind]
+
+    def item(self, row: NotificationRow) -> dict:
+        """One write: the reply (or the call-back note), its marker, the live tag gone, safe update."""
+        item: dict = {"id": row.ticket_id, "safe_update": True, "updated_stamp": row.updated_stamp,
+                      "remove_tags": [LIVE_TAG]}
+        if row.audience != Audience.ASSIGNED:
+            item["assignee_id"] = self.referent_id
+        if row.kind == "callback":
+            # The customer is still to be told: the ticket stays open with whoever calls, out of the
+            # problem's cascade (a task, no longer its incident), until an agent closes it.
+            return {**item, "comment": {"body": CALLBACK_NOTE.format(phone=row.phone or "unknown"), "public": False,
+                                        "author_id": self.referent_id},
+                    "additional_tags": [callback_tag(row.incident_id)], "type": "task", "status": "open"}
+        # The fixed tag says, for any later outage, that this ticket had its reply.
+        item["additional_tags"] = [closing_tag(row.incident_id), CLOSED_TAG]
+        # The macro as Zendesk would apply it (its reply, status, tags, fields); our markers win.
+        return self.macros[row.language].apply_to(item, row.author_id)
 
 
 def affected_now(gateway: ZendeskGateway, incident: IncidentRow, ids: Iterable[int]) -> Iterator[Ticket]:

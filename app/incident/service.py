@@ -21,6 +21,7 @@ from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.interim import InterimUpdates, UpdateReport
 from app.incident.matching import belongs_to
+from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
@@ -44,9 +45,6 @@ CATCH_UP_WINDOW = timedelta(minutes=15)
 BACKFILL_CLAIM_TIMEOUT = timedelta(minutes=15)
 ACKNOWLEDGEMENT_OFF = "off"  # OUTAGE_DESK_ACK_MACRO=off: no acknowledgement pass
 DETACH_NOTE = "Detached from the outage \"{title}\" by an agent in Outage Desk: it will not get the closing email."
-# How long a command waits, beside its own writes, for take-ins that failed and are due again soon;
-# later ones are the worker's.
-INLINE_RETRY_WINDOW = timedelta(seconds=30)
 
 
 @dataclass
