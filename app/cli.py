@@ -175,6 +175,10 @@ def _print_active(desk, incidents) -> None:
         progress = desk.progress(incident.id)
         _print_tickets(f"of incident #{incident.id} cannot be taken in", progress.take_ins_given_up)
         _print_tickets(f"of incident #{incident.id} cannot be notified", progress.replies_given_up)
+        waiting = desk.status_page.awaiting_confirmation(incident.id)
+        if waiting is not None:
+            console.print(f"Incident #{incident.id}: the status page said resolved at {waiting.confirm_asked_at:%H:%M} UTC; "
+                          "an admin or the product referent confirms the resolve in the sidebar.")
         update = desk.interim.latest(incident.id)
         if update is not None:
             console.print(f"Incident #{incident.id}, last update #{update.update_id} at {update.created_at:%H:%M} UTC: "

@@ -37,6 +37,10 @@ ANNOUNCE_FOR = timedelta(hours=1)
 LEVEL_BY_IMPACT = {"critical": 1, "major": 2, "minor": 3}
 
 
+class NotYet(Exception):
+    """The event must wait for the worker's next pass (a resolve of an incident still being backfilled)."""
+
+
 @dataclass
 class Step:
     """What one event did for one incident tag."""
@@ -62,13 +66,21 @@ class StatusPage:
         with self.desk.sessions() as session:
             pending = list(session.scalars(select(StatusEventRow).where(StatusEventRow.processed_at.is_(None))
                                            .order_by(StatusEventRow.id)))
+        done = 0
         for event in pending:
             rules = self.components.rules_for(json.loads(event.components))
-            steps = [self._act(event, rule) for rule in rules] or [
-                Step("ignored: none of its components is mapped any more", tell=False)]
+            try:
+                steps = [self._act(event, rule) for rule in rules] or [
+                    Step("ignored: none of its components is mapped any more", tell=False)]
+            except NotYet:
+                break  # in order: a later event must not overtake this one
+            except (InputError, StateError) as error:
+                # What the store refuses now it refuses on every pass: said once, not retried forever.
+                steps = [Step(f"not acted on: {error}")]
             self._record(event, steps)
+            done += 1
         self.announce()
-        return len(pending)
+        return done
 
     def announce(self) -> None:
         """Tell Slack the steps it has not heard yet."""
@@ -170,6 +182,9 @@ class StatusPage:
     def _resolve(self, event: StatusEventRow, rule: ComponentRule, active: IncidentRow | None) -> Step:
         if active is None:
             return Step(f"no declared incident with tag {rule.tag} to resolve")
+        if active.state == State.DECLARED and active.backfilled_at is None:
+            # Declared moments ago (perhaps by this very pass): its tickets are taken in first, then resolved.
+            raise NotYet()
         tickets = self.desk.affected_count(active.id)
         if active.state == State.RESOLVING:
             if (self._changed_by_status_page(event, active.id, State.RESOLVING)

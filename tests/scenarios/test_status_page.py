@@ -4,6 +4,7 @@ or waits for an admin or the product referent to confirm it when the admin chose
 once, by the worker; Slack hears each step."""
 
 import json
+import logging
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -133,7 +134,9 @@ def test_the_url_carries_a_token_stored_encrypted_and_printed_the_same_until_rot
     desk.sessions.kw["bind"].dispose()
 
 
-def test_investigating_declares_the_components_incident_and_the_worker_tags_its_tickets(account, service, channel):
+def test_investigating_declares_the_components_incident_and_the_worker_tags_its_tickets(account, service, channel,
+                                                                                        caplog):
+    caplog.set_level(logging.DEBUG)
     desk, hook, _ = service
     accepted = hook.post(statuspage_incident(account, "investigating", "2026-11-22T10:00:00.000Z"))
     assert accepted.status_code == 202
@@ -155,6 +158,28 @@ def test_investigating_declares_the_components_incident_and_the_worker_tags_its_
     assert ("Status page: *Elevated API errors* is investigating (API): declared incident "
             f"#{incident.id} (tag api_down)") in told
     assert f"Outage declared: *Elevated API errors*. {len(tickets)} tickets taken in" in declared
+    assert hook.path.rsplit("/", 1)[1] not in caplog.text  # the token is never logged
+
+
+def test_a_status_page_that_said_investigating_then_resolved_while_the_worker_was_down_is_followed_in_order(
+        account, service, channel):
+    desk, hook, _ = service
+    assert hook.post(statuspage_incident(account, "investigating", "2026-11-22T10:00:00.000Z")).status_code == 202
+    assert hook.post(statuspage_incident(account, "resolved", "2026-11-22T10:20:00.000Z")).status_code == 202
+
+    run_tasks(desk)  # declares and takes the tickets in; the resolve waits for the backfill
+    [incident] = desk.active_incidents()
+    assert incident.state == State.DECLARED and incident.backfilled_at is not None
+    taken = affected_tickets(desk, incident.id)
+    mark = len(account.state.emails)
+
+    run_tasks(desk)
+    assert desk.incident(incident.id).state == State.RESOLVED
+    closing = Counter(email["ticket_id"] for email in account.emails_since(mark))
+    assert set(closing) <= set(taken) and set(closing.values()) == {1}
+    assert len(closing) == desk.progress(incident.id).notified > 0
+    assert [c[1:] for c in changes(desk, incident.id)] == [("declared", "status page"), ("resolving", "status page"),
+                                                          ("resolved", "worker")]
 
 
 def test_a_redelivery_is_processed_once_and_a_later_status_changes_nothing_declared(account, service, channel):
@@ -227,6 +252,7 @@ def test_with_confirmation_chosen_the_resolve_waits_for_an_admin_or_the_referent
 
     assert sidebar.get(f"/api/state?ticket_id={tickets[0]}",
                        headers=as_user(admin)).get_json()["status_resolve"]["can_confirm"] is True
+    assert "the status page said resolved at" in status(desk)
     confirmed = sidebar.post(f"/api/incidents/{incident.id}/confirm-resolve", headers=as_user(admin))
     assert confirmed.status_code == 202 and confirmed.get_json()["incident"]["state"] == "resolving"
     run_tasks(desk)
@@ -324,3 +350,11 @@ def test_a_wrong_status_page_setting_is_named_at_start(tmp_path, variable, value
     with pytest.raises(ConfigError, match=problem) as error:
         load_config({variable: value, "DATABASE_URL": f"sqlite:///{tmp_path}/s.db"}, dotenv_path=None)
     assert variable in error.value.problems
+
+
+def status(desk) -> str:
+    """`outage-desk status` on the desk's store, as an operator reads it."""
+    result = CliRunner().invoke(cli, ["status"], env={"DATABASE_URL": str(desk.sessions.kw["bind"].url),
+                                                      "COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
