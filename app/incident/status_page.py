@@ -70,13 +70,10 @@ class StatusPage:
         for event in pending:
             rules = self.components.rules_for(json.loads(event.components))
             try:
-                steps = [self._act(event, rule) for rule in rules] or [
+                steps = [self._act_or_say_why(event, rule) for rule in rules] or [
                     Step("ignored: none of its components is mapped any more", tell=False)]
             except NotYet:
                 break  # in order: a later event must not overtake this one
-            except (InputError, StateError) as error:
-                # What the store refuses now it refuses on every pass: said once, not retried forever.
-                steps = [Step(f"not acted on: {error}")]
             self._record(event, steps)
             done += 1
         self.announce()
@@ -93,9 +90,10 @@ class StatusPage:
             components = ", ".join(json.loads(event.components))
             text = (f":satellite_antenna: Status page: *{escape(event.name)}* is {event.status} "
                     f"({escape(components)}): {escape(event.outcome or '')}.")
-            # Recorded once Slack has it; without Slack configured there is no one to tell.
+            # Recorded once Slack has it; without Slack configured there is no one to tell. A Slack that
+            # failed one is not asked for the rest this pass: the worker's other jobs do not wait on it.
             if self.desk.alerts.enabled and not self.desk.alerts.send(text):
-                continue
+                break
             with self.desk.sessions() as session:
                 session.execute(update(StatusEventRow).where(StatusEventRow.id == event.id)
                                 .values(announced_at=self.desk.clock.now()))
@@ -115,6 +113,13 @@ class StatusPage:
             session.commit()
         log.info("status-page.event", extra={"event": event.id, "status": event.status,
                                              "incident": linked.incident_id if linked else None})
+
+    def _act_or_say_why(self, event: StatusEventRow, rule: ComponentRule) -> Step:
+        try:
+            return self._act(event, rule)
+        except (InputError, StateError) as error:
+            # What the store refuses now it refuses on every pass: said once, not retried forever.
+            return Step(f"not acted on: {error}")
 
     def _act(self, event: StatusEventRow, rule: ComponentRule) -> Step:
         if event.status in ("investigating", "identified"):

@@ -52,7 +52,7 @@ class StatusWebhookReceiver:
             return Receipt(200, {"status": "ignored", "reason": "no component of the incident is mapped "
                                                                "(OUTAGE_DESK_STATUS_COMPONENTS)"})
         row = {"delivery_key": event.delivery_key, "source_id": event.source_id, "name": event.name,
-               "status": event.status, "impact": (event.impact or "")[:20] or None,
+               "status": event.status, "impact": event.impact,
                "components": json.dumps(components), "opened_at": event.opened_at,
                "received_at": self._clock.now()}
         with self._engine.connect() as connection:

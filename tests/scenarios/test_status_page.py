@@ -358,3 +358,20 @@ def status(desk) -> str:
                                                       "COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def test_a_step_slack_missed_is_told_on_the_next_pass_and_only_once(account, tmp_path, channel):
+    desk, hook, _ = start_service(account, tmp_path, channel)
+    slack_down = build_desk(replace(desk.config, slack_webhook_url="http://127.0.0.1:9/services/T/B/down"))
+    assert hook.post(statuspage_incident(account, "investigating", "2026-11-22T10:00:00.000Z")).status_code == 202
+
+    run_tasks(slack_down)  # declared and taken in; Slack heard nothing
+    [incident] = desk.active_incidents()
+    assert channel.messages == []
+
+    run_tasks(desk)
+    run_tasks(desk)
+    told = [m for m in channel.messages if "Status page: *Elevated API errors* is investigating" in m]
+    assert len(told) == 1 and f"declared incident #{incident.id}" in told[0]
+    for each in (desk, slack_down):
+        each.sessions.kw["bind"].dispose()
