@@ -175,6 +175,10 @@ def _print_active(desk, incidents) -> None:
         progress = desk.progress(incident.id)
         _print_tickets(f"of incident #{incident.id} cannot be taken in", progress.take_ins_given_up)
         _print_tickets(f"of incident #{incident.id} cannot be notified", progress.replies_given_up)
+        waiting = desk.status_page.awaiting_confirmation(incident.id)
+        if waiting is not None:
+            console.print(f"Incident #{incident.id}: the status page said resolved at {waiting.confirm_asked_at:%H:%M} UTC; "
+                          "an admin or the product referent confirms the resolve in the sidebar.")
         update = desk.interim.latest(incident.id)
         if update is not None:
             console.print(f"Incident #{incident.id}, last update #{update.update_id} at {update.created_at:%H:%M} UTC: "
@@ -311,6 +315,29 @@ def setup(config: Config, service_url, tag, dry_run) -> None:
         save_secret(desk.sessions, box, WEBHOOK_SIGNING_SECRET, learnt["webhook_secret"])
     if plan.changes:
         console.print(f"Done: {len(plan.changes)} changes. The webhook's signing secret is stored for `serve`.")
+
+
+@cli.command("status-webhook")
+@click.option("--service-url", required=True, help="Public base URL of the Outage Desk service (https://...).")
+@click.option("--rotate", is_flag=True, help="Make a new token, hence a new URL; `serve` takes it at its next start.")
+@with_config(zendesk=False)
+def status_webhook(config: Config, service_url, rotate) -> None:
+    """Print the URL to give the status page as its webhook; its secret token is made once and stored encrypted."""
+    from app.intake.status_token import StatusToken
+    from app.store.secrets import SecretBox
+    from app.store.settings import STATUS_WEBHOOK_TOKEN, load_secret, save_secret
+    from app.wiring import build_sessions
+
+    if not service_url.startswith(("https://", "http://")):
+        raise InputError("--service-url must start with https:// (or http:// for a local test)")
+    box = SecretBox(config.outage_desk_secret_key)
+    sessions = build_sessions(config)
+    token = None if rotate else load_secret(sessions, box, STATUS_WEBHOOK_TOKEN)
+    if token is None:
+        token = StatusToken.new()
+        save_secret(sessions, box, STATUS_WEBHOOK_TOKEN, token)
+    # The URL is the secret, as keygen's key is: printed for the admin to paste, never logged.
+    click.echo(f"{service_url.rstrip('/')}/webhooks/status/{token}")
 
 
 @cli.command()

@@ -47,6 +47,10 @@ class Config:
     # Who a suspected outage calls on in Slack: the production and product referents' <@U…> ids.
     outage_desk_slack_mentions: str = "<!here>"
     outage_desk_max_webhook_bytes: int = 64 * 1024
+    # The status page's components Outage Desk acts on, as JSON: {"API": {"tag": "api_down", "query": "API"}}.
+    outage_desk_status_components: str | None = None
+    # What the status page's "resolved" does: "auto" starts the resolve, "confirm" waits for an admin or the referent.
+    outage_desk_status_resolve: str = "auto"
     # The most one Zendesk request may take, from connecting to the last byte of the answer.
     zendesk_timeout_seconds: int = 60
 
@@ -87,6 +91,7 @@ class Config:
     def wrong(self) -> dict[str, str]:
         """The settings whose value cannot work, whatever the command."""
         # Here, not at the top: it loads SQLAlchemy and Alembic, which `--help` and `package` do without.
+        from app.incident.status_components import status_page_problems
         from app.store.db import database_url_problem
 
         problems = {}
@@ -94,6 +99,7 @@ class Config:
             problems["ZENDESK_URL"] = "must start with http:// or https://"
         if self.zendesk_timeout_seconds < 1:
             problems["ZENDESK_TIMEOUT_SECONDS"] = "must be at least 1"
+        problems.update(status_page_problems(self))
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.store.tables import StateChangeRow
 
-# Causes that are not a person: the worker's detection, the command line, the worker itself.
-DETECTION, CLI, WORKER = "detection", "cli", "worker"
+# Causes that are not a person: the worker's detection, the command line, the worker itself, the status page.
+DETECTION, CLI, WORKER, STATUS_PAGE = "detection", "cli", "worker", "status page"
 
 
 def record_change(session: Session, incident_id: int, from_state: str | None, to_state: str, by: str | int,

@@ -25,6 +25,7 @@ ACTIVE_STATES = (State.DECLARED, State.RESOLVING)
 class Kind(StrEnum):
     UNPLANNED = "unplanned"
     SCHEDULED = "scheduled"
+    STATUS_PAGE = "status_page"  # declared by the status page's webhook
 
 
 class Audience(StrEnum):

@@ -25,6 +25,7 @@ from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
+from app.incident.status_page import StatusPage
 from app.incident.take_in import (
     LIVE_TAG, AccountObjects, TakeIn, TakeInTally, log_failures, protected_tags, taken_tag,
 )
@@ -560,8 +561,9 @@ class OutageDesk:
         return claimed
 
     def run_tasks(self) -> int:
-        """Finish declarations and resolves nobody is running, retry failed take-ins, and run the
-        sidebar's queued tasks, oldest first; returns how many things it did."""
+        """Act on the status page's events, finish declarations and resolves nobody is running, retry failed
+        take-ins, and run the sidebar's queued tasks, oldest first; returns how many things it did."""
+        status_events = self.status_page.run_pending()  # first: what it declares is backfilled in this pass
         unfinished = self._claim_backfills()
         for incident in unfinished:
             self.backfill(incident)
@@ -592,7 +594,7 @@ class OutageDesk:
                 session.execute(update(TaskRow).where(TaskRow.id == task.id)
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
-        return len(unfinished) + len(resolving) + len(updates) + bool(retried) + len(tasks)
+        return status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried) + len(tasks)
 
     # -- interim updates -----------------------------------------------------------
 
@@ -611,6 +613,11 @@ class OutageDesk:
             # A macro we cannot send, or without the default language, is refused before the update is stored.
             closing_language(None, set(self.gateway.macros(message.macro)), self.config.outage_desk_default_language)
         return self.interim.run(self.interim.post(incident, message, by_user, force))
+
+    @property
+    def status_page(self) -> StatusPage:
+        """The status page's webhooks, acted on through this desk's declare, confirm and resolve."""
+        return StatusPage(self)
 
     # -- webhook intake ------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from app.store.secrets import SecretBox
 from app.store.tables import SettingRow
 
 WEBHOOK_SIGNING_SECRET = "webhook_signing_secret"
+STATUS_WEBHOOK_TOKEN = "status_webhook_token"  # the secret in the status page webhook's URL
 FERNET_VERSION = b"\x80"  # the first byte of every Fernet token
 
 

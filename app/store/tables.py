@@ -1,4 +1,4 @@
-"""The tables: incidents, the tickets they took in, the webhook inbox, the closing and update ledgers, the worker
+"""The tables: incidents, the tickets they took in, the webhook inboxes, the closing and update ledgers, the worker
 lease."""
 
 from __future__ import annotations
@@ -273,3 +273,33 @@ class HeartbeatRow(Base):
     # Counts every check: SQLite skips writing a row set to the values it already holds, so the same
     # time twice would commit nothing and pass on a store that takes no write.
     beats: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatusEventRow(Base):
+    """A status page's incident webhook, stored before it is acknowledged; the worker acts on it once."""
+
+    __tablename__ = "status_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The status page's incident id, status and update time: a redelivery has the same, and is not stored again.
+    delivery_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source_id: Mapped[str] = mapped_column(String(100))  # the status page's incident id
+    name: Mapped[str] = mapped_column(Text)  # the status page's incident name: free text, as the customers read it
+    status: Mapped[str] = mapped_column(String(20))  # investigating | identified | monitoring | resolved
+    impact: Mapped[str | None] = mapped_column(String(20))
+    # The mapped components it names (a JSON list of OUTAGE_DESK_STATUS_COMPONENTS keys).
+    components: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the status page incident's created_at
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # Set once Slack has the step: a step Slack missed is told on the next pass.
+    announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A resolve that waits for a person (OUTAGE_DESK_STATUS_RESOLVE=confirm): since when, who confirmed it, and when.
+    confirm_asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    confirmed_by: Mapped[str | None] = mapped_column(String(80))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("status_events_pending", "processed_at", "id"),
+                      Index("status_events_by_incident", "incident_id", "id"))

@@ -10,14 +10,17 @@ from app.clock import Clock, SystemClock
 from app.config import Config, load_config
 from app.errors import ConfigError
 from app.incident.service import OutageDesk
+from app.incident.status_components import ComponentMap
 from app.intake.receiver import WebhookReceiver
+from app.intake.status_receiver import StatusWebhookReceiver
+from app.intake.status_token import StatusToken
 from app.intake.roles import RoleCache
 from app.intake.session import SidebarSession
 from app.intake.signature import ZendeskSignature
 from app.intake.zaf_jwt import AppKey, ZafSignedUrl
 from app.store.db import make_engine, make_session_factory
 from app.store.secrets import SecretBox
-from app.store.settings import WEBHOOK_SIGNING_SECRET, load_secret
+from app.store.settings import STATUS_WEBHOOK_TOKEN, WEBHOOK_SIGNING_SECRET, load_secret
 from app.wiring import build_gateway
 
 
@@ -39,6 +42,10 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     app.extensions["outage_desk.clock"] = clock
     app.extensions["outage_desk.receiver"] = WebhookReceiver(
         ZendeskSignature(secret, clock), engine, clock, config.outage_desk_max_webhook_bytes)
+    # Read once, like the signing secret: `outage-desk status-webhook --rotate` takes effect at the next start.
+    app.extensions["outage_desk.status_receiver"] = StatusWebhookReceiver(
+        StatusToken(load_secret(sessions, box, STATUS_WEBHOOK_TOKEN)),
+        ComponentMap.from_json(config.outage_desk_status_components), engine, clock, config.outage_desk_max_webhook_bytes)
     _wire_sidebar(app, config, sessions, clock, box)
 
     from app.intake.webhooks import bp as webhooks_bp

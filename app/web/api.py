@@ -70,7 +70,17 @@ def state():
     suspected = desk.suspected_for(ticket_id)
     return jsonify(incident=_incident_json(incident), ticket={"id": ticket_id, "attached": attached},
                    suspected=_suspected_json(*suspected) if suspected else None,
+                   status_resolve=_status_resolve_json(incident) if incident is not None else None,
                    user={"id": g.user_id, "role": g.role})
+
+
+def _status_resolve_json(incident: IncidentRow) -> dict | None:
+    """The status page's resolve of the incident, while it waits for an admin or the referent."""
+    event = _desk().status_page.awaiting_confirmation(incident.id)
+    if event is None:
+        return None
+    return {"incident_id": incident.id, "name": event.name, "asked_at": event.confirm_asked_at.isoformat(),
+            "can_confirm": _may_confirm()}
 
 
 def _suspected_json(incident: IncidentRow, cluster: Cluster) -> dict:
@@ -175,6 +185,15 @@ def resolve(incident_id: int):
     if g.role != "admin":
         raise PermissionDenied("only admins can resolve an outage")
     incident = _desk().mark_resolving(_declared(incident_id).id, by_user=g.user_id)
+    return jsonify(incident=_incident_json(incident)), 202
+
+
+@bp.post("/incidents/<int:incident_id>/confirm-resolve")
+def confirm_resolve(incident_id: int):
+    """The status page said resolved and the admin chose to confirm it: start the resolve."""
+    if not _may_confirm():
+        raise PermissionDenied("only admins and the product referent can confirm the status page's resolve")
+    incident = _desk().status_page.confirm_resolve(_declared(incident_id).id, by=g.user_id)
     return jsonify(incident=_incident_json(incident)), 202
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
 class Service:
     """The real Outage Desk service on a thread, over a live sandbox Zendesk, recording what it is asked."""
 
-    def __init__(self, account: Account, tmp_path: Path):
-        config = desk_config(account, tmp_path)
+    def __init__(self, account: Account, tmp_path: Path, **settings):
+        """`settings`: Config fields over the scenarios' own (e.g. the status page's)."""
+        config = replace(desk_config(account, tmp_path), **settings)
         engine = make_engine(config.database_url)
         upgrade(engine)
         engine.dispose()

@@ -54,7 +54,11 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Skip wrap-up: take the next contact.',
       resolve: 'Resolve the outage',
       resolveWarning: 'Every affected customer will get the closing reply.',
-      resolveConfirm: 'Yes, resolve'
+      resolveConfirm: 'Yes, resolve',
+      badgeStatusResolved: 'The status page says resolved',
+      statusResolveHint: 'Confirm to send every affected customer the closing reply.',
+      statusResolveWaiting: 'An admin or the product referent will confirm the resolve.',
+      confirmStatusResolve: 'Confirm the resolve'
     },
     fr: {
       badgeSuspected: 'Incident suspecté',
@@ -107,7 +111,11 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Pas de post-appel (wrap-up)\u00a0: enchaînez.',
       resolve: 'Résoudre l’incident',
       resolveWarning: 'Chaque client concerné recevra la réponse de clôture.',
-      resolveConfirm: 'Oui, résoudre'
+      resolveConfirm: 'Oui, résoudre',
+      badgeStatusResolved: 'La page de statut indique «\u00a0résolu\u00a0»',
+      statusResolveHint: 'Confirmez pour envoyer la réponse de clôture à chaque client concerné.',
+      statusResolveWaiting: 'Un administrateur ou le référent produit va confirmer la résolution.',
+      confirmStatusResolve: 'Confirmer la résolution'
     },
     es: {
       badgeSuspected: 'Incidencia sospechada',
@@ -157,7 +165,11 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Omita el cierre (wrap-up): pase al siguiente contacto.',
       resolve: 'Resolver la incidencia',
       resolveWarning: 'Cada cliente afectado recibirá la respuesta de cierre.',
-      resolveConfirm: 'Sí, resolver'
+      resolveConfirm: 'Sí, resolver',
+      badgeStatusResolved: 'La página de estado indica «resuelto»',
+      statusResolveHint: 'Confirme para enviar la respuesta de cierre a cada cliente afectado.',
+      statusResolveWaiting: 'Un administrador o el referente de producto confirmará la resolución.',
+      confirmStatusResolve: 'Confirmar la resolución'
     },
     ru: {
       badgeSuspected: 'Возможный сбой',
@@ -222,7 +234,11 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Без постобработки (wrap-up): сразу берите следующее обращение.',
       resolve: 'Завершить сбой',
       resolveWarning: 'Все затронутые клиенты получат итоговый ответ.',
-      resolveConfirm: 'Да, завершить'
+      resolveConfirm: 'Да, завершить',
+      badgeStatusResolved: 'Страница статуса сообщает: решено',
+      statusResolveHint: 'Подтвердите, чтобы отправить каждому затронутому клиенту заключительный ответ.',
+      statusResolveWaiting: 'Администратор или ответственный за продукт подтвердит завершение.',
+      confirmStatusResolve: 'Подтвердить завершение'
     },
     de: {
       badgeSuspected: 'Vermutete Störung',
@@ -275,7 +291,11 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Keine Nachbearbeitung: nehmen Sie den nächsten Kontakt an.',
       resolve: 'Störung als behoben markieren',
       resolveWarning: 'Alle betroffenen Kunden erhalten die Abschlussantwort.',
-      resolveConfirm: 'Ja, als behoben markieren'
+      resolveConfirm: 'Ja, als behoben markieren',
+      badgeStatusResolved: 'Die Statusseite meldet: behoben',
+      statusResolveHint: 'Bestätigen Sie, um jedem betroffenen Kunden die Abschlussantwort zu senden.',
+      statusResolveWaiting: 'Ein Administrator oder der Produktverantwortliche bestätigt die Behebung.',
+      confirmStatusResolve: 'Behebung bestätigen'
     },
     'pt-BR': {
       badgeSuspected: 'Instabilidade suspeita',
@@ -328,7 +348,11 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Pule o pós-atendimento (wrap-up): siga para o próximo contato.',
       resolve: 'Resolver a instabilidade',
       resolveWarning: 'Todos os clientes afetados receberão a resposta de encerramento.',
-      resolveConfirm: 'Sim, resolver'
+      resolveConfirm: 'Sim, resolver',
+      badgeStatusResolved: 'A página de status informa: resolvido',
+      statusResolveHint: 'Confirme para enviar a resposta de encerramento a cada cliente afetado.',
+      statusResolveWaiting: 'Um administrador ou o referente do produto confirmará a resolução.',
+      confirmStatusResolve: 'Confirmar a resolução'
     }
   };
 

@@ -21,7 +21,7 @@
   const el = (id) => document.getElementById(id);
   let i18n = window.OutageDeskI18n.forLocale('en');
   let zendesk = null; // ticket, agent and account, as Zendesk gives them
-  let state = null; // the service's last word: {incident, ticket, suspected, user}
+  let state = null; // the service's last word: {incident, ticket, suspected, status_resolve, user}
 
   client.on('app.registered', async function () {
     try {
@@ -144,6 +144,19 @@
     el('resolve').hidden = false;
     el('resolve-confirm').hidden = true;
     renderSuspected(state.suspected);
+    renderStatusResolve(state.status_resolve);
+  }
+
+  // The status page's "resolved", waiting for an admin or the product referent (OUTAGE_DESK_STATUS_RESOLVE=confirm).
+  function renderStatusResolve(waiting) {
+    el('status-resolve').hidden = !waiting;
+    if (!waiting) {
+      return;
+    }
+    el('status-resolve-name').textContent = waiting.name;
+    el('status-resolve-hint').hidden = !waiting.can_confirm;
+    el('confirm-status-resolve').hidden = !waiting.can_confirm;
+    el('status-resolve-waiting').hidden = waiting.can_confirm;
   }
 
   // Detection's suspicion, "5 tickets like this one in 12 minutes": Confirm and Dismiss for those the
@@ -272,6 +285,15 @@
     act(async () => {
       await callService('POST', '/api/incidents/' + state.suspected.id + '/dismiss');
       state = await loadState();
+      render();
+    });
+  });
+
+  el('confirm-status-resolve').addEventListener('click', () => {
+    act(async () => {
+      const answer = await callService('POST', '/api/incidents/' + state.status_resolve.incident_id + '/confirm-resolve');
+      state.incident = answer.incident;
+      state.status_resolve = null;
       render();
     });
   });
