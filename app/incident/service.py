@@ -29,6 +29,7 @@ from app.incident.take_in import (
 )
 from app.incident.triggers import set_update_trigger
 from app.incident.update_message import UpdateMessage
+from app.incident.voice import VoiceWatch
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
@@ -613,6 +614,11 @@ class OutageDesk:
             # A macro we cannot send, or without the default language, is refused before the update is stored.
             closing_language(None, set(self.gateway.macros(message.macro)), self.config.outage_desk_default_language)
         return self.interim.run(self.interim.post(incident, message, by_user, force))
+
+    @cached_property
+    def voice(self) -> VoiceWatch:
+        """The phone queue's thresholds and the lines' greetings (the worker polls it)."""
+        return VoiceWatch(self.config, self.sessions, self.gateway, self.clock, self.alerts)
 
     # -- webhook intake ------------------------------------------------------------
 
