@@ -167,9 +167,11 @@ class VoiceWatch:
             if line is None:
                 self._mark(row, "gone")  # deleted since it was saved: nothing plays on it any more
                 continue
-            wanted = with_greeting(json.loads(row.previous_greeting_ids), greetings[row.outage_greeting_id]
-                                   if row.outage_greeting_id in greetings else None, greetings)
-            if self._write(line, wanted, report):
+            greeting = greetings.get(row.outage_greeting_id)
+            if greeting is None:
+                report.failed[line.id] = f"its outage greeting #{row.outage_greeting_id} was deleted from Zendesk"
+                continue
+            if self._write(line, with_greeting(json.loads(row.previous_greeting_ids), greeting, greetings), report):
                 self._mark(row, "switched")
                 report.switched.append(line.id)
         if all(row.state in ("switched", "gone") for row in rows):
@@ -265,11 +267,8 @@ class VoiceWatch:
                 session.commit()
 
 
-def with_greeting(greeting_ids: list[int], outage: Greeting | None,
-                  greetings: dict[int, Greeting]) -> tuple[int, ...]:
+def with_greeting(greeting_ids: list[int], outage: Greeting, greetings: dict[int, Greeting]) -> tuple[int, ...]:
     """The line's greeting ids with the outage greeting in place of the one of its category (or added)."""
-    if outage is None:
-        return tuple(greeting_ids)
     kept = [gid for gid in greeting_ids
             if gid not in greetings or greetings[gid].category_id != outage.category_id]
     replaced = [i for i, gid in enumerate(greeting_ids) if gid not in kept]
