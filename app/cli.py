@@ -150,6 +150,10 @@ def status(config: Config) -> None:
         console.print(f"Incident #{incident.id}: " + ", ".join(
             f"{change.to_state} by {change.changed_by} at {change.changed_at.isoformat(timespec='seconds')}"
             for change in desk.state_changes(incident.id)))
+    for incident in incidents:
+        phone = desk.voice.summary(incident.id)
+        if phone:
+            console.print(f"Incident #{incident.id} phone: {phone}")
 
 
 def _print_suspected(desk, suspected) -> None:

@@ -95,6 +95,27 @@ class VoiceWatch:
                                                             "reason": next(iter(report.failed.values()))})
         return report
 
+    def summary(self, incident_id: int) -> str | None:
+        """What `status` shows of the incident's phone queue and lines, from the store alone."""
+        with self.sessions() as session:
+            watch = session.get(VoiceWatchRow, incident_id)
+            states = [state for (state,) in session.execute(
+                select(VoiceLineRow.state).where(VoiceLineRow.incident_id == incident_id))]
+        if watch is None:
+            return None
+        parts = []
+        if "talk-unavailable" in watch.notes.split():
+            parts.append("Zendesk Talk is not available")
+        if watch.polled_at is not None:
+            parts.append(f"{watch.calls_waiting} callers waiting at {watch.polled_at.isoformat(timespec='seconds')}")
+        if watch.crossings:
+            parts.append(f"{watch.crossings} \"shut down routing\" alert{'s' if watch.crossings > 1 else ''}")
+        lines = {label: sum(1 for state in states if state in kinds) for label, kinds in (
+            ("on the outage greeting", ("switched",)), ("to switch", ("saved",)), ("restored", ("restored",)))}
+        if states:
+            parts.append("phone lines: " + ", ".join(f"{count} {label}" for label, count in lines.items() if count))
+        return "; ".join(parts) or None
+
     # -- the queue ---------------------------------------------------------------
 
     def _watched(self) -> IncidentRow | None:

@@ -123,7 +123,7 @@ def test_more_than_five_callers_waiting_alert_slack_once_per_crossing(account, d
 
 
 def test_past_a_hundred_every_line_plays_the_outage_greeting_until_the_resolution_restores_it(
-        account, declared, desk, channel):
+        account, declared, desk, config, channel, tmp_path):
     before = lines(account)
     greetings = greetings_by_name(account)
     callers_waiting(account, 120)
@@ -141,6 +141,10 @@ def test_past_a_hundred_every_line_plays_the_outage_greeting_until_the_resolutio
     callers_waiting(account, 10)  # the queue eases: the greeting stays until the outage is over
     watch_voice(desk)
     assert lines(account) == now
+    status = outage_desk(account, tmp_path, "status", env_overrides={"DATABASE_URL": config.database_url})
+    assert status.returncode == 0, status.stderr
+    assert ("10 callers waiting" in status.stdout and "1 \"shut down routing\" alert;" in status.stdout
+            and "phone lines: 3 on the outage greeting" in status.stdout), status.stdout
 
     desk.mark_resolving(declared, by_user=account.seed.api_user_id)  # Resolve, in the sidebar
     restored = watch_voice(desk)
