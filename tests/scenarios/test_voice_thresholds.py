@@ -48,6 +48,12 @@ def line_updates(account) -> list[str]:
     return [call["path"] for call in calls if call["endpoint"] == "PUT /api/v2/channels/voice/phone_numbers/{line_id}"]
 
 
+def refuse(account, line_id: int, count: int) -> None:
+    """The line's next `count` updates fail with a 500 (0: they work again)."""
+    requests.post(f"{account.url}/_sandbox/talk/phone_numbers/{line_id}/refuse_updates", json={"count": count},
+                  timeout=10).raise_for_status()
+
+
 def routing_alerts(channel) -> list[str]:
     return [message for message in channel.messages if "shut down routing" in message]
 
@@ -161,8 +167,7 @@ def test_a_crash_between_the_ledger_and_the_writes_still_restores_exactly_and_sw
         account, declared, desk, config):
     before = lines(account)
     # Germany's update fails (Zendesk answers 500 again and again): its greetings are saved, not yet switched.
-    requests.post(f"{account.url}/_sandbox/talk/phone_numbers/{GERMANY}/refuse_updates", json={"count": 10},
-                  timeout=10).raise_for_status()
+    refuse(account, GERMANY, 10)
     callers_waiting(account, 120)
     report = watch_voice(desk)
     assert sorted(report.switched) == [FRANCE, US] and list(report.failed) == [GERMANY]
@@ -172,8 +177,7 @@ def test_a_crash_between_the_ledger_and_the_writes_still_restores_exactly_and_sw
         session.execute(update(VoiceLineRow).where(VoiceLineRow.phone_number_id == FRANCE).values(state="saved"))
         session.commit()
     switched = lines(account)
-    requests.post(f"{account.url}/_sandbox/talk/phone_numbers/{GERMANY}/refuse_updates", json={"count": 0},
-                  timeout=10).raise_for_status()
+    refuse(account, GERMANY, 0)
     updates = len(line_updates(account))
 
     restarted = build_desk(config)
@@ -183,11 +187,21 @@ def test_a_crash_between_the_ledger_and_the_writes_still_restores_exactly_and_sw
     assert line_updates(account)[updates:] == [f"/api/v2/channels/voice/phone_numbers/{GERMANY}"]
     assert lines(account)[FRANCE] == switched[FRANCE] != before[FRANCE]
 
+    # The resolution's write to Germany fails too, and the worker restarts once more before it lands.
+    refuse(account, GERMANY, 10)
     restarted.mark_resolving(declared, by_user=account.seed.api_user_id)
-    watch_voice(restarted)
+    half = watch_voice(restarted)
+    assert sorted(half.restored) == [FRANCE, US] and list(half.failed) == [GERMANY]
+    restarted.sessions.kw["bind"].dispose()
+    refuse(account, GERMANY, 0)
+    updates = len(line_updates(account))
+
+    last = build_desk(config)
+    watch_voice(last)
 
     assert lines(account) == before
-    restarted.sessions.kw["bind"].dispose()
+    assert line_updates(account)[updates:] == [f"/api/v2/channels/voice/phone_numbers/{GERMANY}"]
+    last.sessions.kw["bind"].dispose()
 
 
 def test_without_talk_one_clear_note_and_the_worker_carries_on(account, declared, desk, channel, caplog):
