@@ -85,11 +85,12 @@ class VoiceWatch:
             if self._switching(incident, report.calls_waiting):
                 self._switch(incident, report)
         except TalkUnavailable as error:
+            if incident is None:
+                raise  # greetings to put back and Talk gone: a failure the worker logs and retries, not a note
             report.unavailable = str(error)
-            if incident is not None:
-                self._note_once(incident.id, "talk-unavailable",
-                                f":telephone_receiver: Outage *{escape(incident.title)}*: the phone queue is not "
-                                f"watched and no greeting will change: {escape(str(error))}")
+            self._note_once(incident.id, "talk-unavailable",
+                            f":telephone_receiver: Outage *{escape(incident.title)}*: the phone queue is not "
+                            f"watched and no greeting will change: {escape(str(error))}")
         if report.failed:
             log.warning("voice.line-writes-failed", extra={"lines": ",".join(map(str, report.failed)),
                                                             "reason": next(iter(report.failed.values()))})
