@@ -138,7 +138,7 @@ class PhoneLine:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PhoneLine:
-        return cls(id=_count(data, "id"), number=str(data.get("display_number") or data.get("number") or ""),
+        return cls(id=_integer(data["id"]), number=str(data.get("display_number") or data.get("number") or ""),
                    country_code=data.get("country_code"), nickname=data.get("nickname"),
                    greeting_ids=tuple(_integer(value) for value in data.get("greeting_ids") or ()))
 
@@ -153,7 +153,8 @@ class Greeting:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Greeting:
-        return cls(id=_count(data, "id"), name=str(data.get("name") or ""), category_id=_count(data, "category_id"))
+        return cls(id=_integer(data["id"]), name=str(data.get("name") or ""),
+                   category_id=_integer(data["category_id"]))
 
 
 def _count(data: dict[str, Any], key: str) -> int:
