@@ -84,7 +84,8 @@ def test_setup_creates_the_outage_greeting_in_each_language_and_a_second_run_cha
     for language in LANGUAGES:
         assert f"create     greeting 'Outage Desk outage ({language})'" in first.stdout
     made = greetings_by_name(account)
-    assert all(made[f"Outage Desk outage ({language})"]["category_id"] == 3 for language in LANGUAGES)  # "wait"
+    # "available": the greeting every caller hears first (the wait greeting keeps playing in the queue).
+    assert all(made[f"Outage Desk outage ({language})"]["category_id"] == 2 for language in LANGUAGES)
 
     second = outage_desk(account, tmp_path, "setup", "--service-url", SERVICE)
 
@@ -138,9 +139,9 @@ def test_past_a_hundred_every_line_plays_the_outage_greeting_until_the_resolutio
 
     assert sorted(report.switched) == [FRANCE, US, GERMANY]
     now = lines(account)
-    # Each line's wait greeting is its country's outage greeting; its welcome greeting stays.
+    # Each line's welcome greeting is its country's outage greeting; its wait music stays.
     for line_id, language in ((FRANCE, "fr"), (US, "en"), (GERMANY, "de")):
-        assert now[line_id] == [before[line_id][0], greetings[f"Outage Desk outage ({language})"]["id"]]
+        assert now[line_id] == [greetings[f"Outage Desk outage ({language})"]["id"], before[line_id][1]]
     assert any("the 3 phone lines now play the outage greeting" in m for m in channel.messages)
     assert len(routing_alerts(channel)) == 1  # 120 is a crossing of 5 too
 
