@@ -8,9 +8,10 @@ restarting, alerts no second time.
 More than OUTAGE_DESK_VOICE_GREETING_CALLS: every phone line plays the outage greeting `setup` created, in the
 language of the line's country, until the resolution. It takes the place of the line's greeting of its category
 ("available", which Zendesk plays first to every caller without an IVR:
-https://support.zendesk.com/hc/en-us/articles/4408888506906), so callers hear at once that they need not wait. Each line's greeting ids go to the ledger (voice_lines)
-before its first write; a line whose write may have landed is read before it is written again, so a crash
-anywhere switches nothing twice, and the resolution puts back exactly what the ledger holds.
+https://support.zendesk.com/hc/en-us/articles/4408888506906), so callers hear at once that they need not wait.
+Each line's greeting ids go to the ledger (voice_lines) before its first write; a line whose write may have
+landed is read before it is written again, so a crash anywhere switches nothing twice, and the resolution puts
+back exactly what the ledger holds.
 
 Only a declared incident is watched. Once it is resolving the outage is over for callers: the lines get their
 own greetings back at once, not after the last closing email, and the queue is ordinary work again.

@@ -22,8 +22,8 @@ from zenpy.lib.endpoint import Url
 
 from app.clock import Clock, SystemClock
 from app.errors import (
-    InputError, TalkUnavailable, ZendeskAuthError, ZendeskBadAnswer, ZendeskError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError,
-    ZendeskTimeout, ZendeskUnreachable,
+    InputError, TalkUnavailable, ZendeskAuthError, ZendeskBadAnswer, ZendeskError, ZendeskHttpError,
+    ZendeskRateLimited, ZendeskServerError, ZendeskTimeout, ZendeskUnreachable,
 )
 from app.zendesk.answers import Answer
 from app.zendesk.client import RateLimitState
