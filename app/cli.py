@@ -150,6 +150,10 @@ def status(config: Config) -> None:
         console.print(f"Incident #{incident.id}: " + ", ".join(
             f"{change.to_state} by {change.changed_by} at {change.changed_at.isoformat(timespec='seconds')}"
             for change in desk.state_changes(incident.id)))
+    for incident in incidents:
+        phone = desk.voice.summary(incident.id)
+        if phone:
+            console.print(f"Incident #{incident.id} phone: {phone}")
 
 
 def _print_suspected(desk, suspected) -> None:
@@ -294,7 +298,7 @@ def report(config: Config, incident_id, fmt, output) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @with_config(zendesk=True)
 def setup(config: Config, service_url, tag, dry_run) -> None:
-    """Create or update the fields, webhook, triggers and macros Outage Desk needs, idempotently."""
+    """Create or update the fields, webhook, triggers, macros and Talk greetings Outage Desk needs, idempotently."""
     from app.store.secrets import SecretBox
     from app.store.settings import WEBHOOK_SIGNING_SECRET, save_secret
     from app.wiring import build_desk
@@ -304,6 +308,8 @@ def setup(config: Config, service_url, tag, dry_run) -> None:
     desk = build_desk(config)
     provisioner = Provisioner(desk.gateway, config, service_url, tag=tag)
     plan = provisioner.plan()
+    for note in plan.notes:
+        console.print(f"Note: {note}")
     if not plan.changes:
         console.print("Nothing to change: the account is already set up for Outage Desk.")
     for step in plan.changes:

@@ -46,6 +46,14 @@ class Config:
     outage_desk_update_interval_minutes: int = 30
     # Who a suspected outage calls on in Slack: the production and product referents' <@U…> ids.
     outage_desk_slack_mentions: str = "<!here>"
+    # Voice: while an incident is declared, the worker reads Talk's queue this often.
+    outage_desk_voice_poll_seconds: int = 30
+    # More callers waiting than this: one Slack alert to shut down routing per crossing, re-armed only once
+    # the queue is back to this minus the margin or fewer (a queue wavering around 5 alerts once).
+    outage_desk_voice_alert_calls: int = 5
+    outage_desk_voice_alert_margin: int = 2
+    # More callers waiting than this: every phone line plays the outage greeting until the resolution.
+    outage_desk_voice_greeting_calls: int = 100
     outage_desk_max_webhook_bytes: int = 64 * 1024
     # The status page's components Outage Desk acts on, as JSON: {"API": {"tag": "api_down", "query": "API"}}.
     outage_desk_status_components: str | None = None
@@ -100,6 +108,10 @@ class Config:
         if self.zendesk_timeout_seconds < 1:
             problems["ZENDESK_TIMEOUT_SECONDS"] = "must be at least 1"
         problems.update(status_page_problems(self))
+        if self.outage_desk_voice_poll_seconds < 1:
+            problems["OUTAGE_DESK_VOICE_POLL_SECONDS"] = "must be at least 1"
+        if self.outage_desk_voice_alert_margin < 0 or self.outage_desk_voice_alert_calls < 0:
+            problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

@@ -153,6 +153,14 @@ class ZendeskAuthError(ZendeskHttpError):
     exit_code = 77  # EX_NOPERM
 
 
+class TalkUnavailable(ZendeskAuthError):
+    """403 from a Talk endpoint: the account has no Zendesk Talk, or the API user has no access to it."""
+
+    def __init__(self, error: ZendeskAuthError):
+        super().__init__(f"Zendesk Talk is not enabled on this account, or the API user cannot use it "
+                         f"({error})", error.response, error.endpoint)
+
+
 class ZendeskRateLimited(ZendeskHttpError):
     """429 from Zendesk, with the wait it asked for."""
 

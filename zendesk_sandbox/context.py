@@ -13,6 +13,7 @@ from zendesk_sandbox import placeholders, tickets
 from zendesk_sandbox.jobs import JobRunner
 from zendesk_sandbox.rate_limit import RateLimiter
 from zendesk_sandbox.state import Job, SandboxState
+from zendesk_sandbox.talk import TalkState
 from zendesk_sandbox.tickets import Outcome, UpdateError
 from zendesk_sandbox.webhooks import WebhookDispatcher
 
@@ -31,6 +32,7 @@ class Sandbox:
         job_delay_per_ticket: float,
         index_delay: float,
         faults: Faults,
+        talk: TalkState | None = None,
     ):
         self.state = state
         self.clock = clock
@@ -40,6 +42,7 @@ class Sandbox:
         self.limiter = RateLimiter(rate_limit_per_minute, clock.monotonic)
         self.webhooks = WebhookDispatcher(state, clock)
         self.apps = AppRegistry(clock.now)
+        self.talk = talk if talk is not None else TalkState()
         self.jobs = JobRunner(
             state, self.apply_job_item, delay=job_delay, per_ticket=job_delay_per_ticket, now=clock.now
         )

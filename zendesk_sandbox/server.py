@@ -15,6 +15,7 @@ from zendesk_sandbox import (
     api_jobs,
     api_macros,
     api_search,
+    api_talk,
     api_ticket_fields,
     api_tickets,
     api_trigger_categories,
@@ -22,6 +23,7 @@ from zendesk_sandbox import (
     api_users,
     api_webhooks,
     control,
+    control_talk,
     guard,
     injection,
 )
@@ -29,6 +31,7 @@ from zendesk_sandbox.context import Sandbox
 from zendesk_sandbox.errors import ApiError
 from zendesk_sandbox.faults import Faults
 from zendesk_sandbox.state import SandboxState
+from zendesk_sandbox.talk import TalkState
 from zendesk_sandbox.tickets import UpdateError
 
 
@@ -43,11 +46,13 @@ def create_sandbox_app(
     index_delay: float = 10.0,
     clock: Clock | None = None,
     faults: Faults | None = None,
+    talk: TalkState | None = None,
 ) -> Flask:
     """Build the sandbox app; `email` + `api_token` are the credentials of the API admin user (id 1).
 
     `index_delay`: seconds before search sees a ticket's create or update (Zendesk: "up to a few minutes").
     `faults` injects errors, bad answers and failed job items (none by default); /_sandbox/faults changes them.
+    `talk`: the account's Talk channel (TalkState.seeded(), three phone lines, unless given).
     """
     state = state if state is not None else SandboxState()
     state.set_api_email(email)
@@ -60,6 +65,7 @@ def create_sandbox_app(
         job_delay_per_ticket=job_delay_per_ticket,
         index_delay=index_delay,
         faults=faults or Faults(),
+        talk=talk if talk is not None else TalkState.seeded(),
     )
     app = Flask("outage_desk_sandbox")
     app.extensions["sandbox"] = sandbox
@@ -78,7 +84,9 @@ def create_sandbox_app(
         api_triggers,
         api_trigger_categories,
         api_webhooks,
+        api_talk,
         control,
+        control_talk,
     )
     for module in blueprints:
         app.register_blueprint(module.bp)

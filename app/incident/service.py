@@ -31,6 +31,7 @@ from app.incident.take_in import (
 )
 from app.incident.triggers import set_update_trigger
 from app.incident.update_message import UpdateMessage
+from app.incident.voice import VoiceWatch
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
@@ -618,6 +619,11 @@ class OutageDesk:
     def status_page(self) -> StatusPage:
         """The status page's webhooks, acted on through this desk's declare, confirm and resolve."""
         return StatusPage(self)
+
+    @cached_property
+    def voice(self) -> VoiceWatch:
+        """The phone queue's thresholds and the lines' greetings (the worker polls it)."""
+        return VoiceWatch(self.config, self.sessions, self.gateway, self.clock, self.alerts)
 
     # -- webhook intake ------------------------------------------------------------
 

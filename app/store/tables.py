@@ -303,3 +303,42 @@ class StatusEventRow(Base):
 
     __table_args__ = (Index("status_events_pending", "processed_at", "id"),
                       Index("status_events_by_incident", "incident_id", "id"))
+
+
+class VoiceWatchRow(Base):
+    """What the voice watch knows of a declared incident's phone queue, so a restarted worker carries on."""
+
+    __tablename__ = "voice_watches"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    calls_waiting: Mapped[int | None] = mapped_column(Integer)  # at the last poll
+    polled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The "shut down routing" alert: disarmed by a crossing (stored before Slack hears of it), re-armed once
+    # the queue is back below the threshold minus the margin. Crossings alerted trail crossings while
+    # Slack has not taken the alert.
+    routing_armed: Mapped[int] = mapped_column(Integer, server_default="1")
+    crossings: Mapped[int] = mapped_column(Integer, server_default="0")
+    crossings_alerted: Mapped[int] = mapped_column(Integer, server_default="0")
+    # When the queue first crossed the greeting threshold: every line plays the outage greeting from then on.
+    switched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The one-off Slack notes sent (space-separated keys: talk-unavailable, no-greeting, switched, restored).
+    notes: Mapped[str] = mapped_column(Text, server_default="")
+
+
+class VoiceLineRow(Base):
+    """The greeting ledger: a phone line's greetings, saved before the outage greeting replaces them.
+
+    saved (the line's greeting ids stored; a write may be in flight) -> switched -> restored.
+    """
+
+    __tablename__ = "voice_lines"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    phone_number_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    previous_greeting_ids: Mapped[str] = mapped_column(Text)  # a JSON list, in Zendesk's order
+    outage_greeting_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("voice_lines_state", "state", "incident_id"),)

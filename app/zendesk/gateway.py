@@ -8,6 +8,7 @@ pipeline it drives, nowhere else.
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,14 +22,14 @@ from zenpy.lib.endpoint import Url
 
 from app.clock import Clock, SystemClock
 from app.errors import (
-    InputError, ZendeskBadAnswer, ZendeskError, ZendeskHttpError, ZendeskRateLimited, ZendeskServerError,
-    ZendeskTimeout, ZendeskUnreachable,
+    InputError, TalkUnavailable, ZendeskAuthError, ZendeskBadAnswer, ZendeskError, ZendeskHttpError,
+    ZendeskRateLimited, ZendeskServerError, ZendeskTimeout, ZendeskUnreachable,
 )
 from app.zendesk.answers import Answer
 from app.zendesk.client import RateLimitState
 from app.zendesk.bulk import BulkWriter, JobPace
 from app.zendesk.macro import Macro, variant_language
-from app.zendesk.model import BulkOutcome, DropdownField, Ticket, User
+from app.zendesk.model import BulkOutcome, DropdownField, Greeting, PhoneLine, QueueActivity, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +335,56 @@ class ZendeskGateway:
             raise InputError(f"no active macro titled {id_or_title!r} or {id_or_title!r} (<language>)")
         return found
 
+    # -- talk ----------------------------------------------------------------
+    # An account without Talk, or an API user without access to it, answers these with 403: TalkUnavailable.
+
+    def queue_activity(self) -> QueueActivity:
+        """Talk's live queue, account-wide (Show Current Queue Activity)."""
+        with _talk():
+            return self._get("channels/voice/stats/current_queue_activity.json",
+                             lambda answer: answer.build(QueueActivity.from_json,
+                                                         answer.object("current_queue_activity")))
+
+    def phone_lines(self) -> list[PhoneLine]:
+        """Every Talk phone number of the account."""
+        with _talk():
+            return self._talk_listing("phone_numbers", PhoneLine.from_json)
+
+    def greetings(self) -> list[Greeting]:
+        """Every Talk greeting of the account, the system defaults and the custom ones."""
+        with _talk():
+            return self._talk_listing("greetings", Greeting.from_json)
+
+    def create_greeting(self, name: str, category_id: int) -> Greeting:
+        """Create a custom greeting (its audio is recorded or uploaded in Zendesk afterwards)."""
+        body = {"greeting": {"name": name, "category_id": category_id}}
+        # One attempt: a create re-sent after a lost answer would make a second greeting; `setup` run
+        # again finds the one that landed by its name.
+        with _talk():
+            return self._send("POST", "channels/voice/greetings.json", body,
+                              lambda answer: answer.build(Greeting.from_json, answer.object("greeting")), retry=False)
+
+    def set_line_greetings(self, line_id: int, greeting_ids: Sequence[int]) -> PhoneLine:
+        """Replace a phone line's custom greetings (Update Phone Number's greeting_ids); returns the line as stored."""
+        with _talk():
+            return self._send("PUT", f"channels/voice/phone_numbers/{line_id}.json",
+                              {"phone_number": {"greeting_ids": list(greeting_ids)}},
+                              lambda answer: answer.build(PhoneLine.from_json, answer.object("phone_number")))
+
+    def _talk_listing(self, key: str, make: Callable[[dict[str, Any]], T]) -> list[T]:
+        """A Talk listing, page after page: the Talk API pages by offset (next_page), not by cursor."""
+        def read(answer: Answer) -> tuple[list[T], str | None]:
+            page = [answer.build(make, data) for data in answer.objects(key)]
+            next_page = answer.data.get("next_page")
+            if next_page is not None and not isinstance(next_page, str):
+                raise answer.bad("'next_page' is not a URL")
+            return page, next_page
+        found, next_url = self._get(f"channels/voice/{key}.json", read, per_page=100)
+        while next_url:
+            page, next_url = self._get_url(next_url, read)
+            found.extend(page)
+        return found
+
     # -- tickets -------------------------------------------------------------
 
     def create_problem_ticket(self, subject: str, body: str, priority: str, external_id: str) -> int:
@@ -457,6 +508,17 @@ class ZendeskGateway:
         for batch in chunks(job_ids):
             statuses.extend(self._get("job_statuses/show_many.json", read, ids=",".join(batch)))
         return statuses
+
+
+@contextmanager
+def _talk() -> Iterator[None]:
+    """A Talk call: its 403 means no Talk here (credentials that work elsewhere), said as such."""
+    try:
+        yield
+    except ZendeskAuthError as error:
+        if error.status_code == 403:
+            raise TalkUnavailable(error) from None
+        raise
 
 
 def _id(data: dict[str, Any]) -> int:

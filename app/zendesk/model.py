@@ -107,3 +107,63 @@ class BulkOutcome:
 
     succeeded: set[int] = field(default_factory=set)
     failed: dict[int, str] = field(default_factory=dict)  # ticket id -> "Error: details"
+
+
+@dataclass(frozen=True)
+class QueueActivity:
+    """Talk's live queue (Show Current Queue Activity): callers waiting for an agent, and for a call back."""
+
+    calls_waiting: int
+    callbacks_waiting: int
+    average_wait_time: int
+    longest_wait_time: int
+    agents_online: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> QueueActivity:
+        return cls(**{name: _count(data, name) for name in
+                      ("calls_waiting", "callbacks_waiting", "average_wait_time", "longest_wait_time",
+                       "agents_online")})
+
+
+@dataclass(frozen=True)
+class PhoneLine:
+    """A Talk phone number and the custom greetings it plays, in Zendesk's order."""
+
+    id: int
+    number: str
+    country_code: str | None
+    nickname: str | None
+    greeting_ids: tuple[int, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PhoneLine:
+        return cls(id=_integer(data["id"]), number=str(data.get("display_number") or data.get("number") or ""),
+                   country_code=data.get("country_code"), nickname=data.get("nickname"),
+                   greeting_ids=tuple(_integer(value) for value in data.get("greeting_ids") or ()))
+
+
+@dataclass(frozen=True)
+class Greeting:
+    """A Talk greeting: what a line plays in one category (voicemail, available, wait...)."""
+
+    id: int
+    name: str
+    category_id: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Greeting:
+        return cls(id=_integer(data["id"]), name=str(data.get("name") or ""),
+                   category_id=_integer(data["category_id"]))
+
+
+def _count(data: dict[str, Any], key: str) -> int:
+    """A whole number Zendesk must send (0 when it sends null, as stats do for an idle queue)."""
+    value = data[key]
+    return 0 if value is None else _integer(value)
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise TypeError(f"{value!r} is not a whole number")
+    return int(value)

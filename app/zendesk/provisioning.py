@@ -1,6 +1,6 @@
 """`setup`: make a Zendesk account ready for Outage Desk, idempotently, planned before written.
 
-Every object is looked up first and compared with what `triggers/` and `macros/` define; the
+Every object is looked up first and compared with what `triggers/`, `macros/` and `greetings/` define; the
 plan is complete (and every conflict found) before the first write, so nothing is half-made.
 Macros are created once and then belong to the admins who edit them in Zendesk: setup keeps an
 existing one, after checking Outage Desk can send it.
@@ -17,11 +17,12 @@ from string import Template
 from typing import Any
 
 from app.config import Config
-from app.errors import InputError, PermissionDenied
+from app.errors import InputError, PermissionDenied, TalkUnavailable
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.macro import Macro, variant_language
+from app.zendesk.model import Greeting
 
-DEFINITIONS_ROOT = Path(__file__).resolve().parents[2]  # triggers/ and macros/ sit beside app/
+DEFINITIONS_ROOT = Path(__file__).resolve().parents[2]  # triggers/, macros/ and greetings/ sit beside app/
 WEBHOOK_NAME = "Outage Desk"
 WEBHOOK_PATH = "/webhooks/zendesk"
 IMPACT_OPTIONS = (("1 - Cannot use the product", "impact_1"), ("2 - A major feature is down", "impact_2"),
@@ -44,6 +45,7 @@ class Step:
 @dataclass
 class Plan:
     steps: list[Step]
+    notes: list[str] = field(default_factory=list)  # what setup could not do, and why: printed, not failed
 
     @property
     def changes(self) -> list[Step]:
@@ -118,7 +120,14 @@ class Provisioner:
         steps += self._by_title("trigger", "triggers", self.gateway.list_all("triggers.json", "triggers"), triggers)
         steps += self._macro_steps(self.gateway.list_all("macros.json", "macros"),
                                    load_definitions(self.root / "macros", "macro", {}))
-        return Plan(steps)
+        notes: list[str] = []
+        try:
+            greetings = load_definitions(self.root / "greetings", "greeting", {})
+            steps += self._greeting_steps(self.gateway.greetings(), greetings)
+        except TalkUnavailable as error:
+            # Everything else still works without Talk; the voice watch says so again if an outage comes.
+            notes.append(f"outage greetings not created: {error}")
+        return Plan(steps, notes)
 
     def apply(self, plan: Plan) -> dict[str, str]:
         """Run the plan's changes in order; returns what later steps and the caller learnt (the webhook)."""
@@ -215,6 +224,18 @@ class Provisioner:
         return any(name == str(macro.get("id"))
                    or (macro.get("active") and variant_language(macro.get("title") or "", name) is not None)
                    for name in (self.config.outage_desk_closing_macro, self.config.outage_desk_ack_macro))
+
+    # -- talk greetings --------------------------------------------------------
+
+    def _greeting_steps(self, existing: list[Greeting], wanted: list[dict]) -> list[Step]:
+        """Create the outage greeting of each language that is missing, by name. Like macros, an existing
+        one is the admins' (who record or upload its audio from the definition's script) and is kept."""
+        names = {greeting.name for greeting in existing}
+
+        def creator(data: dict) -> Callable[[dict[str, str]], None]:
+            return lambda learnt: self.gateway.create_greeting(data["name"], data["category_id"])
+        return [Step("greeting", data["name"], "unchanged") if data["name"] in names
+                else Step("greeting", data["name"], "create", creator(data)) for data in wanted]
 
     # -- triggers ------------------------------------------------------------
 
