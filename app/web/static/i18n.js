@@ -54,7 +54,17 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Skip wrap-up: take the next contact.',
       resolve: 'Resolve the outage',
       resolveWarning: 'Every affected customer will get the closing reply.',
-      resolveConfirm: 'Yes, resolve'
+      resolveConfirm: 'Yes, resolve',
+      settingsTitle: 'Agent settings for the outage',
+      settingsChatsApplied: 'Chats per agent: {before} → {outage}, done by Outage Desk.',
+      settingsChatsRestored: 'Chats per agent: back to {before}, done by Outage Desk.',
+      settingsChatsPending: 'Chats per agent: {before} → {outage}, Outage Desk is on it.',
+      settingsWrapUpDeclare: 'Set Talk’s wrap-up time to {value} s on every line.',
+      settingsWrapUpResolve: 'Set Talk’s wrap-up time back to {value} s on every line.',
+      settingsChatsDeclare: 'Raise chats per agent to {value}.',
+      settingsChatsResolve: 'Set chats per agent back to {value}.',
+      settingsTick: 'Done',
+      settingsTicked: 'Ticked by user #{user}, {when}'
     },
     fr: {
       badgeSuspected: 'Incident suspecté',
@@ -107,7 +117,17 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Pas de post-appel (wrap-up)\u00a0: enchaînez.',
       resolve: 'Résoudre l’incident',
       resolveWarning: 'Chaque client concerné recevra la réponse de clôture.',
-      resolveConfirm: 'Oui, résoudre'
+      resolveConfirm: 'Oui, résoudre',
+      settingsTitle: 'Réglages des agents pendant l’incident',
+      settingsChatsApplied: 'Chats par agent : {before} → {outage}, fait par Outage Desk.',
+      settingsChatsRestored: 'Chats par agent : revenu à {before}, fait par Outage Desk.',
+      settingsChatsPending: 'Chats par agent : {before} → {outage}, Outage Desk s’en occupe.',
+      settingsWrapUpDeclare: 'Réglez le temps de clôture de Talk à {value} s sur chaque ligne.',
+      settingsWrapUpResolve: 'Remettez le temps de clôture de Talk à {value} s sur chaque ligne.',
+      settingsChatsDeclare: 'Passez les chats par agent à {value}.',
+      settingsChatsResolve: 'Remettez les chats par agent à {value}.',
+      settingsTick: 'Fait',
+      settingsTicked: 'Coché par l’utilisateur n° {user}, {when}'
     },
     es: {
       badgeSuspected: 'Incidencia sospechada',
@@ -157,7 +177,17 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Omita el cierre (wrap-up): pase al siguiente contacto.',
       resolve: 'Resolver la incidencia',
       resolveWarning: 'Cada cliente afectado recibirá la respuesta de cierre.',
-      resolveConfirm: 'Sí, resolver'
+      resolveConfirm: 'Sí, resolver',
+      settingsTitle: 'Ajustes de los agentes durante la incidencia',
+      settingsChatsApplied: 'Chats por agente: {before} → {outage}, hecho por Outage Desk.',
+      settingsChatsRestored: 'Chats por agente: de vuelta a {before}, hecho por Outage Desk.',
+      settingsChatsPending: 'Chats por agente: {before} → {outage}, Outage Desk se está ocupando.',
+      settingsWrapUpDeclare: 'Ponga el tiempo de cierre de Talk en {value} s en cada línea.',
+      settingsWrapUpResolve: 'Vuelva a poner el tiempo de cierre de Talk en {value} s en cada línea.',
+      settingsChatsDeclare: 'Suba los chats por agente a {value}.',
+      settingsChatsResolve: 'Vuelva a poner los chats por agente en {value}.',
+      settingsTick: 'Hecho',
+      settingsTicked: 'Marcado por el usuario n.º {user}, {when}'
     },
     ru: {
       badgeSuspected: 'Возможный сбой',
@@ -222,7 +252,17 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Без постобработки (wrap-up): сразу берите следующее обращение.',
       resolve: 'Завершить сбой',
       resolveWarning: 'Все затронутые клиенты получат итоговый ответ.',
-      resolveConfirm: 'Да, завершить'
+      resolveConfirm: 'Да, завершить',
+      settingsTitle: 'Настройки агентов на время сбоя',
+      settingsChatsApplied: 'Чатов на агента: {before} → {outage}, сделано Outage Desk.',
+      settingsChatsRestored: 'Чатов на агента: снова {before}, сделано Outage Desk.',
+      settingsChatsPending: 'Чатов на агента: {before} → {outage}, Outage Desk этим занимается.',
+      settingsWrapUpDeclare: 'Установите время завершения звонка в Talk на {value} с на каждой линии.',
+      settingsWrapUpResolve: 'Верните время завершения звонка в Talk на {value} с на каждой линии.',
+      settingsChatsDeclare: 'Увеличьте число чатов на агента до {value}.',
+      settingsChatsResolve: 'Верните число чатов на агента к {value}.',
+      settingsTick: 'Сделано',
+      settingsTicked: 'Отметил пользователь №{user}, {when}'
     },
     de: {
       badgeSuspected: 'Vermutete Störung',
@@ -275,7 +315,17 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Keine Nachbearbeitung: nehmen Sie den nächsten Kontakt an.',
       resolve: 'Störung als behoben markieren',
       resolveWarning: 'Alle betroffenen Kunden erhalten die Abschlussantwort.',
-      resolveConfirm: 'Ja, als behoben markieren'
+      resolveConfirm: 'Ja, als behoben markieren',
+      settingsTitle: 'Agenten-Einstellungen während der Störung',
+      settingsChatsApplied: 'Chats pro Agent: {before} → {outage}, von Outage Desk erledigt.',
+      settingsChatsRestored: 'Chats pro Agent: wieder {before}, von Outage Desk erledigt.',
+      settingsChatsPending: 'Chats pro Agent: {before} → {outage}, Outage Desk ist dran.',
+      settingsWrapUpDeclare: 'Nachbearbeitungszeit von Talk auf jeder Leitung auf {value} s setzen.',
+      settingsWrapUpResolve: 'Nachbearbeitungszeit von Talk auf jeder Leitung wieder auf {value} s setzen.',
+      settingsChatsDeclare: 'Chats pro Agent auf {value} erhöhen.',
+      settingsChatsResolve: 'Chats pro Agent wieder auf {value} setzen.',
+      settingsTick: 'Erledigt',
+      settingsTicked: 'Abgehakt von Benutzer Nr. {user}, {when}'
     },
     'pt-BR': {
       badgeSuspected: 'Instabilidade suspeita',
@@ -328,7 +378,17 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Pule o pós-atendimento (wrap-up): siga para o próximo contato.',
       resolve: 'Resolver a instabilidade',
       resolveWarning: 'Todos os clientes afetados receberão a resposta de encerramento.',
-      resolveConfirm: 'Sim, resolver'
+      resolveConfirm: 'Sim, resolver',
+      settingsTitle: 'Configurações dos agentes durante a instabilidade',
+      settingsChatsApplied: 'Chats por agente: {before} → {outage}, feito pelo Outage Desk.',
+      settingsChatsRestored: 'Chats por agente: de volta a {before}, feito pelo Outage Desk.',
+      settingsChatsPending: 'Chats por agente: {before} → {outage}, o Outage Desk está cuidando disso.',
+      settingsWrapUpDeclare: 'Defina o tempo de pós-atendimento do Talk em {value} s em cada linha.',
+      settingsWrapUpResolve: 'Volte o tempo de pós-atendimento do Talk para {value} s em cada linha.',
+      settingsChatsDeclare: 'Aumente os chats por agente para {value}.',
+      settingsChatsResolve: 'Volte os chats por agente para {value}.',
+      settingsTick: 'Feito',
+      settingsTicked: 'Marcado pelo usuário nº {user}, {when}'
     }
   };
 
