@@ -563,8 +563,8 @@ class OutageDesk:
         return claimed
 
     def run_tasks(self) -> int:
-        """Finish declarations and resolves nobody is running, retry failed take-ins, and run the
-        sidebar's queued tasks, oldest first; returns how many things it did."""
+        """Finish declarations and resolves nobody is running, retry failed take-ins, change or restore the
+        agent settings, and run the sidebar's queued tasks, oldest first; returns how many things it did."""
         unfinished = self._claim_backfills()
         for incident in unfinished:
             self.backfill(incident)
