@@ -201,3 +201,18 @@ def test_without_chat_api_access_chats_per_agent_joins_the_checklist_and_status_
     status = outage_desk(account, tmp_path, "status")
     assert "not ticked yet (resolve): Set chats per agent back to 2" in status.stdout
     desk.sessions.kw["bind"].dispose()
+
+
+def test_a_checklist_slack_did_not_take_goes_out_once_slack_is_back(account, config, channel):
+    unreachable = build_desk(replace(config, slack_webhook_url="http://127.0.0.1:9/services/T000/B000/hook"))
+    unreachable.open_incident(outage(account))
+    run_tasks(unreachable)
+    assert chat_limit(account)["limit"] == 5 and channel.messages == []
+    unreachable.sessions.kw["bind"].dispose()
+
+    worker = build_desk(config)
+    run_tasks(worker)
+    run_tasks(worker)
+
+    assert len(checklist_messages(channel, "Agent settings for the outage")) == 1
+    worker.sessions.kw["bind"].dispose()
