@@ -168,6 +168,14 @@
     checklist.replaceChildren(...settings.checklist.map(checklistLine));
   }
 
+  // Wrap-up time, sent in seconds: "30 s", "2 min", as the agent's language writes them.
+  function duration(seconds) {
+    const minutes = seconds >= 60 && seconds % 60 === 0;
+    return new Intl.NumberFormat(i18n.lang, {
+      style: 'unit', unit: minutes ? 'minute' : 'second', unitDisplay: 'short'
+    }).format(minutes ? seconds / 60 : seconds);
+  }
+
   function checklistLine(item) {
     const line = document.createElement('li');
     line.className = 'checklist-item';
@@ -175,7 +183,8 @@
     const words = document.createElement('span');
     const setting = item.setting === 'wrap_up' ? 'WrapUp' : 'Chats';
     const phase = item.phase === 'declare' ? 'Declare' : 'Resolve';
-    words.textContent = i18n.t('settings' + setting + phase, { value: item.value });
+    const value = item.setting === 'wrap_up' ? duration(item.value) : item.value;
+    words.textContent = i18n.t('settings' + setting + phase, { value: value });
     line.append(words);
     if (item.ticked_at) {
       line.classList.add('is-ticked');
