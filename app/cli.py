@@ -139,6 +139,7 @@ def status(config: Config) -> None:
     desk = build_desk(config, zendesk=False)
     incidents = desk.active_incidents()
     suspected = desk.suspected_incidents()
+    _print_checklist(desk)
     if not incidents and not suspected:
         console.print("No active incident.")
         return
@@ -154,6 +155,12 @@ def status(config: Config) -> None:
         phone = desk.voice.summary(incident.id)
         if phone:
             console.print(f"Incident #{incident.id} phone: {phone}")
+
+
+def _print_checklist(desk) -> None:
+    """Agent settings an admin still has to change by hand, of any incident (a resolved one's too)."""
+    for item in desk.agent_settings.unticked():
+        console.print(f"Incident #{item.incident_id}, not ticked yet ({item.phase}): {item.text}")
 
 
 def _print_suspected(desk, suspected) -> None:

@@ -61,6 +61,14 @@ class Config:
     outage_desk_status_resolve: str = "auto"
     # The most one Zendesk request may take, from connecting to the last byte of the answer.
     zendesk_timeout_seconds: int = 60
+    # Agent settings while an outage is declared. The Chat API takes only a token from a Chat OAuth client
+    # (not Support's credentials): without one, chats per agent goes on the admins' checklist instead.
+    outage_desk_chat_oauth_token: str | None = None
+    outage_desk_outage_chats_per_agent: int = 5
+    outage_desk_usual_chats_per_agent: int = 2  # what the checklist says to set back when it has no previous value
+    # Talk's wrap-up time has no public API: the checklist names these values.
+    outage_desk_outage_wrap_up_seconds: int = 30
+    outage_desk_usual_wrap_up_seconds: int = 120
 
     @staticmethod
     def env_name(field_name: str) -> str:

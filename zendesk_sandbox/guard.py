@@ -27,6 +27,8 @@ ENDPOINT_LIMITS = {
 TICKET_UPDATE_ENDPOINTS = ("api_tickets.update", "api_tickets.add_tags")
 # Endpoints Zendesk documents as "Allowed for everyone": no credentials asked.
 ANONYMOUS_ENDPOINTS = ("api_apps.public_key",)
+# The Chat API takes only its own OAuth tokens, never Support's credentials: its blueprint checks them.
+OWN_AUTH_BLUEPRINTS = ("api_chat_settings",)
 RATE_LIMITED_BODY = {
     "error": "APIRateLimitExceeded",
     "description": "Number of allowed API requests per minute exceeded",
@@ -35,7 +37,8 @@ RATE_LIMITED_BODY = {
 
 def before_request() -> Response | None:
     """Authenticate and rate-limit API requests; /_sandbox/ requests pass untouched."""
-    if not request.path.startswith("/api/v2/") or request.endpoint in ANONYMOUS_ENDPOINTS:
+    if not request.path.startswith("/api/v2/") or request.endpoint in ANONYMOUS_ENDPOINTS \
+            or request.blueprint in OWN_AUTH_BLUEPRINTS:
         return None
     sandbox = current()
     user = _authenticate(sandbox)

@@ -20,6 +20,8 @@ from zendesk_sandbox.state import SandboxState
 SANDBOX_EMAIL = "outage-desk-api@example.com"
 # A local stand-in's own credential, not a secret of any real account.
 SANDBOX_TOKEN = "sandbox-token"
+# The token the account's Chat OAuth client issued: the Chat API takes no other.
+SANDBOX_CHAT_TOKEN = "sandbox-chat-token"
 # Flag names differ from the Faults field names only where a field name alone would be unclear.
 FLAG_NAMES = {"seed": "--fault-seed"}
 
@@ -89,6 +91,7 @@ def run_forever(
         rate_limit_per_minute=rate_limit,
         index_delay=index_lag,
         faults=faults,
+        chat_oauth_token=SANDBOX_CHAT_TOKEN,
     )
     server = serve_sandbox(app, port=port)
     console.print(
@@ -101,7 +104,7 @@ def run_forever(
     console.print(f"  export ZENDESK_URL={server.url} ZENDESK_SUBDOMAIN=sandbox ZENDESK_EMAIL={SANDBOX_EMAIL}")
     console.print(
         f"  export ZENDESK_API_TOKEN={token if token == SANDBOX_TOKEN else '<your ZENDESK_API_TOKEN>'}"
-        f" OUTAGE_DESK_REFERENT={summary.referent_id}"
+        f" OUTAGE_DESK_REFERENT={summary.referent_id} OUTAGE_DESK_CHAT_OAUTH_TOKEN={SANDBOX_CHAT_TOKEN}"
     )
     console.print(
         "Then create the webhook and triggers as on a real account (webhooks reach the service only when a"

@@ -11,6 +11,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from zendesk_sandbox.clock import Clock, SystemClock
 from zendesk_sandbox import (
     api_apps,
+    api_chat_settings,
     api_incremental,
     api_jobs,
     api_macros,
@@ -47,12 +48,15 @@ def create_sandbox_app(
     clock: Clock | None = None,
     faults: Faults | None = None,
     talk: TalkState | None = None,
+    chat_oauth_token: str | None = None,
 ) -> Flask:
     """Build the sandbox app; `email` + `api_token` are the credentials of the API admin user (id 1).
 
     `index_delay`: seconds before search sees a ticket's create or update (Zendesk: "up to a few minutes").
     `faults` injects errors, bad answers and failed job items (none by default); /_sandbox/faults changes them.
     `talk`: the account's Talk channel (TalkState.seeded(), three phone lines, unless given).
+    `chat_oauth_token`: the token the account's Chat OAuth client issued (the Chat API takes no other); None:
+    the account has no Chat API access.
     """
     state = state if state is not None else SandboxState()
     state.set_api_email(email)
@@ -69,11 +73,13 @@ def create_sandbox_app(
     )
     app = Flask("outage_desk_sandbox")
     app.extensions["sandbox"] = sandbox
+    app.extensions["sandbox_chat"] = api_chat_settings.ChatAccount(chat_oauth_token)
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
     app.wsgi_app = _StripJsonSuffix(app.wsgi_app)
     blueprints = (
         api_apps,
+        api_chat_settings,
         api_users,
         api_tickets,
         api_jobs,

@@ -16,6 +16,7 @@ from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
+from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
 from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
@@ -563,7 +564,8 @@ class OutageDesk:
 
     def run_tasks(self) -> int:
         """Act on the status page's events, finish declarations and resolves nobody is running, retry failed
-        take-ins, and run the sidebar's queued tasks, oldest first; returns how many things it did."""
+        take-ins, change or restore the agent settings, and run the sidebar's queued tasks, oldest first; returns
+        how many things it did."""
         status_events = self.status_page.run_pending()  # first: what it declares is backfilled in this pass
         unfinished = self._claim_backfills()
         for incident in unfinished:
@@ -575,6 +577,7 @@ class OutageDesk:
         for row in updates:
             self.interim.run(row, claim="if-free")
         retried = self.retry_take_ins()
+        settings = self.agent_settings.run()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
         for task in tasks:
@@ -595,7 +598,13 @@ class OutageDesk:
                 session.execute(update(TaskRow).where(TaskRow.id == task.id)
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
-        return status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried) + len(tasks)
+        return (status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried) + settings
+                + len(tasks))
+
+    @cached_property
+    def agent_settings(self) -> AgentSettings:
+        """Chats per agent and wrap-up time for the outage: through the API where there is one, else the checklist."""
+        return AgentSettings(self.config, self.sessions, self.gateway, self.clock, self.alerts)
 
     # -- interim updates -----------------------------------------------------------
 

@@ -342,3 +342,58 @@ class VoiceLineRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("voice_lines_state", "state", "incident_id"),)
+
+
+class SettingChangeRow(Base):
+    """An agent setting changed through Zendesk's API for an outage: what it was before, stored before the write.
+
+    applying (the write may be in flight) -> applied -> restoring -> restored; no_api when Zendesk refused us
+    the setting (its checklist items stand in). One live change per setting: a second outage declared meanwhile
+    leaves it to the first, and the first hands it over when it ends before the second.
+    """
+
+    __tablename__ = "setting_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    setting: Mapped[str] = mapped_column(String(40))
+    previous: Mapped[str | None] = mapped_column(Text)  # JSON, exactly as Zendesk gave it
+    outage_value: Mapped[str] = mapped_column(Text)  # JSON
+    state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)  # the last failure, or why there is no API
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    restored_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("one_live_change_per_setting", "setting", unique=True,
+              sqlite_where=text("state IN ('applying', 'applied', 'restoring')"),
+              postgresql_where=text("state IN ('applying', 'applied', 'restoring')")),
+        Index("setting_changes_by_incident", "incident_id"),
+    )
+
+
+class ChecklistItemRow(Base):
+    """A setting an admin changes by hand (no API), at the declaration or at the resolve, and who ticked it when."""
+
+    __tablename__ = "checklist_items"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(40), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(20))  # declare | resolve
+    text: Mapped[str] = mapped_column(Text)
+    ticked_by: Mapped[int | None] = mapped_column(BigInteger)
+    ticked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ChecklistPostRow(Base):
+    """The checklist's Slack message of one phase: stored with the items, claimed while it is sent, then sent."""
+
+    __tablename__ = "checklist_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    phase: Mapped[str] = mapped_column(String(20))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("one_checklist_post_per_phase", "incident_id", "phase", unique=True),)

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from app.errors import InputError, PermissionDenied, StateError
 from app.intake.events import json_object, parse_id
 from app.intake.session import LIFETIME_SECONDS
+from app.incident.agent_settings import ChecklistItem
 from app.incident.detection import Cluster
 from app.incident.model import IncidentSpec, State
 from app.incident.update_message import message_from_macro, message_from_texts
@@ -71,6 +72,7 @@ def state():
     return jsonify(incident=_incident_json(incident), ticket={"id": ticket_id, "attached": attached},
                    suspected=_suspected_json(*suspected) if suspected else None,
                    status_resolve=_status_resolve_json(incident) if incident is not None else None,
+                   agent_settings=_agent_settings_json(incident) if incident is not None and g.role == "admin" else None,
                    user={"id": g.user_id, "role": g.role})
 
 
@@ -81,6 +83,29 @@ def _status_resolve_json(incident: IncidentRow) -> dict | None:
         return None
     return {"incident_id": incident.id, "name": event.name, "asked_at": event.confirm_asked_at.isoformat(),
             "can_confirm": _may_confirm()}
+
+
+def _agent_settings_json(incident: IncidentRow) -> dict:
+    """For admins only: what went through Zendesk's API, and the checklist of what they change by hand."""
+    settings = _desk().agent_settings
+    return {"changes": settings.changes(incident.id), "checklist": [_item_json(i) for i in settings.checklist(incident.id)]}
+
+
+def _item_json(item: ChecklistItem) -> dict:
+    return {"item": item.item, "phase": item.phase, "setting": item.setting, "value": item.value, "text": item.text,
+            "ticked_by": item.ticked_by, "ticked_at": item.ticked_at.isoformat() if item.ticked_at else None}
+
+
+@bp.post("/incidents/<int:incident_id>/checklist/<item>")
+def tick(incident_id: int, item: str):
+    """An admin ticks an agent setting changed by hand; the first tick's who and when stand."""
+    if g.role != "admin":
+        raise PermissionDenied("only admins can tick the outage checklist")
+    try:
+        incident = _desk().incident(parse_id(incident_id, "incident id"))
+    except StateError as missing:
+        raise InputError(str(missing), http_status=404) from None
+    return jsonify(item=_item_json(_desk().agent_settings.tick(incident.id, item, g.user_id))), 200
 
 
 def _suspected_json(incident: IncidentRow, cluster: Cluster) -> dict:

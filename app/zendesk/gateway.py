@@ -237,6 +237,32 @@ class ZendeskGateway:
             return text
         return self._call(what, fetch)
 
+    # -- chat routing ------------------------------------------------------
+
+    def chat_routing(self, chat_token: str) -> dict[str, Any]:
+        """The account's Chat routing settings (Chat API, Routing Settings), read with the Chat OAuth token."""
+        return self._chat("GET", chat_token)
+
+    def update_chat_routing(self, chat_token: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """PATCH the account's Chat routing settings; returns them as Zendesk has them now.
+
+        Setting a value is idempotent: sent again after a lost answer, it leaves the same settings.
+        """
+        return self._chat("PATCH", chat_token, changes)
+
+    def _chat(self, method: str, chat_token: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        api = self._client.tickets
+        url = api._build_url(Url("chat/routing_settings/account"))
+        what = f"{method} /api/v2/chat/routing_settings/account"
+
+        def attempt() -> dict[str, Any]:
+            if payload is not None and self._before_write:
+                self._before_write(what)
+            # The request's own auth replaces the session's: Chat takes its OAuth token, not Support's.
+            response = api.session.request(method, url, json=payload, auth=_Bearer(chat_token))
+            return self._answer(response, what).object("data")
+        return self._call(what, attempt)
+
     # -- users, fields, macros ---------------------------------------------
 
     def me(self) -> User:
@@ -519,6 +545,17 @@ def _talk() -> Iterator[None]:
         if error.status_code == 403:
             raise TalkUnavailable(error) from None
         raise
+
+
+class _Bearer(requests.auth.AuthBase):
+    """An OAuth bearer token for one request."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
 
 
 def _id(data: dict[str, Any]) -> int:

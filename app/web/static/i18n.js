@@ -58,7 +58,17 @@ window.OutageDeskI18n = (function () {
       badgeStatusResolved: 'The status page says resolved',
       statusResolveHint: 'Confirm to send every affected customer the closing reply.',
       statusResolveWaiting: 'An admin or the product referent will confirm the resolve.',
-      confirmStatusResolve: 'Confirm the resolve'
+      confirmStatusResolve: 'Confirm the resolve',
+      settingsTitle: 'Agent settings for the outage',
+      settingsChatsApplied: 'Chats per agent: {before} → {outage}, done by Outage Desk.',
+      settingsChatsRestored: 'Chats per agent: back to {before}, done by Outage Desk.',
+      settingsChatsPending: 'Chats per agent: {before} → {outage}, Outage Desk is on it.',
+      settingsWrapUpDeclare: 'Set Talk’s wrap-up time to {value} on every line.',
+      settingsWrapUpResolve: 'Set Talk’s wrap-up time back to {value} on every line.',
+      settingsChatsDeclare: 'Raise chats per agent to {value}.',
+      settingsChatsResolve: 'Set chats per agent back to {value}.',
+      settingsTick: 'Done',
+      settingsTicked: 'Ticked by user #{user}, {when}'
     },
     fr: {
       badgeSuspected: 'Incident suspecté',
@@ -115,7 +125,17 @@ window.OutageDeskI18n = (function () {
       badgeStatusResolved: 'La page de statut indique «\u00a0résolu\u00a0»',
       statusResolveHint: 'Confirmez pour envoyer la réponse de clôture à chaque client concerné.',
       statusResolveWaiting: 'Un administrateur ou le référent produit va confirmer la résolution.',
-      confirmStatusResolve: 'Confirmer la résolution'
+      confirmStatusResolve: 'Confirmer la résolution',
+      settingsTitle: 'Réglages des agents pendant l’incident',
+      settingsChatsApplied: 'Chats par agent : {before} → {outage}, fait par Outage Desk.',
+      settingsChatsRestored: 'Chats par agent : revenu à {before}, fait par Outage Desk.',
+      settingsChatsPending: 'Chats par agent : {before} → {outage}, Outage Desk s’en occupe.',
+      settingsWrapUpDeclare: 'Réglez le temps de clôture de Talk à {value} sur chaque ligne.',
+      settingsWrapUpResolve: 'Remettez le temps de clôture de Talk à {value} sur chaque ligne.',
+      settingsChatsDeclare: 'Passez les chats par agent à {value}.',
+      settingsChatsResolve: 'Remettez les chats par agent à {value}.',
+      settingsTick: 'Fait',
+      settingsTicked: 'Coché par l’utilisateur n° {user}, {when}'
     },
     es: {
       badgeSuspected: 'Incidencia sospechada',
@@ -169,7 +189,17 @@ window.OutageDeskI18n = (function () {
       badgeStatusResolved: 'La página de estado indica «resuelto»',
       statusResolveHint: 'Confirme para enviar la respuesta de cierre a cada cliente afectado.',
       statusResolveWaiting: 'Un administrador o el referente de producto confirmará la resolución.',
-      confirmStatusResolve: 'Confirmar la resolución'
+      confirmStatusResolve: 'Confirmar la resolución',
+      settingsTitle: 'Ajustes de los agentes durante la incidencia',
+      settingsChatsApplied: 'Chats por agente: {before} → {outage}, hecho por Outage Desk.',
+      settingsChatsRestored: 'Chats por agente: de vuelta a {before}, hecho por Outage Desk.',
+      settingsChatsPending: 'Chats por agente: {before} → {outage}, Outage Desk se está ocupando.',
+      settingsWrapUpDeclare: 'Ponga el tiempo de cierre de Talk en {value} en cada línea.',
+      settingsWrapUpResolve: 'Vuelva a poner el tiempo de cierre de Talk en {value} en cada línea.',
+      settingsChatsDeclare: 'Suba los chats por agente a {value}.',
+      settingsChatsResolve: 'Vuelva a poner los chats por agente en {value}.',
+      settingsTick: 'Hecho',
+      settingsTicked: 'Marcado por el usuario n.º {user}, {when}'
     },
     ru: {
       badgeSuspected: 'Возможный сбой',
@@ -238,7 +268,17 @@ window.OutageDeskI18n = (function () {
       badgeStatusResolved: 'Страница статуса сообщает: решено',
       statusResolveHint: 'Подтвердите, чтобы отправить каждому затронутому клиенту заключительный ответ.',
       statusResolveWaiting: 'Администратор или ответственный за продукт подтвердит завершение.',
-      confirmStatusResolve: 'Подтвердить завершение'
+      confirmStatusResolve: 'Подтвердить завершение',
+      settingsTitle: 'Настройки агентов на время сбоя',
+      settingsChatsApplied: 'Чатов на агента: {before} → {outage}, сделано Outage Desk.',
+      settingsChatsRestored: 'Чатов на агента: снова {before}, сделано Outage Desk.',
+      settingsChatsPending: 'Чатов на агента: {before} → {outage}, Outage Desk этим занимается.',
+      settingsWrapUpDeclare: 'Установите время завершения звонка в Talk на {value} на каждой линии.',
+      settingsWrapUpResolve: 'Верните время завершения звонка в Talk на {value} на каждой линии.',
+      settingsChatsDeclare: 'Увеличьте число чатов на агента до {value}.',
+      settingsChatsResolve: 'Верните число чатов на агента к {value}.',
+      settingsTick: 'Сделано',
+      settingsTicked: 'Отметил пользователь №{user}, {when}'
     },
     de: {
       badgeSuspected: 'Vermutete Störung',
@@ -295,7 +335,17 @@ window.OutageDeskI18n = (function () {
       badgeStatusResolved: 'Die Statusseite meldet: behoben',
       statusResolveHint: 'Bestätigen Sie, um jedem betroffenen Kunden die Abschlussantwort zu senden.',
       statusResolveWaiting: 'Ein Administrator oder der Produktverantwortliche bestätigt die Behebung.',
-      confirmStatusResolve: 'Behebung bestätigen'
+      confirmStatusResolve: 'Behebung bestätigen',
+      settingsTitle: 'Agenten-Einstellungen während der Störung',
+      settingsChatsApplied: 'Chats pro Agent: {before} → {outage}, von Outage Desk erledigt.',
+      settingsChatsRestored: 'Chats pro Agent: wieder {before}, von Outage Desk erledigt.',
+      settingsChatsPending: 'Chats pro Agent: {before} → {outage}, Outage Desk ist dran.',
+      settingsWrapUpDeclare: 'Nachbearbeitungszeit von Talk auf jeder Leitung auf {value} setzen.',
+      settingsWrapUpResolve: 'Nachbearbeitungszeit von Talk auf jeder Leitung wieder auf {value} setzen.',
+      settingsChatsDeclare: 'Chats pro Agent auf {value} erhöhen.',
+      settingsChatsResolve: 'Chats pro Agent wieder auf {value}etzen.',
+      settingsTick: 'Erledigt',
+      settingsTicked: 'Abgehakt von Benutzer Nr. {user}, {when}'
     },
     'pt-BR': {
       badgeSuspected: 'Instabilidade suspeita',
@@ -352,7 +402,17 @@ window.OutageDeskI18n = (function () {
       badgeStatusResolved: 'A página de status informa: resolvido',
       statusResolveHint: 'Confirme para enviar a resposta de encerramento a cada cliente afetado.',
       statusResolveWaiting: 'Um administrador ou o referente do produto confirmará a resolução.',
-      confirmStatusResolve: 'Confirmar a resolução'
+      confirmStatusResolve: 'Confirmar a resolução',
+      settingsTitle: 'Configurações dos agentes durante a instabilidade',
+      settingsChatsApplied: 'Chats por agente: {before} → {outage}, feito pelo Outage Desk.',
+      settingsChatsRestored: 'Chats por agente: de volta a {before}, feito pelo Outage Desk.',
+      settingsChatsPending: 'Chats por agente: {before} → {outage}, o Outage Desk está cuidando disso.',
+      settingsWrapUpDeclare: 'Defina o tempo de pós-atendimento do Talk em {value} em cada linha.',
+      settingsWrapUpResolve: 'Volte o tempo de pós-atendimento do Talk para {value} em cada linha.',
+      settingsChatsDeclare: 'Aumente os chats por agente para {value}.',
+      settingsChatsResolve: 'Volte os chats por agente para {value}.',
+      settingsTick: 'Feito',
+      settingsTicked: 'Marcado pelo usuário nº {user}, {when}'
     }
   };
 

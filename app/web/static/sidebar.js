@@ -145,6 +145,7 @@
     el('resolve-confirm').hidden = true;
     renderSuspected(state.suspected);
     renderStatusResolve(state.status_resolve);
+    renderAgentSettings(state.agent_settings);
   }
 
   // The status page's "resolved", waiting for an admin or the product referent (OUTAGE_DESK_STATUS_RESOLVE=confirm).
@@ -157,6 +158,64 @@
     el('status-resolve-hint').hidden = !waiting.can_confirm;
     el('confirm-status-resolve').hidden = !waiting.can_confirm;
     el('status-resolve-waiting').hidden = waiting.can_confirm;
+  }
+
+  // Admins only (the service sends nothing to agents): the settings Outage Desk changed through Zendesk's API,
+  // then each setting to change by hand, at the declaration and at the end, with who ticked it when.
+  function renderAgentSettings(settings) {
+    const section = el('agent-settings');
+    const shown = Boolean(settings) && (settings.changes.length > 0 || settings.checklist.length > 0);
+    section.hidden = !shown;
+    if (!shown) {
+      return;
+    }
+    const changes = el('agent-settings-changes');
+    changes.replaceChildren(...settings.changes.map((change) => {
+      const line = document.createElement('li');
+      const key = change.state === 'restored' ? 'settingsChatsRestored'
+        : change.state === 'applied' ? 'settingsChatsApplied' : 'settingsChatsPending';
+      line.textContent = i18n.t(key, change);
+      return line;
+    }));
+    const checklist = el('agent-settings-checklist');
+    checklist.replaceChildren(...settings.checklist.map(checklistLine));
+  }
+
+  // Wrap-up time, sent in seconds: "30 s", "2 min", as the agent's language writes them.
+  function duration(seconds) {
+    const minutes = seconds >= 60 && seconds % 60 === 0;
+    return new Intl.NumberFormat(i18n.lang, {
+      style: 'unit', unit: minutes ? 'minute' : 'second', unitDisplay: 'short'
+    }).format(minutes ? seconds / 60 : seconds);
+  }
+
+  function checklistLine(item) {
+    const line = document.createElement('li');
+    line.className = 'checklist-item';
+    line.dataset.item = item.item;
+    const words = document.createElement('span');
+    const setting = item.setting === 'wrap_up' ? 'WrapUp' : 'Chats';
+    const phase = item.phase === 'declare' ? 'Declare' : 'Resolve';
+    const value = item.setting === 'wrap_up' ? duration(item.value) : item.value;
+    words.textContent = i18n.t('settings' + setting + phase, { value: value });
+    line.append(words);
+    if (item.ticked_at) {
+      line.classList.add('is-ticked');
+      const ticked = document.createElement('span');
+      ticked.className = 'muted ticked';
+      ticked.textContent = i18n.t('settingsTicked', {
+        user: item.ticked_by, when: relativeTime(utcTime(item.ticked_at))
+      });
+      line.append(ticked);
+    } else {
+      const tick = document.createElement('button');
+      tick.type = 'button';
+      tick.className = 'c-btn c-btn--sm tick';
+      tick.dataset.item = item.item;
+      tick.textContent = i18n.t('settingsTick');
+      line.append(tick);
+    }
+    return line;
   }
 
   // Detection's suspicion, "5 tickets like this one in 12 minutes": Confirm and Dismiss for those the
@@ -313,6 +372,19 @@
     act(async () => {
       const answer = await callService('POST', '/api/incidents/' + state.incident.id + '/notify-mine');
       showNotice(i18n.t('notifyQueued', { count: answer.queued }));
+    });
+  });
+
+  el('agent-settings-checklist').addEventListener('click', (event) => {
+    const tick = event.target.closest('button.tick');
+    if (!tick) {
+      return;
+    }
+    act(async () => {
+      await callService('POST', '/api/incidents/' + state.incident.id + '/checklist/' +
+        encodeURIComponent(tick.dataset.item));
+      state = await loadState();
+      render();
     });
   });
 
