@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from zenpy import Zenpy
@@ -235,6 +236,21 @@ class ZendeskGateway:
                 raise ZendeskBadAnswer(f"Zendesk's answer to {what} is not a PEM public key", None, what)
             return text
         return self._call(what, fetch)
+
+    # -- account ---------------------------------------------------------
+
+    def account_time_zone(self) -> ZoneInfo:
+        """The account's time zone (Show Settings' localization.iana_time_zone; allowed for agents)."""
+        def read(answer: Answer) -> ZoneInfo:
+            localization = answer.object("settings").get("localization")
+            if not isinstance(localization, dict):
+                raise answer.bad("'settings.localization' is not an object")
+            name = answer.text(localization, "iana_time_zone")
+            try:
+                return ZoneInfo(name)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise answer.bad(f"unknown time zone {name!r}") from None
+        return self._get("account/settings.json", read)
 
     # -- users, fields, macros ---------------------------------------------
 
