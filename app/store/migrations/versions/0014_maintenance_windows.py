@@ -4,6 +4,8 @@ Revision ID: 0014
 Revises: 0010 (to be rebased on 0013)
 """
 
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -36,16 +38,33 @@ def upgrade() -> None:
     )
     op.create_index("maintenance_windows_due", "maintenance_windows", ["ended_at", "starts_at"])
     # An advance notice is an interim update of a window, sent before its incident exists.
-    with op.batch_alter_table("updates") as batch:
+    with _replies_set_aside(), op.batch_alter_table("updates") as batch:
         batch.alter_column("incident_id", existing_type=sa.Integer(), nullable=True)
         batch.add_column(sa.Column("maintenance_id", sa.Integer(), nullable=True))
         batch.create_foreign_key("updates_maintenance_id_fkey", "maintenance_windows", ["maintenance_id"], ["id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("updates") as batch:
+    op.execute("DELETE FROM update_replies WHERE update_id IN (SELECT id FROM updates WHERE incident_id IS NULL)")
+    op.execute("DELETE FROM updates WHERE incident_id IS NULL")
+    with _replies_set_aside(), op.batch_alter_table("updates") as batch:
         batch.drop_constraint("updates_maintenance_id_fkey", type_="foreignkey")
         batch.drop_column("maintenance_id")
         batch.alter_column("incident_id", existing_type=sa.Integer(), nullable=False)
     op.drop_index("maintenance_windows_due", table_name="maintenance_windows")
     op.drop_table("maintenance_windows")
+
+
+@contextmanager
+def _replies_set_aside():
+    """SQLite rebuilds `updates` (drop, recreate), which it refuses while update_replies rows reference it
+    (foreign keys are on, and cannot be turned off inside the migration's transaction): the ledger waits in
+    a copy meanwhile. PostgreSQL alters the table in place."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute("CREATE TEMP TABLE update_replies_aside AS SELECT * FROM update_replies")
+        op.execute("DELETE FROM update_replies")
+    yield
+    if sqlite:
+        op.execute("INSERT INTO update_replies SELECT * FROM update_replies_aside")
+        op.execute("DROP TABLE update_replies_aside")
