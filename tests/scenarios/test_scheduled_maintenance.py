@@ -10,11 +10,11 @@ from sqlalchemy import select, update
 
 from app.incident.interim import update_tag
 from app.incident.maintenance import CLAIM_TIMEOUT, WindowSpec
-from app.incident.model import State
 from app.jobs.maintenance import run_maintenance
 from app.jobs.scheduler import build_scheduler
 from app.jobs.tasks import run_tasks
 from app.store.tables import IncidentRow, MaintenanceRow, StateChangeRow
+from app.web import create_app
 from app.wiring import build_desk
 from tests.helpers import FrozenClock, wait_until
 from tests.scenarios.conftest import desk_config
@@ -163,6 +163,29 @@ def test_a_window_cancelled_before_its_start_is_never_declared_and_one_declared_
     run_maintenance(desk)
     assert incidents(desk) == []
     assert [w.id for w in desk.maintenance.windows(upcoming_only=True)] == [second.id]
+
+
+def test_the_sidebar_shows_a_window_until_it_ends(account, worker, tmp_path):
+    desk, clock = worker
+    sidebar = create_app(desk_config(account, tmp_path)).test_client()  # on Zendesk's time, as its tokens are
+    as_user = account.sidebar_sessions(sidebar)
+    agent, ticket_id = account.seed.agent_ids[0], account.seed.outage_ticket_ids[0]
+
+    def shown() -> list[tuple]:
+        answer = sidebar.get(f"/api/state?ticket_id={ticket_id}", headers=as_user(agent))
+        assert answer.status_code == 200, answer.get_json()
+        return [(w["title"], w["state"], w["starts_at"], w["ends_at"]) for w in answer.get_json()["maintenance"]]
+
+    assert shown() == []
+    scheduled = desk.maintenance.schedule(window(clock, starts_at=clock.now() + timedelta(minutes=15)))
+    upcoming = (TITLE, "upcoming", scheduled.starts_at.isoformat(), scheduled.ends_at.isoformat())
+    assert shown() == [upcoming]
+    clock.advance(15 * 60)
+    run_maintenance(desk)
+    assert shown() == [(TITLE, "declared", *upcoming[2:])]
+    clock.advance(20 * 60)
+    run_maintenance(desk)
+    assert shown() == []
 
 
 def test_schedule_list_and_cancel_from_the_command_line(account, tmp_path):

@@ -54,7 +54,10 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Skip wrap-up: take the next contact.',
       resolve: 'Resolve the outage',
       resolveWarning: 'Every affected customer will get the closing reply.',
-      resolveConfirm: 'Yes, resolve'
+      resolveConfirm: 'Yes, resolve',
+      maintenanceTitle: 'Scheduled maintenance',
+      maintenanceStarts: 'Starts {when}, for {duration}',
+      maintenanceUnderWay: 'Under way until {until}'
     },
     fr: {
       badgeSuspected: 'Incident suspecté',
@@ -107,7 +110,10 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Pas de post-appel (wrap-up)\u00a0: enchaînez.',
       resolve: 'Résoudre l’incident',
       resolveWarning: 'Chaque client concerné recevra la réponse de clôture.',
-      resolveConfirm: 'Oui, résoudre'
+      resolveConfirm: 'Oui, résoudre',
+      maintenanceTitle: 'Maintenance programmée',
+      maintenanceStarts: 'Début {when}, pour {duration}',
+      maintenanceUnderWay: 'En cours jusqu’à {until}'
     },
     es: {
       badgeSuspected: 'Incidencia sospechada',
@@ -157,7 +163,10 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Omita el cierre (wrap-up): pase al siguiente contacto.',
       resolve: 'Resolver la incidencia',
       resolveWarning: 'Cada cliente afectado recibirá la respuesta de cierre.',
-      resolveConfirm: 'Sí, resolver'
+      resolveConfirm: 'Sí, resolver',
+      maintenanceTitle: 'Mantenimiento programado',
+      maintenanceStarts: 'Empieza {when}, durante {duration}',
+      maintenanceUnderWay: 'En curso hasta las {until}'
     },
     ru: {
       badgeSuspected: 'Возможный сбой',
@@ -222,7 +231,10 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Без постобработки (wrap-up): сразу берите следующее обращение.',
       resolve: 'Завершить сбой',
       resolveWarning: 'Все затронутые клиенты получат итоговый ответ.',
-      resolveConfirm: 'Да, завершить'
+      resolveConfirm: 'Да, завершить',
+      maintenanceTitle: 'Плановые работы',
+      maintenanceStarts: 'Начало {when}, продолжительность {duration}',
+      maintenanceUnderWay: 'Идут до {until}'
     },
     de: {
       badgeSuspected: 'Vermutete Störung',
@@ -275,7 +287,10 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Keine Nachbearbeitung: nehmen Sie den nächsten Kontakt an.',
       resolve: 'Störung als behoben markieren',
       resolveWarning: 'Alle betroffenen Kunden erhalten die Abschlussantwort.',
-      resolveConfirm: 'Ja, als behoben markieren'
+      resolveConfirm: 'Ja, als behoben markieren',
+      maintenanceTitle: 'Geplante Wartung',
+      maintenanceStarts: 'Beginnt {when}, für {duration}',
+      maintenanceUnderWay: 'Läuft bis {until}'
     },
     'pt-BR': {
       badgeSuspected: 'Instabilidade suspeita',
@@ -328,7 +343,10 @@ window.OutageDeskI18n = (function () {
       reminderWrapUp: 'Pule o pós-atendimento (wrap-up): siga para o próximo contato.',
       resolve: 'Resolver a instabilidade',
       resolveWarning: 'Todos os clientes afetados receberão a resposta de encerramento.',
-      resolveConfirm: 'Sim, resolver'
+      resolveConfirm: 'Sim, resolver',
+      maintenanceTitle: 'Manutenção programada',
+      maintenanceStarts: 'Começa {when}, por {duration}',
+      maintenanceUnderWay: 'Em andamento até {until}'
     }
   };
 
