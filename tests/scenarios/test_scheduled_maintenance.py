@@ -8,8 +8,10 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
+from app.errors import StateError
 from app.incident.interim import update_tag
 from app.incident.maintenance import CLAIM_TIMEOUT, WindowSpec
+from app.incident.model import IncidentSpec
 from app.jobs.maintenance import run_maintenance
 from app.jobs.scheduler import build_scheduler
 from app.jobs.tasks import run_tasks
@@ -140,6 +142,23 @@ def test_a_worker_that_died_around_the_start_leaves_the_window_to_the_next_which
     assert {e["ticket_id"] for e in account.emails_since(mark)} == set(tickets)
 
 
+def test_a_worker_that_died_at_the_end_between_its_two_writes_ends_the_window_once_when_restarted(worker):
+    desk, clock = worker
+    scheduled = desk.maintenance.schedule(window(clock))
+    clock.advance(5 * 60)
+    run_maintenance(desk)
+    [incident] = incidents(desk)
+    clock.advance(20 * 60)
+    # The dying worker marked the incident resolving, and did not get to record the window ended.
+    desk.mark_resolving(incident.id, by_user="schedule")
+    assert desk.maintenance.window(scheduled.id).ended_at is None
+
+    for _ in range(2):
+        run_maintenance(desk)
+    assert desk.maintenance.window(scheduled.id).ended_at is not None
+    assert changes(desk, incident.id) == [(None, "declared", "schedule"), ("declared", "resolving", "schedule")]
+
+
 class start_worker:
     """`outage-desk worker` on the test's clock: its scheduler, with a desk (and a lease) of its own."""
 
@@ -153,16 +172,31 @@ class start_worker:
         self.desk.sessions.kw["bind"].dispose()
 
 
-def test_a_window_cancelled_before_its_start_is_never_declared_and_one_declared_cannot_be_cancelled(worker):
+def test_a_window_cancelled_missed_or_whose_tag_is_taken_is_never_declared_and_says_why(worker):
     desk, clock = worker
-    first = desk.maintenance.schedule(window(clock))
-    second = desk.maintenance.schedule(window(clock, starts_at=clock.now() + timedelta(hours=2)))
-    desk.maintenance.cancel(first.id)
+    cancelled = desk.maintenance.schedule(window(clock))
+    missed = desk.maintenance.schedule(window(clock, starts_at=clock.now() + timedelta(hours=1)))
+    taken = desk.maintenance.schedule(window(clock, starts_at=clock.now() + timedelta(hours=2)))
+    later = desk.maintenance.schedule(window(clock, starts_at=clock.now() + timedelta(hours=3)))
+    desk.maintenance.cancel(cancelled.id)
 
     clock.advance(5 * 60)
     run_maintenance(desk)
     assert incidents(desk) == []
-    assert [w.id for w in desk.maintenance.windows(upcoming_only=True)] == [second.id]
+    clock.advance(2 * 3600 - 5 * 60)  # no worker ran through the second window
+    other = desk.open_incident(outage_spec(clock, tag="maintenance"))  # an outage already holds the tag
+    run_maintenance(desk)
+
+    assert [i.id for i in incidents(desk)] == [other.id]
+    assert desk.maintenance.window(missed.id).detail == "not declared: no worker ran between its start and end"
+    assert "already active" in desk.maintenance.window(taken.id).detail
+    assert [w.id for w in desk.maintenance.windows(upcoming_only=True)] == [later.id]
+    with pytest.raises(StateError, match="already cancelled"):
+        desk.maintenance.cancel(cancelled.id)
+
+
+def outage_spec(clock, **overrides) -> IncidentSpec:
+    return IncidentSpec(**{"title": "API down", "query": "API", "started_at": clock.now(), **overrides})
 
 
 def test_the_sidebar_shows_a_window_until_it_ends(account, worker, tmp_path):
