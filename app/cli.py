@@ -312,16 +312,17 @@ def schedule(config: Config, title, start, duration, force, notice_file, list_wi
     if message is not None:
         config.require("outage_desk_referent")
     desk = build_desk(config, zendesk=needs_zendesk)
-    starts_at = _parse_time(start, "--start") if start else next_default_start(desk.clock.now(),
-                                                                             desk.gateway.account_time_zone())
+    zone = None if start else desk.gateway.account_time_zone()
+    starts_at = _parse_time(start, "--start") if start else next_default_start(desk.clock.now(), zone)
     spec = WindowSpec(title=title, query=query, tag=tag, severity=severity, cr_value=cr_value, starts_at=starts_at,
                       duration=duration_)
     notices = []
     window = desk.maintenance.schedule(spec, force=force, also=None if message is None else (
         lambda session, row: notices.append(desk.interim.post_notice(session, row, message))))
+    local = f" ({window.starts_at.astimezone(zone):%A %H:%M} in the account's time zone, {zone.key})" if zone else ""
     console.print(f"Scheduled maintenance #{window.id} \"{window.title}\": "
-                  f"{window.starts_at:%Y-%m-%d %H:%M}–{window.ends_at:%H:%M} UTC. The worker declares it at its "
-                  "start and resolves it at its end.")
+                  f"{window.starts_at:%Y-%m-%d %H:%M}–{window.ends_at:%H:%M} UTC{local}. The worker declares it "
+                  "at its start and resolves it at its end.")
     if notices:
         report = desk.interim.run(notices[0])
         console.print(f"Advance notice: {sum(report.sent.values())} replies sent to the open tickets of "

@@ -256,7 +256,8 @@ def test_the_default_start_is_next_saturday_at_two_in_the_accounts_time_zone(acc
     tokyo = start + timedelta(hours=9)  # Tokyo keeps no summer time
     assert (tokyo.weekday(), tokyo.hour, tokyo.minute) == (5, 2, 0)
     assert now < start <= now + timedelta(days=7)
-    assert "–" + (start + timedelta(minutes=20)).strftime("%H:%M") in line
+    end = (start + timedelta(minutes=20)).strftime("%H:%M")
+    assert f"–{end} UTC (Saturday 02:00 in the account's time zone, Asia/Tokyo)" in line
     assert any(call["endpoint"] == "GET /api/v2/account/settings" for call in account.state.calls)
 
 
