@@ -159,7 +159,8 @@ def set_time_zone():
     try:
         ZoneInfo(iana)
     except (TypeError, ValueError, ZoneInfoNotFoundError):
-        raise ApiError(400, "InvalidParameter", "iana_time_zone must be an IANA time zone such as Europe/Paris") from None
+        raise ApiError(400, "InvalidParameter",
+                       "iana_time_zone must be an IANA time zone such as Europe/Paris") from None
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "InvalidParameter", "time_zone must be the zone's display name, such as Paris")
     state = current().state
