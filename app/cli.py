@@ -19,7 +19,7 @@ from rich.table import Table
 
 from app.config import DEFAULT_CR_VALUE, Config, load_config
 from app.errors import InputError, OutageDeskError, StateError, ZendeskError
-from app.incident.maintenance import WindowSpec, next_default_start, parse_duration
+from app.incident.maintenance import DEFAULT_DURATION, WindowSpec, next_default_start, parse_duration
 from app.incident.model import IncidentSpec, Kind
 from app.incident.update_message import message_from_file
 from app.logs import configure_logging
@@ -277,7 +277,7 @@ def update_(config: Config, message_file, macro_title, incident_id, dry_run, for
 @cli.command()
 @click.option("--title", help="What the maintenance stops, as agents and customers would say it.")
 @click.option("--start", help="Start, ISO 8601 (default: the next Saturday at 02:00 in the account's time zone).")
-@click.option("--duration", default="20m", show_default=True, help="How long: 20m, 1h, 1h30m.")
+@click.option("--duration", default=DEFAULT_DURATION, show_default=True, help="How long: 20m, 1h, 1h30m.")
 @click.option("--force", is_flag=True, help="Allow a window longer than 20 minutes.")
 @click.option("--notice", "notice_file", help="Message file, as `update --message-file` takes: sent now as an "
               "advance notice to the open tickets of --query.")
