@@ -19,7 +19,9 @@ from rich.table import Table
 
 from app.config import DEFAULT_CR_VALUE, Config, load_config
 from app.errors import InputError, OutageDeskError, StateError, ZendeskError
+from app.incident.maintenance import DEFAULT_DURATION, WindowSpec, next_default_start, parse_duration
 from app.incident.model import IncidentSpec, Kind
+from app.incident.update_message import message_from_file
 from app.logs import configure_logging
 from app.web_server import ServerSettings, serve_wsgi
 
@@ -73,15 +75,29 @@ def with_config(zendesk: bool, required: tuple[str, ...] = ()) -> Callable:
     return decorate
 
 
+def outage_options(tag: str, query_required: bool = True) -> Callable:
+    """The options that say which outage is declared, and how its tickets are found and marked: declare's,
+    and schedule's for the incident its window declares."""
+    options = (
+        click.option("--query", required=query_required, help="Zendesk search query for affected tickets, e.g. 'API'."),
+        click.option("--severity", type=click.IntRange(1, 4), default=2, show_default=True,
+                     help="Urgency level: 1 urgent, 2 high, 3 normal, 4 low."),
+        click.option("--tag", default=tag, show_default=True, help="Tag for affected tickets (no spaces)."),
+        click.option("--cr-value", default=DEFAULT_CR_VALUE, show_default=True, help="Contact-reason option."),
+    )
+
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
 @cli.command()
 @click.option("--title", required=True, help="What is down, as agents and customers would say it.")
-@click.option("--query", required=True, help="Zendesk search query for affected tickets, e.g. 'API'.")
 @click.option("--since", help="Start of the outage, ISO 8601 (default: one hour ago).")
-@click.option("--severity", type=click.IntRange(1, 4), default=2, show_default=True,
-              help="Urgency level: 1 urgent, 2 high, 3 normal, 4 low.")
 @click.option("--kind", type=click.Choice([k.value for k in Kind]), default=Kind.UNPLANNED.value, show_default=True)
-@click.option("--tag", default="api_down", show_default=True, help="Tag for affected tickets (no spaces).")
-@click.option("--cr-value", default=DEFAULT_CR_VALUE, show_default=True, help="Contact-reason option.")
+@outage_options(tag="api_down")
 @with_config(zendesk=True)
 def declare(config: Config, title, query, since, severity, kind, tag, cr_value) -> None:
     """Declare an outage: create its problem ticket and take in every matching ticket."""
@@ -244,7 +260,7 @@ def resolve(config: Config, incident_id, dry_run) -> None:
 @with_config(zendesk=True, required=("outage_desk_referent",))
 def update_(config: Config, message_file, macro_title, incident_id, dry_run, force) -> None:
     """Send an interim update to every linked, unsolved ticket, once each, in its requester's language."""
-    from app.incident.update_message import message_from_file, message_from_macro
+    from app.incident.update_message import message_from_macro
     from app.wiring import build_desk
 
     if (message_file is None) == (macro_title is None):
@@ -271,6 +287,87 @@ def update_(config: Config, message_file, macro_title, incident_id, dry_run, for
         console.print(f"{report.pending} replies not sent yet{when}. "
                       "The worker finishes them; or run the same command again.")
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--title", help="What the maintenance stops, as agents and customers would say it.")
+@click.option("--start", help="Start, ISO 8601 (default: the next Saturday at 02:00 in the account's time zone).")
+@click.option("--duration", default=DEFAULT_DURATION, show_default=True, help="How long: 20m, 1h, 1h30m.")
+@click.option("--force", is_flag=True, help="Allow a window longer than 20 minutes.")
+@click.option("--notice", "notice_file", help="Message file, as `update --message-file` takes: sent now as an "
+              "advance notice to the open tickets of --query.")
+@click.option("--list", "list_windows", is_flag=True, help="List the maintenance windows and where each stands.")
+@click.option("--cancel", "cancel_id", type=click.IntRange(min=1), help="Cancel window N before its start.")
+@outage_options(tag="maintenance", query_required=False)
+@with_config(zendesk=False)
+def schedule(config: Config, title, start, duration, force, notice_file, list_windows, cancel_id, query, severity,
+             tag, cr_value) -> None:
+    """Schedule a maintenance: the worker declares it (kind scheduled) at its start and resolves it at its end."""
+    from app.wiring import build_desk
+
+    if list_windows or cancel_id:
+        given = [flag for flag, value in (("--title", title), ("--start", start), ("--query", query),
+                                          ("--notice", notice_file), ("--force", force)) if value]
+        if given or (list_windows and cancel_id):
+            raise InputError("--list and --cancel N go alone")
+        desk = build_desk(config, zendesk=False)
+        if cancel_id:
+            window = desk.maintenance.cancel(cancel_id)
+            console.print(f"Maintenance #{window.id} \"{window.title}\" is cancelled: nothing will be declared.")
+        else:
+            _print_windows(desk)
+        return
+    if not title or not query:
+        raise InputError("name the maintenance and its tickets: --title T --query Q (or --list, --cancel N)")
+    duration_ = parse_duration(duration)
+    message = message_from_file(notice_file, config.outage_desk_default_language) if notice_file else None
+    needs_zendesk = start is None or message is not None
+    if needs_zendesk:
+        config.require_zendesk()
+    if message is not None:
+        config.require("outage_desk_referent")
+    desk = build_desk(config, zendesk=needs_zendesk)
+    zone = None if start else desk.gateway.account_time_zone()
+    starts_at = _parse_time(start, "--start") if start else next_default_start(desk.clock.now(), zone)
+    spec = WindowSpec(title=title, query=query, tag=tag, severity=severity, cr_value=cr_value, starts_at=starts_at,
+                      duration=duration_)
+    notices = []
+    window = desk.maintenance.schedule(spec, force=force, also=None if message is None else (
+        lambda session, row: notices.append(desk.interim.post_notice(session, row, message))))
+    local = f" ({window.starts_at.astimezone(zone):%A %H:%M} in the account's time zone, {zone.key})" if zone else ""
+    console.print(f"Scheduled maintenance #{window.id} \"{window.title}\": "
+                  f"{window.starts_at:%Y-%m-%d %H:%M}–{window.ends_at:%H:%M} UTC{local}. The worker declares it "
+                  "at its start and resolves it at its end.")
+    if notices:
+        report = desk.interim.run(notices[0])
+        console.print(f"Advance notice: {sum(report.sent.values())} replies sent to the open tickets of "
+                      f"{query!r}, {len(report.skipped)} skipped.")
+        _print_tickets("cannot get the notice", report.given_up)
+        if report.pending:
+            console.print(f"{report.pending} notices not sent yet: the worker finishes them.")
+            sys.exit(1)
+
+
+def _print_windows(desk) -> None:
+    from app.incident.maintenance import window_state
+
+    windows = desk.maintenance.windows()
+    if not windows:
+        console.print("No maintenance scheduled.")
+        return
+    now = desk.clock.now()
+    table = Table("#", "title", "start (UTC)", "end (UTC)", "state", "incident", "tag", "notice",
+                  title="Scheduled maintenance")
+    for window in windows:
+        notice = desk.interim.notice_of(window.id)
+        table.add_row(str(window.id), window.title, f"{window.starts_at:%Y-%m-%d %H:%M}",
+                      f"{window.ends_at:%Y-%m-%d %H:%M}", window_state(window, now),
+                      f"#{window.incident_id}" if window.incident_id else "-", window.tag,
+                      f"{sum(notice.sent.values())} sent, {notice.pending} to go" if notice else "-")
+    console.print(table)
+    for window in windows:
+        if window.detail:
+            console.print(f"Maintenance #{window.id}: {window.detail}")
 
 
 @cli.command()

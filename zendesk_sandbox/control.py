@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, request
 
@@ -148,6 +149,24 @@ def seed():
         macros=macros,
     )
     return asdict(summary), 201
+
+
+@bp.post("/_sandbox/account/time_zone")
+def set_time_zone():
+    """The admin changes the account's time zone: {"time_zone": "Paris", "iana_time_zone": "Europe/Paris"}."""
+    body = json_body()
+    name, iana = body.get("time_zone"), body.get("iana_time_zone")
+    try:
+        ZoneInfo(iana)
+    except (TypeError, ValueError, ZoneInfoNotFoundError):
+        raise ApiError(400, "InvalidParameter",
+                       "iana_time_zone must be an IANA time zone such as Europe/Paris") from None
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, "InvalidParameter", "time_zone must be the zone's display name, such as Paris")
+    state = current().state
+    with state.lock:
+        state.time_zone = (name, iana)
+    return {"time_zone": name, "iana_time_zone": iana}
 
 
 def _created_at(raw: str | None) -> str | None:

@@ -10,6 +10,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from zendesk_sandbox.clock import Clock, SystemClock
 from zendesk_sandbox import (
+    api_account_settings,
     api_apps,
     api_chat_settings,
     api_incremental,
@@ -78,6 +79,7 @@ def create_sandbox_app(
     app.url_map.strict_slashes = False
     app.wsgi_app = _StripJsonSuffix(app.wsgi_app)
     blueprints = (
+        api_account_settings,
         api_apps,
         api_chat_settings,
         api_users,

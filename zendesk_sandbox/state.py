@@ -90,6 +90,8 @@ class SandboxState:
         self._by_email: dict[str, int] = {}
         self._by_phone: dict[str, int] = {}
         self._counters = {kind: itertools.count(start) for kind, start in FIRST_IDS.items()}
+        # The account's time zone: Zendesk's display name and its IANA name (Account Settings' localization).
+        self.time_zone: tuple[str, str] = ("UTC", "Etc/UTC")
         self.users[API_USER_ID] = {
             "id": API_USER_ID,
             "name": API_USER_NAME,

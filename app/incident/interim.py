@@ -28,7 +28,7 @@ from app.incident.resolve import CLAIM_TIMEOUT, affected_now
 from app.incident.take_in import give_up_reason
 from app.incident.update_message import UpdateMessage
 from app.store.claims import Claim
-from app.store.tables import AffectedTicketRow, IncidentRow, UpdateReplyRow, UpdateRow
+from app.store.tables import AffectedTicketRow, IncidentRow, MaintenanceRow, UpdateReplyRow, UpdateRow
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.model import Ticket, User
 
@@ -48,7 +48,7 @@ def must_be_declared(incident: IncidentRow) -> None:
 
 @dataclass
 class UpdateReport:
-    incident_id: int
+    incident_id: int | None  # None: a maintenance window's advance notice
     update_id: int | None = None  # None: a dry run
     created_at: datetime | None = None
     planned: Counter = field(default_factory=Counter)  # language -> replies to send
@@ -101,6 +101,22 @@ class InterimUpdates:
             session.commit()
             return row
 
+    def post_notice(self, session: Session, window: MaintenanceRow, message: UpdateMessage,
+                    by_user: int | None = None) -> UpdateRow:
+        """Add a maintenance window's advance notice to the session that stores the window: no window is
+        scheduled whose notice would be lost, and the worker sends what a dying command did not."""
+        texts, macro = message.stored()
+        row = UpdateRow(maintenance_id=window.id, texts=texts, macro=macro, created_by=by_user,
+                        created_at=self.clock.now())
+        session.add(row)
+        return row
+
+    def notice_of(self, window_id: int) -> UpdateReport | None:
+        """Where a window's advance notice stands."""
+        with self.sessions() as session:
+            row = session.scalars(select(UpdateRow).where(UpdateRow.maintenance_id == window_id)).first()
+        return self._report(row) if row is not None else None
+
     def latest(self, incident_id: int) -> UpdateReport | None:
         """Where the incident's last update stands, for `status`."""
         with self.sessions() as session:
@@ -122,8 +138,8 @@ class InterimUpdates:
         """
         must_be_declared(incident)
         report = UpdateReport(incident_id=incident.id)
-        for row in self._plan(incident, UpdateRow(id=0, incident_id=incident.id, texts=message.stored()[0],
-                                                  macro=message.macro)):
+        for row in self._plan(UpdateRow(id=0, incident_id=incident.id, texts=message.stored()[0],
+                                        macro=message.macro)):
             if row.state == "planned":
                 report.planned[row.language] += 1
             else:
@@ -143,11 +159,12 @@ class InterimUpdates:
             # As the store has it now, not as the caller read it: whoever held the claim before may have planned.
             with self.sessions() as session:
                 row = session.get(UpdateRow, row.id)
-                incident = session.get(IncidentRow, row.incident_id)
+                incident = session.get(IncidentRow, row.incident_id) if row.incident_id is not None else None
             # Not planned before the incident ended: nothing will be, the closing reply says the rest.
-            if incident.state == State.DECLARED or row.planned_at is not None:
+            # A maintenance window's advance notice has no incident yet.
+            if incident is None or incident.state == State.DECLARED or row.planned_at is not None:
                 try:
-                    self._work(incident, row, wait=claim == "take")
+                    self._work(row, wait=claim == "take")
                 except InputError as error:
                     if row.planned_at is not None:
                         raise
@@ -163,10 +180,10 @@ class InterimUpdates:
         finally:
             self._claim.release()
 
-    def _work(self, incident: IncidentRow, row: UpdateRow, wait: bool) -> None:
+    def _work(self, row: UpdateRow, wait: bool) -> None:
         replies = self._replies(row)
         if row.planned_at is None:
-            plan = self._plan(incident, row, replies)
+            plan = self._plan(row, replies)
             with self.sessions() as session:
                 session.add_all(plan)
                 # In the plan's transaction: a crash before it plans again, after it never.
@@ -183,25 +200,17 @@ class InterimUpdates:
         return {language: ({"html_body": macro.html_body} if macro.html_body is not None else {"body": macro.body})
                 for language, macro in macros.items()}
 
-    def _plan(self, incident: IncidentRow, row: UpdateRow, replies: dict[str, dict] | None = None,
-              ) -> list[UpdateReplyRow]:
-        """One row per ticket of the incident: planned with its language, or skipped with the reason."""
+    def _plan(self, row: UpdateRow, replies: dict[str, dict] | None = None) -> list[UpdateReplyRow]:
+        """One row per ticket of its audience: planned with its language, or skipped with the reason."""
         replies = self._replies(row) if replies is None else replies
         now = self.clock.now()
-        with self.sessions() as session:
-            affected = {a.ticket_id: a for a in session.scalars(select(AffectedTicketRow).where(
-                AffectedTicketRow.incident_id == incident.id))}
 
         def skipped(ticket_id: int, reason: str) -> UpdateReplyRow:
             return UpdateReplyRow(update_id=row.id, ticket_id=ticket_id, language="", state="skipped",
                                   detail=reason, updated_at=now, attempts=0)
 
-        plan = [skipped(t, f"not taken in: {a.detail or a.state}")
-                for t, a in affected.items() if a.state != "taken"]
-        linked = [t for t, a in affected.items() if a.state == "taken"]
-        found = set()
-        for ticket in affected_now(self.gateway, incident, linked):
-            found.add(ticket.id)
+        plan, tickets = self._audience(row, skipped)
+        for ticket in tickets:
             requester = ticket.requester
             if ticket.status not in UNSOLVED:
                 plan.append(skipped(ticket.id, f"{ticket.status}: the update is for customers still waiting"))
@@ -213,9 +222,26 @@ class InterimUpdates:
                     update_id=row.id, ticket_id=ticket.id, language=language, state="planned",
                     author_id=ticket.assignee_id or self.referent().id, updated_stamp=ticket.updated_at,
                     updated_at=now, attempts=0))
+        return plan
+
+    def _audience(self, row: UpdateRow, skipped: Callable[[int, str], UpdateReplyRow],
+                  ) -> tuple[list[UpdateReplyRow], list[Ticket]]:
+        """Who the update is for: the tickets the incident took in (those it did not, skipped with why); for
+        a maintenance window's advance notice, no ticket is linked yet: the open tickets of its query."""
+        with self.sessions() as session:
+            if row.maintenance_id is not None:
+                window = session.get(MaintenanceRow, row.maintenance_id)
+                return [], [t for page in self.gateway.export_tickets(f"{window.query} status<solved") for t in page]
+            incident = session.get(IncidentRow, row.incident_id)
+            affected = {a.ticket_id: a for a in session.scalars(select(AffectedTicketRow).where(
+                AffectedTicketRow.incident_id == incident.id))}
+        plan = [skipped(t, f"not taken in: {a.detail or a.state}") for t, a in affected.items() if a.state != "taken"]
+        linked = [t for t, a in affected.items() if a.state == "taken"]
+        tickets = list(affected_now(self.gateway, incident, linked))
+        found = {t.id for t in tickets}
         # Deleted since it was taken in: no ticket to read, none to write to.
         plan += [skipped(t, give_up_reason(None, 0, None)) for t in linked if t not in found]
-        return plan
+        return plan, tickets
 
     def _report(self, row: UpdateRow) -> UpdateReport:
         report = UpdateReport(incident_id=row.incident_id, update_id=row.id, created_at=row.created_at)

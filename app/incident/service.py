@@ -21,6 +21,7 @@ from app.incident.detection import Cluster, Detector, cluster_of
 from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.interim import InterimUpdates, UpdateReport
+from app.incident.maintenance import Maintenance
 from app.incident.matching import belongs_to
 from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language
@@ -261,10 +262,12 @@ class OutageDesk:
             return incident
 
     def open_incident(self, spec: IncidentSpec, origin_ticket_id: int | None = None,
-                      claim_backfill: bool = False, by: str | int = CLI) -> IncidentRow:
+                      claim_backfill: bool = False, by: str | int = CLI,
+                      then: Callable[[Session, IncidentRow], None] | None = None) -> IncidentRow:
         """Record a declared incident; no Zendesk call (the sidebar's request path uses this).
 
-        With `claim_backfill` the caller runs the backfill itself; otherwise the worker will.
+        With `claim_backfill` the caller runs the backfill itself; otherwise the worker will. `then` adds
+        to the incident's transaction (a maintenance window records it there); raising, it rolls it back.
 
         :raises StateError: an incident with the same tag is already active.
         :raises InputError: the query cannot be parsed.
@@ -283,6 +286,8 @@ class OutageDesk:
             try:
                 session.flush()
                 record_change(session, incident.id, None, State.DECLARED, by, self.clock.now())
+                if then is not None:
+                    then(session, incident)
                 session.commit()
             except IntegrityError:
                 raise StateError(f"an incident with tag {spec.tag!r} is already active") from None
@@ -525,7 +530,7 @@ class OutageDesk:
                                 created_at=self.clock.now()))
             session.commit()
 
-    def mark_resolving(self, incident_id: int, by_user: int) -> IncidentRow:
+    def mark_resolving(self, incident_id: int, by_user: int | str) -> IncidentRow:
         """End the outage in the store at once: the incident is `resolving`, which is the worker's
         task to send the closing replies (no Zendesk call on the request path)."""
         with self.sessions() as session:
@@ -605,6 +610,12 @@ class OutageDesk:
     def agent_settings(self) -> AgentSettings:
         """Chats per agent and wrap-up time for the outage: through the API where there is one, else the checklist."""
         return AgentSettings(self.config, self.sessions, self.gateway, self.clock, self.alerts)
+
+    # -- scheduled maintenance -------------------------------------------------------
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        return Maintenance(self.sessions, self.clock, self.open_incident, self.mark_resolving)
 
     # -- interim updates -----------------------------------------------------------
 

@@ -148,7 +148,10 @@ class UpdateRow(Base):
     __tablename__ = "updates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    # The incident's update, or (incident none) the advance notice of a maintenance window.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    maintenance_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_windows.id",
+                                                                  name="updates_maintenance_id_fkey"))
     # What to send: a JSON object of texts by language, or the title of a macro family.
     texts: Mapped[str | None] = mapped_column(Text)
     macro: Mapped[str | None] = mapped_column(Text)
@@ -397,3 +400,31 @@ class ChecklistPostRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("one_checklist_post_per_phase", "incident_id", "phase", unique=True),)
+
+
+class MaintenanceRow(Base):
+    """A scheduled maintenance window: the worker declares its incident at the start and resolves it at the end."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    tag: Mapped[str] = mapped_column(String(80))
+    severity: Mapped[int] = mapped_column(Integer)
+    cr_value: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Set in the transaction that opens the incident: a crash before it declares again, after it never.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # Set in the transaction that marks the incident resolving (or finds it already ended by a person).
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Who is declaring or ending it now: one process at a time, taken over once it lapses.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Why the worker could not declare it (another incident held its tag), shown by `schedule --list`.
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("maintenance_windows_due", "ended_at", "starts_at"),)

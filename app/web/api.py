@@ -13,6 +13,7 @@ from app.intake.events import json_object, parse_id
 from app.intake.session import LIFETIME_SECONDS
 from app.incident.agent_settings import ChecklistItem
 from app.incident.detection import Cluster
+from app.incident.maintenance import window_state
 from app.incident.model import IncidentSpec, State
 from app.incident.update_message import message_from_macro, message_from_texts
 from app.store.tables import IncidentRow
@@ -73,7 +74,15 @@ def state():
                    suspected=_suspected_json(*suspected) if suspected else None,
                    status_resolve=_status_resolve_json(incident) if incident is not None else None,
                    agent_settings=_agent_settings_json(incident) if incident is not None and g.role == "admin" else None,
-                   user={"id": g.user_id, "role": g.role})
+                   maintenance=_maintenance_json(desk), user={"id": g.user_id, "role": g.role})
+
+
+def _maintenance_json(desk) -> list[dict]:
+    """Upcoming and running maintenance windows, soonest first: agents know what customers will write about."""
+    now = desk.clock.now()
+    return [{"id": w.id, "title": w.title, "starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(),
+             "state": window_state(w, now), "incident_id": w.incident_id}
+            for w in desk.maintenance.windows(upcoming_only=True)]
 
 
 def _status_resolve_json(incident: IncidentRow) -> dict | None:

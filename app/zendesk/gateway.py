@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from zenpy import Zenpy
@@ -262,6 +263,21 @@ class ZendeskGateway:
             response = api.session.request(method, url, json=payload, auth=_Bearer(chat_token))
             return self._answer(response, what).object("data")
         return self._call(what, attempt)
+
+    # -- account ---------------------------------------------------------
+
+    def account_time_zone(self) -> ZoneInfo:
+        """The account's time zone (Show Settings' localization.iana_time_zone; allowed for agents)."""
+        def read(answer: Answer) -> ZoneInfo:
+            localization = answer.object("settings").get("localization")
+            if not isinstance(localization, dict):
+                raise answer.bad("'settings.localization' is not an object")
+            name = answer.text(localization, "iana_time_zone")
+            try:
+                return ZoneInfo(name)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise answer.bad(f"unknown time zone {name!r}") from None
+        return self._get("account/settings.json", read)
 
     # -- users, fields, macros ---------------------------------------------
 

@@ -303,3 +303,24 @@ def test_an_agent_sees_the_suspicion_without_confirm_or_dismiss(sidebar, service
     expect(app.locator("#suspected-form")).to_be_hidden()
     expect(app.locator("#calm")).to_contain_text("Aucun")
     sidebar.screenshot("sidebar-suspected-agent.png")
+
+
+def test_shows_upcoming_maintenance_in_the_agents_language(sidebar, service, account):
+    from datetime import datetime, timedelta, timezone
+
+    from app.incident.maintenance import WindowSpec
+
+    desk = service.app.extensions["outage_desk.desk"]
+    start = (datetime.now(timezone.utc) + timedelta(days=3)).replace(second=0, microsecond=0)
+    desk.maintenance.schedule(WindowSpec(title="Database upgrade", query="maintenance", tag="maintenance",
+                                         severity=3, cr_value="cr", starts_at=start, duration=timedelta(minutes=20)))
+    agent = next(user_id for user_id in account.seed.agent_ids if account.state.users[user_id]["locale"] == "fr")
+    sidebar.open(api_ticket(account), zendesk_user(account, agent))
+    app = sidebar.app
+
+    expect(app.locator("#maintenance h3")).to_have_text("Maintenance programmée")
+    expect(app.locator("#maintenance-windows li")).to_have_count(1)
+    expect(app.locator("#maintenance-windows li")).to_contain_text("Database upgrade")
+    expect(app.locator("#maintenance-windows li")).to_contain_text("pour 20 minutes")
+    expect(app.locator("#calm")).to_be_visible()
+    sidebar.screenshot("sidebar-maintenance.png")

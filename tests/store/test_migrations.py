@@ -83,3 +83,24 @@ def test_two_processes_starting_on_a_fresh_store_both_migrate_it_without_error(d
     assert schema_drift(engines[0]) == []
     for engine in engines:
         engine.dispose()
+
+
+def test_interim_updates_stored_before_maintenance_windows_are_kept_by_0014(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0010")
+    now = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO incidents (id, title, kind, severity, tag, cr_value, query, state, started_at) "
+            "VALUES (1, 'API down', 'unplanned', 2, 'api_down', 'cr', 'API', 'declared', :now)"), {"now": now})
+        connection.execute(text("INSERT INTO updates (id, incident_id, texts, created_at) "
+                                "VALUES (1, 1, '{\"en\": \"Still down\"}', :now)"), {"now": now})
+        connection.execute(text("INSERT INTO update_replies (update_id, ticket_id, language, state, updated_at) "
+                                "VALUES (1, 7, 'en', 'sent', :now)"), {"now": now})
+    upgrade(engine)
+    with engine.begin() as connection:
+        kept = connection.execute(text("SELECT id, incident_id, maintenance_id, texts FROM updates")).one()
+        reply = connection.execute(text("SELECT update_id, ticket_id, state FROM update_replies")).one()
+    assert tuple(kept) == (1, 1, None, '{"en": "Still down"}') and tuple(reply) == (1, 7, "sent")
+    engine.dispose()

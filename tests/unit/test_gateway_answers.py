@@ -155,3 +155,27 @@ def test_a_job_result_echoing_the_credentials_is_redacted_in_the_tickets_reason(
     outcome = gateway.bulk_update([{"id": 7, "additional_tags": ["api_down"]}])
 
     assert outcome.failed == {7: "PermissionDenied: proxy saw Authorization: [redacted] ([redacted]); token [redacted]"}
+
+
+SETTINGS_BODIES = {
+    "no localization": ('{"settings": {}}', "'settings.localization' is not an object"),
+    "no zone": ('{"settings": {"localization": {"time_zone": "Paris"}}}', "'iana_time_zone' is missing"),
+    "unknown zone": ('{"settings": {"localization": {"iana_time_zone": "Mars/Olympus"}}}', "unknown time zone"),
+}
+
+
+@pytest.mark.parametrize("bad", SETTINGS_BODIES, ids=list(SETTINGS_BODIES))
+@responses.activate
+def test_account_settings_without_a_usable_time_zone_are_a_bad_answer(gateway, bad):
+    text, problem = SETTINGS_BODIES[bad]
+    responses.get(f"{API}/account/settings.json", body=text, content_type="application/json")
+
+    with pytest.raises(ZendeskBadAnswer, match=problem):
+        gateway.account_time_zone()
+
+
+@responses.activate
+def test_the_accounts_time_zone_is_read_from_its_settings(gateway):
+    responses.get(f"{API}/account/settings.json", content_type="application/json",
+                  body='{"settings": {"localization": {"time_zone": "Paris", "iana_time_zone": "Europe/Paris"}}}')
+    assert gateway.account_time_zone().key == "Europe/Paris"

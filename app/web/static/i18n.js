@@ -68,7 +68,10 @@ window.OutageDeskI18n = (function () {
       settingsChatsDeclare: 'Raise chats per agent to {value}.',
       settingsChatsResolve: 'Set chats per agent back to {value}.',
       settingsTick: 'Done',
-      settingsTicked: 'Ticked by user #{user}, {when}'
+      settingsTicked: 'Ticked by user #{user}, {when}',
+      maintenanceTitle: 'Scheduled maintenance',
+      maintenanceStarts: 'Starts {when}, for {duration}',
+      maintenanceUnderWay: 'Under way until {until}'
     },
     fr: {
       badgeSuspected: 'Incident suspecté',
@@ -135,7 +138,10 @@ window.OutageDeskI18n = (function () {
       settingsChatsDeclare: 'Passez les chats par agent à {value}.',
       settingsChatsResolve: 'Remettez les chats par agent à {value}.',
       settingsTick: 'Fait',
-      settingsTicked: 'Coché par l’utilisateur n° {user}, {when}'
+      settingsTicked: 'Coché par l’utilisateur n° {user}, {when}',
+      maintenanceTitle: 'Maintenance programmée',
+      maintenanceStarts: 'Début {when}, pour {duration}',
+      maintenanceUnderWay: 'En cours jusqu’à {until}'
     },
     es: {
       badgeSuspected: 'Incidencia sospechada',
@@ -199,7 +205,10 @@ window.OutageDeskI18n = (function () {
       settingsChatsDeclare: 'Suba los chats por agente a {value}.',
       settingsChatsResolve: 'Vuelva a poner los chats por agente en {value}.',
       settingsTick: 'Hecho',
-      settingsTicked: 'Marcado por el usuario n.º {user}, {when}'
+      settingsTicked: 'Marcado por el usuario n.º {user}, {when}',
+      maintenanceTitle: 'Mantenimiento programado',
+      maintenanceStarts: 'Empieza {when}, durante {duration}',
+      maintenanceUnderWay: 'En curso hasta las {until}'
     },
     ru: {
       badgeSuspected: 'Возможный сбой',
@@ -278,7 +287,10 @@ window.OutageDeskI18n = (function () {
       settingsChatsDeclare: 'Увеличьте число чатов на агента до {value}.',
       settingsChatsResolve: 'Верните число чатов на агента к {value}.',
       settingsTick: 'Сделано',
-      settingsTicked: 'Отметил пользователь №{user}, {when}'
+      settingsTicked: 'Отметил пользователь №{user}, {when}',
+      maintenanceTitle: 'Плановые работы',
+      maintenanceStarts: 'Начало {when}, продолжительность {duration}',
+      maintenanceUnderWay: 'Идут до {until}'
     },
     de: {
       badgeSuspected: 'Vermutete Störung',
@@ -345,7 +357,10 @@ window.OutageDeskI18n = (function () {
       settingsChatsDeclare: 'Chats pro Agent auf {value} erhöhen.',
       settingsChatsResolve: 'Chats pro Agent wieder auf {value}etzen.',
       settingsTick: 'Erledigt',
-      settingsTicked: 'Abgehakt von Benutzer Nr. {user}, {when}'
+      settingsTicked: 'Abgehakt von Benutzer Nr. {user}, {when}',
+      maintenanceTitle: 'Geplante Wartung',
+      maintenanceStarts: 'Beginnt {when}, für {duration}',
+      maintenanceUnderWay: 'Läuft bis {until}'
     },
     'pt-BR': {
       badgeSuspected: 'Instabilidade suspeita',
@@ -412,7 +427,10 @@ window.OutageDeskI18n = (function () {
       settingsChatsDeclare: 'Aumente os chats por agente para {value}.',
       settingsChatsResolve: 'Volte os chats por agente para {value}.',
       settingsTick: 'Feito',
-      settingsTicked: 'Marcado pelo usuário nº {user}, {when}'
+      settingsTicked: 'Marcado pelo usuário nº {user}, {when}',
+      maintenanceTitle: 'Manutenção programada',
+      maintenanceStarts: 'Começa {when}, por {duration}',
+      maintenanceUnderWay: 'Em andamento até {until}'
     }
   };
 

@@ -146,6 +146,7 @@
     renderSuspected(state.suspected);
     renderStatusResolve(state.status_resolve);
     renderAgentSettings(state.agent_settings);
+    renderMaintenance(state.maintenance || []);
   }
 
   // The status page's "resolved", waiting for an admin or the product referent (OUTAGE_DESK_STATUS_RESOLVE=confirm).
@@ -216,6 +217,30 @@
       line.append(tick);
     }
     return line;
+  }
+
+  // Upcoming and running maintenance windows, soonest first, in the agent's own time zone.
+  function renderMaintenance(windows) {
+    el('maintenance').hidden = windows.length === 0;
+    const list = el('maintenance-windows');
+    list.replaceChildren(...windows.map((slot) => {
+      const starts = utcTime(slot.starts_at);
+      const ends = utcTime(slot.ends_at);
+      const item = document.createElement('li');
+      const title = document.createElement('strong');
+      title.textContent = slot.title;
+      const when = document.createElement('span');
+      when.className = 'muted';
+      const clock = { hour: '2-digit', minute: '2-digit' };
+      when.textContent = ' · ' + (slot.state === 'declared'
+        ? i18n.t('maintenanceUnderWay', { until: new Date(ends).toLocaleTimeString(i18n.lang, clock) })
+        : i18n.t('maintenanceStarts', {
+          when: new Date(starts).toLocaleString(i18n.lang, { weekday: 'long', day: 'numeric', month: 'short', ...clock }),
+          duration: i18n.t('minutes', { count: Math.round((ends - starts) / 60000) })
+        }));
+      item.append(title, when);
+      return item;
+    }));
   }
 
   // Detection's suspicion, "5 tickets like this one in 12 minutes": Confirm and Dismiss for those the
