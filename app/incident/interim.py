@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Config
-from app.errors import InputError, StateError
+from app.errors import InputError, StateError, TooSoon
 from app.incident.model import UNSOLVED, State, closing_language
 from app.incident.resolve import CLAIM_TIMEOUT, INLINE_RETRY_WINDOW, MAX_ROUNDS, affected_now
 from app.incident.take_in import ORPHAN_AFTER, give_up_reason, log_failures, retry_wait, to_reread
@@ -92,9 +92,10 @@ class InterimUpdates:
                 # The same message again: a rerun after a crash, never a second copy to every customer.
                 return latest
             if latest is not None and latest.created_at > now - interval and not force:
-                raise StateError(
+                raise TooSoon(
                     f"incident #{incident.id} had an update at {latest.created_at:%H:%M} UTC; the next one "
-                    f"can go from {latest.created_at + interval:%H:%M} UTC (or use --force)")
+                    f"can go from {latest.created_at + interval:%H:%M} UTC (or use --force)",
+                    next_allowed_at=latest.created_at + interval)
             row = UpdateRow(incident_id=incident.id, texts=texts, macro=macro, created_by=by_user, created_at=now)
             session.add(row)
             session.commit()
@@ -106,6 +107,14 @@ class InterimUpdates:
             row = session.scalars(select(UpdateRow).where(UpdateRow.incident_id == incident_id)
                                   .order_by(UpdateRow.id.desc()).limit(1)).first()
         return self._report(row) if row is not None else None
+
+    def next_allowed_at(self, incident_id: int) -> datetime | None:
+        """When the incident's next update may go, if its last one is within the interval; else None."""
+        with self.sessions() as session:
+            latest = session.scalar(select(UpdateRow.created_at).where(UpdateRow.incident_id == incident_id)
+                                    .order_by(UpdateRow.id.desc()).limit(1))
+        allowed = latest + timedelta(minutes=self.config.outage_desk_update_interval_minutes) if latest else None
+        return allowed if allowed and allowed > self.clock.now() else None
 
     def unfinished(self) -> list[UpdateRow]:
         with self.sessions() as session:
