@@ -17,11 +17,14 @@ from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
 from app.incident.detection import Cluster, Detector, cluster_of
+from app.incident.expiry import SuspicionExpiry
 from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.interim import InterimUpdates, UpdateReport
 from app.incident.matching import belongs_to
-from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language
+from app.incident.model import (
+    ACTIVE_STATES, NEVER_DECLARED, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language,
+)
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.take_in import (
@@ -562,8 +565,9 @@ class OutageDesk:
         return claimed
 
     def run_tasks(self) -> int:
-        """Finish declarations and resolves nobody is running, retry failed take-ins, and run the
-        sidebar's queued tasks, oldest first; returns how many things it did."""
+        """Expire quiet suspicions, finish declarations and resolves nobody is running, retry failed take-ins,
+        and run the sidebar's queued tasks, oldest first; returns how many things it did."""
+        expired = SuspicionExpiry(self.sessions, self.clock, self._detector.window).run()
         unfinished = self._claim_backfills()
         for incident in unfinished:
             self.backfill(incident)
@@ -594,7 +598,7 @@ class OutageDesk:
                 session.execute(update(TaskRow).where(TaskRow.id == task.id)
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
-        return len(unfinished) + len(resolving) + len(updates) + bool(retried) + len(tasks)
+        return len(expired) + len(unfinished) + len(resolving) + len(updates) + bool(retried) + len(tasks)
 
     # -- interim updates -----------------------------------------------------------
 
@@ -640,7 +644,7 @@ class OutageDesk:
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
-        return IncidentReport(incident, ticket_lines(affected, notifications, tickets))
+        return IncidentReport(incident, ticket_lines(affected, notifications, tickets), self.state_changes(incident.id))
 
     # -- resolve -----------------------------------------------------------------
 
@@ -651,7 +655,7 @@ class OutageDesk:
         `claim="take"` (a person asked) takes the resolve over from whoever held it; "if-free" (the
         worker) leaves alone a resolve another process is running.
         """
-        if incident.state in (State.SUSPECTED, State.DISMISSED):
+        if incident.state in NEVER_DECLARED:
             raise StateError(f"incident #{incident.id} is {incident.state}: only a declared outage is resolved")
         resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent, by)
         with self.sessions() as session:
