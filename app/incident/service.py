@@ -25,6 +25,7 @@ from app.incident.matching import belongs_to
 from app.incident.model import (
     ACTIVE_STATES, NEVER_DECLARED, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language,
 )
+from app.incident.referent import ReferentLookup
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.take_in import (
@@ -104,10 +105,17 @@ class OutageDesk:
             log.warning("incident.no-impact-field", extra={"field": impact_name})
         return AccountObjects(cr_field=fields[cr_name], impact_field=fields.get(impact_name))
 
-    @cached_property
+    @property
     def referent(self) -> User | None:
-        """The product referent, who writes to abandoned callers and unassigned tickets."""
-        return self.gateway.find_user(self.config.outage_desk_referent) if self.config.outage_desk_referent else None
+        """The product referent, who writes to abandoned callers and unassigned tickets.
+
+        :raises InputError: no such user; ZendeskError: Zendesk did not answer (both remembered a minute).
+        """
+        return self._referent.user()
+
+    @cached_property
+    def _referent(self) -> ReferentLookup:
+        return ReferentLookup(self.gateway, self.clock, self.config.outage_desk_referent)
 
     @cached_property
     def take_ins(self) -> TakeIn:
