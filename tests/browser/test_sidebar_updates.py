@@ -103,7 +103,7 @@ def test_an_update_from_a_macro_family(sidebar, service, account):
     sidebar.button("Post an update").click()
     app.get_by_label("Use a macro").check()
     expect(app.get_by_label("Text in English")).to_be_hidden()
-    app.get_by_label("Macro title").fill("Outage Desk acknowledgement")
+    app.get_by_label("Macro name").fill("Outage Desk acknowledgement")
     sidebar.button("Post the update").click()
 
     expect(app.locator("#notice")).to_contain_text("Update #1 posted")

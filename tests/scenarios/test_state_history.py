@@ -22,6 +22,8 @@ from tests.scenarios.test_suspected_incidents import (  # noqa: F401 - fixtures
 )
 
 WINDOW = timedelta(minutes=30)  # OUTAGE_DESK_DETECT_WINDOW_MINUTES, by default
+# The expiry is one conditional UPDATE with a correlated subquery: on both databases.
+BOTH = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 def test_the_sidebar_state_and_the_report_show_who_changed_each_state(account, service, as_user,  # noqa: F811
@@ -78,6 +80,7 @@ def write_in_now(account, webhooks, clock, subjects) -> list[int]:
     return ids
 
 
+@BOTH
 def test_a_suspicion_whose_cluster_goes_quiet_for_the_window_expires(account, clocked, channel):
     clock, desk, webhooks, sidebar = clocked
     as_user = account.sidebar_sessions(sidebar)
@@ -109,6 +112,7 @@ def test_a_suspicion_whose_cluster_goes_quiet_for_the_window_expires(account, cl
     assert again.id != incident.id and len(channel.messages) == 2
 
 
+@BOTH
 def test_a_dismissed_cluster_stays_quiet_for_its_window_while_the_worker_expires_suspicions(account, clocked,
                                                                                             channel):
     clock, desk, webhooks, sidebar = clocked

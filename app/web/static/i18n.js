@@ -64,7 +64,7 @@ window.OutageDeskI18n = (function () {
       updateLanguage: 'Another language',
       updateLanguageHint: 'A Zendesk language code: de, pt-BR …',
       updateAddLanguage: 'Add this language',
-      updateMacro: 'Macro title',
+      updateMacro: 'Macro name',
       updateMacroHint: 'Its variants “<title> (<language>)” are used per language.',
       updateSubmit: 'Post the update',
       updatePosted: 'Update #{id} posted: the waiting customers get it within a minute.',
@@ -85,7 +85,8 @@ window.OutageDeskI18n = (function () {
       byDetection: 'by detection',
       byCli: 'from the command line',
       byWorker: 'by the worker',
-      byOther: 'by {who}'
+      byOther: 'by {who}',
+      updateHeading: 'Customer updates'
     },
     fr: {
       badgeSuspected: 'Incident suspecté',
@@ -148,7 +149,7 @@ window.OutageDeskI18n = (function () {
       updateLanguage: 'Autre langue',
       updateLanguageHint: 'Un code de langue Zendesk : de, pt-BR …',
       updateAddLanguage: 'Ajouter cette langue',
-      updateMacro: 'Titre de la macro',
+      updateMacro: 'Nom de la macro',
       updateMacroHint: 'Ses variantes « <titre> (<langue>) » servent pour chaque langue.',
       updateSubmit: 'Publier le point d’étape',
       updatePosted: 'Point d’étape n° {id} publié : les clients en attente le reçoivent d’ici une minute.',
@@ -169,7 +170,8 @@ window.OutageDeskI18n = (function () {
       byDetection: 'par la détection',
       byCli: 'en ligne de commande',
       byWorker: 'par le service',
-      byOther: 'par {who}'
+      byOther: 'par {who}',
+      updateHeading: 'Points d’étape aux clients'
     },
     es: {
       badgeSuspected: 'Incidencia sospechada',
@@ -229,7 +231,7 @@ window.OutageDeskI18n = (function () {
       updateLanguage: 'Otro idioma',
       updateLanguageHint: 'Un código de idioma de Zendesk: de, pt-BR …',
       updateAddLanguage: 'Añadir este idioma',
-      updateMacro: 'Título de la macro',
+      updateMacro: 'Nombre de la macro',
       updateMacroHint: 'Sus variantes «<título> (<idioma>)» se usan para cada idioma.',
       updateSubmit: 'Publicar la actualización',
       updatePosted: 'Actualización n.º {id} publicada: los clientes en espera la recibirán en un minuto.',
@@ -250,7 +252,8 @@ window.OutageDeskI18n = (function () {
       byDetection: 'por la detección',
       byCli: 'desde la línea de comandos',
       byWorker: 'por el servicio',
-      byOther: 'por {who}'
+      byOther: 'por {who}',
+      updateHeading: 'Actualizaciones a los clientes'
     },
     ru: {
       badgeSuspected: 'Возможный сбой',
@@ -325,7 +328,7 @@ window.OutageDeskI18n = (function () {
       updateLanguage: 'Ещё один язык',
       updateLanguageHint: 'Код языка в Zendesk: de, pt-BR …',
       updateAddLanguage: 'Добавить язык',
-      updateMacro: 'Название макроса',
+      updateMacro: 'Имя макроса',
       updateMacroHint: 'Для каждого языка берётся вариант «<название> (<язык>)».',
       updateSubmit: 'Опубликовать',
       updatePosted: 'Новости #{id} опубликованы: клиенты получат их в течение минуты.',
@@ -346,7 +349,8 @@ window.OutageDeskI18n = (function () {
       byDetection: 'автоматически (обнаружение)',
       byCli: 'из командной строки',
       byWorker: 'сервисом',
-      byOther: '({who})'
+      byOther: '({who})',
+      updateHeading: 'Новости для клиентов'
     },
     de: {
       badgeSuspected: 'Vermutete Störung',
@@ -409,7 +413,7 @@ window.OutageDeskI18n = (function () {
       updateLanguage: 'Weitere Sprache',
       updateLanguageHint: 'Ein Zendesk-Sprachcode: de, pt-BR …',
       updateAddLanguage: 'Sprache hinzufügen',
-      updateMacro: 'Titel des Makros',
+      updateMacro: 'Name des Makros',
       updateMacroHint: 'Seine Varianten „<Titel> (<Sprache>)“ gelten je Sprache.',
       updateSubmit: 'Zwischenstand senden',
       updatePosted: 'Zwischenstand #{id} gespeichert: Die wartenden Kunden erhalten ihn innerhalb einer Minute.',
@@ -430,7 +434,8 @@ window.OutageDeskI18n = (function () {
       byDetection: 'von der Erkennung',
       byCli: 'über die Kommandozeile',
       byWorker: 'vom Dienst',
-      byOther: 'von {who}'
+      byOther: 'von {who}',
+      updateHeading: 'Zwischenstände an Kunden'
     },
     'pt-BR': {
       badgeSuspected: 'Instabilidade suspeita',
@@ -493,7 +498,7 @@ window.OutageDeskI18n = (function () {
       updateLanguage: 'Outro idioma',
       updateLanguageHint: 'Um código de idioma do Zendesk: de, pt-BR …',
       updateAddLanguage: 'Adicionar este idioma',
-      updateMacro: 'Título da macro',
+      updateMacro: 'Nome da macro',
       updateMacroHint: 'Suas variantes “<título> (<idioma>)” são usadas por idioma.',
       updateSubmit: 'Publicar a atualização',
       updatePosted: 'Atualização nº {id} publicada: os clientes em espera a recebem em até um minuto.',
@@ -514,7 +519,8 @@ window.OutageDeskI18n = (function () {
       byDetection: 'pela detecção',
       byCli: 'pela linha de comando',
       byWorker: 'pelo serviço',
-      byOther: 'por {who}'
+      byOther: 'por {who}',
+      updateHeading: 'Atualizações aos clientes'
     }
   };
 
