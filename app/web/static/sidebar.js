@@ -249,7 +249,8 @@
 
   // The state changes of the incident shown (the outage, else the suspicion), oldest first.
   function renderHistory() {
-    const shown = state.incident || state.suspected;
+    const running = Boolean(state.incident) && state.incident.state !== 'resolved';
+    const shown = running ? state.incident : state.suspected || state.incident;
     const changes = (shown && shown.changes) || [];
     el('history').hidden = changes.length === 0;
     const list = el('history-list');
@@ -458,8 +459,31 @@
       state = await loadState();
       render();
       showNotice(i18n.t('updatePosted', { id: answer.update.id }));
+      watchUpdate(answer.update.id, UPDATE_WATCH_ROUNDS);
     });
   });
+
+  // The worker sends the update within seconds: read the state again until its counts are final, so the
+  // admin sees them without reopening the ticket (a few minutes at most, then the next open shows them).
+  const UPDATE_WATCH_SECONDS = 5;
+  const UPDATE_WATCH_ROUNDS = 36;
+
+  function watchUpdate(updateId, rounds) {
+    const last = state.incident && state.incident.last_update;
+    if (rounds <= 0 || !last || last.id !== updateId || last.finished) {
+      return;
+    }
+    setTimeout(async () => {
+      try {
+        state = await loadState();
+        render();
+        resize();
+      } catch (error) {
+        return; // the next open of the ticket shows where it stands
+      }
+      watchUpdate(updateId, rounds - 1);
+    }, UPDATE_WATCH_SECONDS * 1000);
+  }
 
   el('toggle-attach').addEventListener('click', () => {
     const incidentId = state.incident.id;
