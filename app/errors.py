@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 LOGGED_TICKETS = 20  # ticket ids a log line about a failed call names at most
 
@@ -16,6 +17,10 @@ class OutageDeskError(Exception):
     def log_fields(self) -> dict[str, object]:
         """What a log line about this error should carry besides its message."""
         return {"error": type(self).__name__}
+
+    def details(self) -> dict[str, object]:
+        """What an HTTP answer carries besides the reason, for a client to act on (never a secret)."""
+        return {}
 
 
 class ConfigError(OutageDeskError):
@@ -84,6 +89,17 @@ class StateError(OutageDeskError):
 
     http_status = 409
     exit_code = 3
+
+
+class TooSoon(StateError):
+    """An interim update within the interval after the last one: customers get at most one per interval."""
+
+    def __init__(self, reason: str, next_allowed_at: datetime):
+        super().__init__(reason)
+        self.next_allowed_at = next_allowed_at
+
+    def details(self) -> dict[str, object]:
+        return {"next_allowed_at": self.next_allowed_at.isoformat()}
 
 
 class Stopped(OutageDeskError):

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Config
-from app.errors import InputError, StateError
+from app.errors import InputError, StateError, TooSoon
 from app.incident.model import UNSOLVED, State, closing_language
 from app.incident.reply_ledger import ReplyLedger
 from app.incident.resolve import CLAIM_TIMEOUT, affected_now
@@ -79,7 +79,8 @@ class InterimUpdates:
     def post(self, incident: IncidentRow, message: UpdateMessage, by_user: int | None, force: bool) -> UpdateRow:
         """Store the update, or find the one this same message already made (a rerun carries that one on).
 
-        :raises StateError: the incident is not declared, or had an update within the interval (unless `force`).
+        :raises StateError: the incident is not declared; TooSoon: it had an update within the interval
+            (unless `force`), which is also what the later of two posts at the same moment gets.
         """
         must_be_declared(incident)
         texts, macro = message.stored()
@@ -92,10 +93,22 @@ class InterimUpdates:
                     and (latest.finished_at is None or latest.created_at > now - interval):
                 # The same message again: a rerun after a crash, never a second copy to every customer.
                 return latest
-            if latest is not None and latest.created_at > now - interval and not force:
-                raise StateError(
-                    f"incident #{incident.id} had an update at {latest.created_at:%H:%M} UTC; the next one "
-                    f"can go from {latest.created_at + interval:%H:%M} UTC (or use --force)")
+        with self.sessions() as session:
+            # The interval is checked and taken in this one statement, the transaction's first (SQLite then
+            # waits for the write lock before it reads; PostgreSQL re-checks the row a concurrent post
+            # changed): of two posts at once, exactly one stores its update.
+            free = true() if force else or_(IncidentRow.last_update_at.is_(None),
+                                           IncidentRow.last_update_at <= now - interval)
+            taken = session.execute(update(IncidentRow).where(
+                IncidentRow.id == incident.id, IncidentRow.state == State.DECLARED, free)
+                .values(last_update_at=now).execution_options(synchronize_session=False)).rowcount
+            if not taken:
+                session.rollback()
+                current = session.get(IncidentRow, incident.id)
+                must_be_declared(current)
+                last = current.last_update_at
+                raise TooSoon(f"incident #{incident.id} had an update at {last:%H:%M} UTC; the next one can go "
+                              f"from {last + interval:%H:%M} UTC (or use --force)", next_allowed_at=last + interval)
             row = UpdateRow(incident_id=incident.id, texts=texts, macro=macro, created_by=by_user, created_at=now)
             session.add(row)
             session.commit()
@@ -123,6 +136,14 @@ class InterimUpdates:
             row = session.scalars(select(UpdateRow).where(UpdateRow.incident_id == incident_id)
                                   .order_by(UpdateRow.id.desc()).limit(1)).first()
         return self._report(row) if row is not None else None
+
+    def next_allowed_at(self, incident_id: int) -> datetime | None:
+        """When the incident's next update may go, if its last one is within the interval; else None."""
+        with self.sessions() as session:
+            latest = session.scalar(select(UpdateRow.created_at).where(UpdateRow.incident_id == incident_id)
+                                    .order_by(UpdateRow.id.desc()).limit(1))
+        allowed = latest + timedelta(minutes=self.config.outage_desk_update_interval_minutes) if latest else None
+        return allowed if allowed and allowed > self.clock.now() else None
 
     def unfinished(self) -> list[UpdateRow]:
         with self.sessions() as session:

@@ -16,10 +16,13 @@ class State(StrEnum):
     RESOLVING = "resolving"  # closing replies going out: until every one is settled
     RESOLVED = "resolved"
     DISMISSED = "dismissed"  # a suspicion a person said was no outage
+    EXPIRED = "expired"  # a suspicion whose cluster went quiet for the detection window before anyone decided
 
 
 # Declared or resolving: the incident writes to Zendesk and holds its tag.
 ACTIVE_STATES = (State.DECLARED, State.RESOLVING)
+# Suspicions that never became an outage: nothing was written to Zendesk for them, nothing is to resolve.
+NEVER_DECLARED = (State.SUSPECTED, State.DISMISSED, State.EXPIRED)
 
 
 class Kind(StrEnum):

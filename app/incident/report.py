@@ -7,12 +7,12 @@ import csv
 import io
 import statistics
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from jinja2 import Environment
 
-from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow
+from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow, StateChangeRow
 from app.zendesk.model import Ticket
 
 BUCKET = timedelta(minutes=15)
@@ -64,6 +64,8 @@ def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, Not
 class IncidentReport:
     incident: IncidentRow
     lines: list[TicketLine]
+    # Each state change, oldest first, with who or what made it (a user id, detection, cli, worker).
+    changes: list[StateChangeRow] = field(default_factory=list)
 
     def volume(self) -> list[tuple[datetime, int]]:
         """New affected tickets per quarter hour, from the outage's start; empty quarters included."""
@@ -107,6 +109,8 @@ class IncidentReport:
                          "declared_at": _iso(incident.declared_at), "ended_at": _iso(incident.ended_at),
                          "problem_ticket_id": incident.problem_ticket_id},
             "summary": self.summary(),
+            "state_changes": [{"from": c.from_state, "to": c.to_state, "by": c.changed_by, "at": _iso(c.changed_at)}
+                              for c in self.changes],
             "volume": [{"from": _iso(moment), "tickets": count} for moment, count in self.volume()],
             "tickets": [{key: _iso(value) if isinstance(value, datetime) else value
                          for key, value in asdict(line).items()} for line in self.lines],
@@ -175,6 +179,10 @@ td,th{border:1px solid #d8dcde;padding:.3rem .6rem;text-align:left}th{background
 <p>Incident #{{ report.incident.id }} ({{ report.incident.state }}), tag <code>{{ report.incident.tag }}</code>,
 problem ticket #{{ report.incident.problem_ticket_id }}; started {{ report.incident.started_at }},
 declared {{ report.incident.declared_at }}, ended {{ report.incident.ended_at or "not yet" }}.</p>
+<h2>State changes</h2>
+<table><tr><th>at</th><th>from</th><th>to</th><th>by</th></tr>
+{% for c in report.state_changes %}<tr><td>{{ c.at }}</td><td>{{ c.from or "" }}</td><td>{{ c.to }}</td><td>{{ c.by }}</td></tr>
+{% endfor %}</table>
 <h2>Ticket volume, per quarter hour</h2>
 <svg class="chart" role="img" aria-label="New affected tickets per quarter hour"
      width="{{ bars|length * 28 + 10 }}" height="190">

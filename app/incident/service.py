@@ -18,13 +18,17 @@ from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
 from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
+from app.incident.expiry import SuspicionExpiry
 from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
 from app.incident.interim import InterimUpdates, UpdateReport
 from app.incident.maintenance import Maintenance
 from app.incident.matching import belongs_to
+from app.incident.model import (
+    ACTIVE_STATES, NEVER_DECLARED, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language,
+)
+from app.incident.referent import ReferentLookup
 from app.incident.reply_ledger import INLINE_RETRY_WINDOW
-from app.incident.model import ACTIVE_STATES, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.status_page import StatusPage
@@ -103,10 +107,17 @@ class OutageDesk:
             log.warning("incident.no-impact-field", extra={"field": impact_name})
         return AccountObjects(cr_field=fields[cr_name], impact_field=fields.get(impact_name))
 
-    @cached_property
+    @property
     def referent(self) -> User | None:
-        """The product referent, who writes to abandoned callers and unassigned tickets."""
-        return self.gateway.find_user(self.config.outage_desk_referent) if self.config.outage_desk_referent else None
+        """The product referent, who writes to abandoned callers and unassigned tickets.
+
+        :raises InputError: no such user; ZendeskError: Zendesk did not answer (both remembered a minute).
+        """
+        return self._referent.user()
+
+    @cached_property
+    def _referent(self) -> ReferentLookup:
+        return ReferentLookup(self.gateway, self.clock, self.config.outage_desk_referent)
 
     @cached_property
     def take_ins(self) -> TakeIn:
@@ -568,9 +579,10 @@ class OutageDesk:
         return claimed
 
     def run_tasks(self) -> int:
-        """Act on the status page's events, finish declarations and resolves nobody is running, retry failed
-        take-ins, change or restore the agent settings, and run the sidebar's queued tasks, oldest first; returns
-        how many things it did."""
+        """Expire quiet suspicions, act on the status page's events, finish declarations and resolves nobody is
+        running, retry failed take-ins, change or restore the agent settings, and run the sidebar's queued tasks,
+        oldest first; returns how many things it did."""
+        expired = SuspicionExpiry(self.sessions, self.clock, self._detector.window).run()
         status_events = self.status_page.run_pending()  # first: what it declares is backfilled in this pass
         unfinished = self._claim_backfills()
         for incident in unfinished:
@@ -603,8 +615,8 @@ class OutageDesk:
                 session.execute(update(TaskRow).where(TaskRow.id == task.id)
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
-        return (status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried) + settings
-                + len(tasks))
+        return (len(expired) + status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried)
+                + settings + len(tasks))
 
     @cached_property
     def agent_settings(self) -> AgentSettings:
@@ -671,7 +683,7 @@ class OutageDesk:
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
-        return IncidentReport(incident, ticket_lines(affected, notifications, tickets))
+        return IncidentReport(incident, ticket_lines(affected, notifications, tickets), self.state_changes(incident.id))
 
     # -- resolve -----------------------------------------------------------------
 
@@ -682,7 +694,7 @@ class OutageDesk:
         `claim="take"` (a person asked) takes the resolve over from whoever held it; "if-free" (the
         worker) leaves alone a resolve another process is running.
         """
-        if incident.state in (State.SUSPECTED, State.DISMISSED):
+        if incident.state in NEVER_DECLARED:
             raise StateError(f"incident #{incident.id} is {incident.state}: only a declared outage is resolved")
         resolution = Resolution(self.config, self.sessions, self.gateway, self.clock, lambda: self.referent, by)
         with self.sessions() as session:

@@ -62,6 +62,9 @@ class IncidentRow(Base):
     # The cluster detection opened a suspected incident for (its subject's significant words); its
     # tickets are the sightings under that key since the start.
     subject_key: Mapped[str | None] = mapped_column(String(200))
+    # When its last interim update was posted: taken by one conditional UPDATE, so of two posts at once
+    # within the interval exactly one is accepted.
+    last_update_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # One declared or resolving incident per tag: the database enforces it, not a check-then-insert.

@@ -46,7 +46,26 @@ def _incident_json(incident: IncidentRow | None) -> dict | None:
             "started_at": incident.started_at.isoformat(), "tickets": _desk().affected_count(incident.id),
             "problem_ticket_id": incident.problem_ticket_id,
             "notifications": {"sent": progress.notified, "callbacks": progress.callbacks,
-                              "pending": progress.pending, "given_up": len(progress.replies_given_up)}}
+                              "pending": progress.pending, "given_up": len(progress.replies_given_up)},
+            "changes": _changes_json(incident.id), **_updates_json(incident)}
+
+
+def _changes_json(incident_id: int) -> list[dict]:
+    """Each state change, oldest first, with who or what made it: a user id, "detection", "cli", "worker"."""
+    return [{"from": c.from_state, "to": c.to_state, "by": c.changed_by, "at": c.changed_at.isoformat()}
+            for c in _desk().state_changes(incident_id)]
+
+
+def _updates_json(incident: IncidentRow) -> dict:
+    """The last interim update and where it stands, and when the next may go (None: now)."""
+    interim = _desk().interim
+    last = interim.latest(incident.id)
+    next_at = interim.next_allowed_at(incident.id)
+    return {"last_update": None if last is None else {
+        "id": last.update_id, "created_at": last.created_at.isoformat(), "finished": last.finished,
+        "sent": sum(last.sent.values()), "pending": last.pending, "skipped": len(last.skipped),
+        "given_up": len(last.given_up)},
+        "next_update_at": next_at.isoformat() if next_at else None}
 
 
 def _declared(incident_id: int) -> IncidentRow:
@@ -74,7 +93,9 @@ def state():
                    suspected=_suspected_json(*suspected) if suspected else None,
                    status_resolve=_status_resolve_json(incident) if incident is not None else None,
                    agent_settings=_agent_settings_json(incident) if incident is not None and g.role == "admin" else None,
-                   maintenance=_maintenance_json(desk), user={"id": g.user_id, "role": g.role})
+                   maintenance=_maintenance_json(desk), user={"id": g.user_id, "role": g.role},
+                   # An update's text in this language is required: requesters without their own get it.
+                   default_language=desk.config.outage_desk_default_language)
 
 
 def _maintenance_json(desk) -> list[dict]:
@@ -121,7 +142,7 @@ def _suspected_json(incident: IncidentRow, cluster: Cluster) -> dict:
     return {"id": incident.id, "title": incident.title, "state": incident.state, "subject": incident.subject_key,
             "query": incident.query, "tickets": cluster.count, "ticket_ids": [row.ticket_id for row in cluster.sightings],
             "first_at": cluster.sightings[0].seen_at.isoformat() if cluster.sightings else None,
-            "span_minutes": int(cluster.span.total_seconds() // 60),
+            "span_minutes": int(cluster.span.total_seconds() // 60), "changes": _changes_json(incident.id),
             # Asked only with a suspicion to show: the referent by email is a Zendesk call.
             "can_confirm": _may_confirm()}
 
@@ -132,9 +153,7 @@ def _may_confirm() -> bool:
 
 
 def _suspected_answer(incident: IncidentRow) -> dict:
-    changes = [{"from": c.from_state, "to": c.to_state, "by": c.changed_by, "at": c.changed_at.isoformat()}
-               for c in _desk().state_changes(incident.id)]
-    return {"incident": {**_incident_json(incident), "query": incident.query}, "changes": changes}
+    return {"incident": {**_incident_json(incident), "query": incident.query}, "changes": _changes_json(incident.id)}
 
 
 @bp.post("/incidents")

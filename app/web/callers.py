@@ -34,7 +34,8 @@ def is_referent(desk, user_id: int) -> bool:
     if referent.isdigit():
         return int(referent) == user_id
     try:
-        return desk.referent is not None and desk.referent.id == user_id
+        referent = desk.referent
     except (InputError, ZendeskError):
-        # No such user, or Zendesk did not answer: nobody is the referent for this request.
+        # No such user, or Zendesk did not answer (asked again a minute on): nobody is the referent for now.
         return False
+    return referent is not None and referent.id == user_id

@@ -19,7 +19,7 @@ def register_error_handlers(app: Flask) -> None:
             log.error("web.error", extra={"error": type(error).__name__})
         else:
             log.info("web.refused", extra={"error": type(error).__name__, "reason": str(error)})
-        return jsonify(error=str(error)), error.http_status
+        return jsonify(error=str(error), **error.details()), error.http_status
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from app.incident.model import ACTIVE_STATES
+from app.incident.model import ACTIVE_STATES, State
 from app.store.heartbeats import beat
 from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow
 
@@ -57,7 +57,7 @@ def metrics():
              "# TYPE outage_desk_incidents gauge"]
     # Every state is listed, zero included, so a dashboard sees "resolving" fall back to 0.
     lines += [f'outage_desk_incidents{{state="{state}"}} {states.get(state, 0)}'
-              for state in ("suspected", "declared", "resolving", "resolved", "dismissed")]
+              for state in State]
     lines += ["# TYPE outage_desk_take_ins gauge"]
     lines += [f'outage_desk_take_ins{{state="{state}"}} {count}' for state, count in take_ins]
     lines += ["# TYPE outage_desk_closing_replies gauge"]

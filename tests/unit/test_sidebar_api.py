@@ -76,7 +76,7 @@ def test_zendesk_opens_the_sidebar_and_the_page_carries_a_session_for_that_agent
     assert response.status_code == 200
     assert response.get_json() == {"incident": None, "ticket": {"id": 42, "attached": False}, "suspected": None,
                                    "status_resolve": None, "agent_settings": None, "maintenance": [],
-                                   "user": {"id": AGENT, "role": "agent"}}
+                                   "user": {"id": AGENT, "role": "agent"}, "default_language": "en"}
 
 
 def test_the_sidebar_assets_are_served_beside_the_page(sidebar):

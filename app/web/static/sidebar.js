@@ -87,9 +87,11 @@
       answer = null;
     }
     if (!response.ok) {
-      throw new Error(answer && typeof answer.error === 'string'
+      const error = new Error(answer && typeof answer.error === 'string'
         ? answer.error
         : i18n.t('serviceUnreachable', { status: response.status }));
+      error.answer = answer; // what the service says besides its reason, e.g. next_allowed_at
+      throw error;
     }
     return answer;
   }
@@ -147,6 +149,8 @@
     renderStatusResolve(state.status_resolve);
     renderAgentSettings(state.agent_settings);
     renderMaintenance(state.maintenance || []);
+    renderUpdates();
+    renderHistory();
   }
 
   // The status page's "resolved", waiting for an admin or the product referent (OUTAGE_DESK_STATUS_RESOLVE=confirm).
@@ -241,6 +245,140 @@
       item.append(title, when);
       return item;
     }));
+  }
+
+  // "Post an update", for admins while the outage is declared: what the last update reached, when the
+  // next may go (the service refuses one sooner), and the form: texts by language, or a macro.
+  function renderUpdates() {
+    const incident = state.incident;
+    const shown = Boolean(incident) && incident.state === 'declared' && state.user.role === 'admin';
+    el('post-update').hidden = !shown;
+    if (!shown) {
+      return;
+    }
+    const last = incident.last_update;
+    el('update-last').hidden = !last;
+    if (last) {
+      el('update-last').textContent = i18n.t(last.finished ? 'updateLastDone' : 'updateLastGoing', {
+        id: last.id, time: clockTime(last.created_at), sent: last.sent, pending: last.pending, skipped: last.skipped
+      });
+    }
+    el('update-next').hidden = !incident.next_update_at;
+    if (incident.next_update_at) {
+      el('update-next').textContent = i18n.t('updateNext', { time: clockTime(incident.next_update_at) });
+    }
+    if (el('update-form').dataset.incident !== String(incident.id)) {
+      // Set up once per outage, so a re-render does not undo what the admin typed.
+      el('update-form').dataset.incident = String(incident.id);
+      resetUpdateForm();
+    }
+  }
+
+  // A text box in the admin's own language, and one in the account's default language, which every
+  // requester without a text of their own gets (the service requires it).
+  function resetUpdateForm() {
+    el('update-texts').textContent = '';
+    addUpdateText(String(zendesk.user.locale || 'en').split('-')[0].toLowerCase());
+    addUpdateText(state.default_language);
+    el('update-macro').value = '';
+    el('update-language').value = '';
+    el('update-form').querySelector('input[value="texts"]').checked = true;
+    showUpdateKind();
+  }
+
+  function updateTextBoxes() {
+    return Array.from(document.querySelectorAll('#update-texts textarea'));
+  }
+
+  function addUpdateText(language) {
+    if (!language || updateTextBoxes().some((box) => box.dataset.language.toLowerCase() === language.toLowerCase())) {
+      return;
+    }
+    const field = document.createElement('div');
+    field.className = 'c-field';
+    const label = document.createElement('label');
+    label.className = 'c-field__label';
+    label.htmlFor = 'update-text-' + language;
+    label.textContent = i18n.t('updateText', { language: languageName(language) });
+    const box = document.createElement('textarea');
+    box.className = 'c-field__input';
+    box.id = label.htmlFor;
+    box.dataset.language = language;
+    box.maxLength = 20000;
+    field.append(label, box);
+    el('update-texts').append(field);
+  }
+
+  // "French", "anglais": the language's name in the agent's own language, else its code.
+  function languageName(language) {
+    try {
+      return new Intl.DisplayNames([i18n.lang], { type: 'language' }).of(language) || language;
+    } catch (notALanguage) {
+      return language;
+    }
+  }
+
+  function updateKind() {
+    return el('update-form').querySelector('input[name="update-kind"]:checked').value;
+  }
+
+  function showUpdateKind() {
+    const macro = updateKind() === 'macro';
+    el('update-texts').hidden = macro;
+    el('update-languages').hidden = macro;
+    el('update-macro-field').hidden = !macro;
+    resize();
+  }
+
+  // The update as the service takes it: the non-empty texts by language, or a macro's title.
+  function updateBody() {
+    if (updateKind() === 'macro') {
+      return { macro: el('update-macro').value.trim() };
+    }
+    const texts = {};
+    updateTextBoxes().forEach((box) => {
+      if (box.value.trim()) {
+        texts[box.dataset.language] = box.value.trim();
+      }
+    });
+    return { texts: texts };
+  }
+
+  // The state changes of the incident shown (the outage, else the suspicion), oldest first.
+  function renderHistory() {
+    const running = Boolean(state.incident) && state.incident.state !== 'resolved';
+    const shown = running ? state.incident : state.suspected || state.incident;
+    const changes = (shown && shown.changes) || [];
+    el('history').hidden = changes.length === 0;
+    const list = el('history-list');
+    list.textContent = '';
+    changes.forEach((change) => {
+      const item = document.createElement('li');
+      item.textContent = i18n.t('historyLine', {
+        time: clockTime(change.at), state: i18n.t('state_' + change.to), by: causeOf(change.by)
+      });
+      list.append(item);
+    });
+  }
+
+  // Who or what made a change: a Zendesk user id (the agent themself: "you"), or one of the service's causes.
+  function causeOf(by) {
+    if (/^\d+$/.test(by)) {
+      return Number(by) === state.user.id ? i18n.t('byYou') : i18n.t('byUser', { id: by });
+    }
+    const known = { detection: 'byDetection', cli: 'byCli', worker: 'byWorker' };
+    return known[by] ? i18n.t(known[by]) : i18n.t('byOther', { who: by });
+  }
+
+  // A time of day in the agent's language and time zone, with the day when it is not today.
+  function clockTime(iso) {
+    const time = new Date(utcTime(iso));
+    const options = { hour: '2-digit', minute: '2-digit' };
+    if (time.toDateString() !== new Date().toDateString()) {
+      options.month = 'short';
+      options.day = 'numeric';
+    }
+    return time.toLocaleString(i18n.lang, options);
   }
 
   // Detection's suspicion, "5 tickets like this one in 12 minutes": Confirm and Dismiss for those the
@@ -381,6 +519,77 @@
       render();
     });
   });
+
+  el('open-update').addEventListener('click', () => {
+    el('open-update').hidden = true;
+    el('update-form').hidden = false;
+    resize();
+  });
+
+  el('cancel-update').addEventListener('click', () => {
+    el('update-form').hidden = true;
+    el('open-update').hidden = false;
+    resize();
+  });
+
+  el('update-form').querySelectorAll('input[name="update-kind"]').forEach((radio) => {
+    radio.addEventListener('change', showUpdateKind);
+  });
+
+  el('add-update-language').addEventListener('click', () => {
+    const language = el('update-language').value.trim();
+    // As the service checks it: en, fr, pt-BR …; anything else stays in the box for the admin to fix.
+    if (/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(language)) {
+      addUpdateText(language);
+      el('update-language').value = '';
+      resize();
+    }
+  });
+
+  el('update-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(async () => {
+      let answer;
+      try {
+        answer = await callService('POST', '/api/incidents/' + state.incident.id + '/updates', updateBody());
+      } catch (error) {
+        if (error.answer && error.answer.next_allowed_at) {
+          // At most one update per interval: say when, in the agent's own time.
+          throw new Error(i18n.t('updateTooSoon', { time: clockTime(error.answer.next_allowed_at) }));
+        }
+        throw error;
+      }
+      el('update-form').hidden = true;
+      el('open-update').hidden = false;
+      delete el('update-form').dataset.incident; // a fresh form for the next update
+      state = await loadState();
+      render();
+      showNotice(i18n.t('updatePosted', { id: answer.update.id }));
+      watchUpdate(answer.update.id, UPDATE_WATCH_ROUNDS);
+    });
+  });
+
+  // The worker sends the update within seconds: read the state again until its counts are final, so the
+  // admin sees them without reopening the ticket (a few minutes at most, then the next open shows them).
+  const UPDATE_WATCH_SECONDS = 5;
+  const UPDATE_WATCH_ROUNDS = 36;
+
+  function watchUpdate(updateId, rounds) {
+    const last = state.incident && state.incident.last_update;
+    if (rounds <= 0 || !last || last.id !== updateId || last.finished) {
+      return;
+    }
+    setTimeout(async () => {
+      try {
+        state = await loadState();
+        render();
+        resize();
+      } catch (error) {
+        return; // the next open of the ticket shows where it stands
+      }
+      watchUpdate(updateId, rounds - 1);
+    }, UPDATE_WATCH_SECONDS * 1000);
+  }
 
   el('toggle-attach').addEventListener('click', () => {
     const incidentId = state.incident.id;
