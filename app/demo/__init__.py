@@ -2,7 +2,9 @@
 
 Act one is the big outage, declared from the CLI and resolved by it. Act two is the runbook's other path:
 customers write in about something new, detection suspects an outage, the product referent confirms it in
-the sidebar, an admin posts an interim update and resolves from the sidebar, and the worker does the rest.
+the sidebar, an admin posts an interim update, the phone queue overflows, and the admin resolves from the
+sidebar; the worker does the rest. Act three is a maintenance window the worker declares and ends on time,
+act four an outage the status page declares and resolves.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from rich.console import Console
 from app.clock import SystemClock
 from app.config import Config
 from app.demo.main_outage import play_main_outage
+from app.demo.maintenance_window import play_maintenance_window
+from app.demo.phones_and_chats import Before, chats_per_agent, phone_lines
 from app.demo.second_outage import close_suspected_outage, play_suspected_outage
-from app.demo.stage import API_EMAIL, Figures, ServiceThread, Stage
+from app.demo.stage import API_EMAIL, Figures, ServiceThread, SlackChannel, Stage
+from app.demo.status_page import STATUS_COMPONENTS, play_status_page
+from app.intake.status_token import StatusToken
 from app.jobs.scheduler import build_scheduler
 from app.store.secrets import SecretBox
-from app.store.settings import WEBHOOK_SIGNING_SECRET, save_secret
+from app.store.settings import STATUS_WEBHOOK_TOKEN, WEBHOOK_SIGNING_SECRET, save_secret
 from app.wiring import build_desk
 from app.zendesk.provisioning import DEFINITIONS_ROOT, Provisioner
 from zendesk_sandbox.apps import OUTAGE_DESK_APP_ID
@@ -47,35 +53,48 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
         start = clock.now() - timedelta(hours=3)
         summary = seed_outage(state, tickets=tickets, seed=7, start=start,
                               macros=load_macros(DEFINITIONS_ROOT / "macros"), rich_text_macros=True)
+        chat_token = secrets.token_urlsafe(24)  # what the account's Chat OAuth client issued to Outage Desk
         sandbox = serve_sandbox(create_sandbox_app(state, email=API_EMAIL, api_token=token, rate_limit_per_minute=700,
-                                                   job_delay=0.05, index_delay=INDEX_DELAY_SECONDS))
+                                                   job_delay=0.05, index_delay=INDEX_DELAY_SECONDS,
+                                                   chat_oauth_token=chat_token))
+        slack = SlackChannel()
         # A key of its own, as for the sandbox's token: the demo's store is thrown away with its folder.
+        # The phone queue is read every second rather than every 30, so the demo need not wait.
         config = Config(zendesk_subdomain="demo", zendesk_url=sandbox.url, zendesk_email=API_EMAIL,
                         zendesk_api_token=token, database_url=f"sqlite:///{Path(workdir) / 'desk.db'}",
                         outage_desk_referent=str(summary.referent_id), outage_desk_secret_key=SecretBox.new_key(),
-                        outage_desk_app_id=OUTAGE_DESK_APP_ID)
+                        outage_desk_app_id=OUTAGE_DESK_APP_ID, slack_webhook_url=slack.url,
+                        outage_desk_chat_oauth_token=chat_token, outage_desk_voice_poll_seconds=1,
+                        outage_desk_status_components=STATUS_COMPONENTS)
         desk = build_desk(config, clock)
         service = ServiceThread()
         stage = Stage(state=state, sandbox_url=sandbox.url, token=token, config=config, clock=clock, desk=desk,
-                      service=service, figures=figures, console=console)
+                      service=service, slack=slack, figures=figures, console=console)
         # As an admin would: `outage-desk setup` creates the webhook and triggers and stores the signing secret.
         provisioner = Provisioner(desk.gateway, config, service.url)
         plan = provisioner.plan()
-        save_secret(desk.sessions, SecretBox(config.outage_desk_secret_key), WEBHOOK_SIGNING_SECRET,
-                    provisioner.apply(plan)["webhook_secret"])
-        console.print(f"[bold]Set up[/] the account: {len(plan.changes)} changes (webhook, triggers, macros, fields).")
+        box = SecretBox(config.outage_desk_secret_key)
+        save_secret(desk.sessions, box, WEBHOOK_SIGNING_SECRET, provisioner.apply(plan)["webhook_secret"])
+        # As `outage-desk status-webhook` does: the URL the admin pastes into the status page carries this.
+        save_secret(desk.sessions, box, STATUS_WEBHOOK_TOKEN, StatusToken.new())
+        console.print(f"[bold]Set up[/] the account: {len(plan.changes)} changes (webhook, triggers, macros, fields, "
+                      "greetings).")
         service.start(config)
         worker = build_scheduler(build_desk(config, clock), blocking=False, interval=0.3)
         worker.start()
         try:
+            before = Before(lines=phone_lines(stage), chats_per_agent=chats_per_agent(stage))
             play_main_outage(stage, start, new_tickets)
-            second = play_suspected_outage(stage, referent_id=summary.referent_id)
+            second = play_suspected_outage(stage, referent_id=summary.referent_id, before=before)
             if second:
-                close_suspected_outage(stage, *second)
+                close_suspected_outage(stage, second)
+            play_maintenance_window(stage)
+            play_status_page(stage)
         finally:
             worker.shutdown(wait=False)
             service.shutdown()
             sandbox.shutdown()
+            slack.shutdown()
             desk.sessions.kw["bind"].dispose()
     figures.add("Wall time", f"{time.monotonic() - began:.1f} s")
     figures.print(console)

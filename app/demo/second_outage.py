@@ -4,7 +4,9 @@ an admin posts an interim update and resolves from the sidebar; the worker does 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
+from app.demo.phones_and_chats import Before, after_the_outage, during_the_outage
 from app.demo.stage import ADMIN_ID, Stage, wait
 from app.incident.model import State
 
@@ -28,8 +30,16 @@ UPDATE_TEXTS = {
 }
 
 
-def play_suspected_outage(stage: Stage, referent_id: int) -> tuple[int, list[int]] | None:
-    """The confirmed incident and its tickets, left declared for the acts that need an outage running."""
+@dataclass
+class SecondOutage:
+    incident_id: int
+    tickets: list[int]
+    before: Before  # the phone lines and chat settings as they were
+
+
+def play_suspected_outage(stage: Stage, referent_id: int, before: Before) -> SecondOutage | None:
+    """The confirmed incident and its tickets, left declared: `close_suspected_outage` resolves it. `before`: the
+    phone lines and chat settings as the account had them before any outage."""
     desk, figures = stage.desk, stage.figures
     figures.section("Act two: a suspected outage, confirmed and run from the sidebar")
     tickets = [stage.new_ticket({"subject": SUBJECT, "description": text, "channel": "email",
@@ -78,12 +88,14 @@ def play_suspected_outage(stage: Stage, referent_id: int) -> tuple[int, list[int
     figures.add("Interim update in each requester's language", f"{in_language} / {len(tickets)}",
                 in_language == len(tickets))
     figures.add("A second update within 30 minutes", f"refused ({again.status_code})", again.status_code == 409)
-    return incident_id, tickets
+    during_the_outage(stage, incident_id, before, as_admin)
+    return SecondOutage(incident_id, tickets, before)
 
 
-def close_suspected_outage(stage: Stage, incident_id: int, tickets: list[int]) -> None:
-    """An admin clicks Resolve in the sidebar; the worker sends the closing emails."""
-    desk, figures = stage.desk, stage.figures
+def close_suspected_outage(stage: Stage, outage: SecondOutage) -> None:
+    """An admin clicks Resolve in the sidebar; the worker sends the closing emails and puts the phone lines and
+    the chat settings back."""
+    desk, figures, incident_id, tickets = stage.desk, stage.figures, outage.incident_id, outage.tickets
     mark = stage.outbox()
     resolving = stage.sidebar(ADMIN_ID)("POST", f"/incidents/{incident_id}/resolve")
     wait(lambda: desk.incident(incident_id).state == State.RESOLVED, timeout=90)
@@ -94,6 +106,7 @@ def close_suspected_outage(stage: Stage, incident_id: int, tickets: list[int]) -
                 resolving.status_code == 202 and set(per_ticket) == {1})
     changes = " → ".join(f"{change.to_state} ({change.changed_by})" for change in desk.state_changes(incident_id))
     figures.add("State changes recorded, with who", changes, desk.incident(incident_id).state == State.RESOLVED)
+    after_the_outage(stage, outage.before)
 
 
 def _suspicion_holding(desk, tickets: list[int]):

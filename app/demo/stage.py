@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -45,6 +46,32 @@ class Figures:
         console.print(table)
 
 
+class SlackChannel:
+    """The team's Slack channel: an incoming webhook on a free local port, keeping what it was told."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        self._lock = threading.Lock()
+        self._server = make_server("127.0.0.1", 0, self._receive, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/services/T0/B0/demo"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _receive(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        text = json.loads(environ["wsgi.input"].read(length) or b"{}").get("text", "")
+        with self._lock:
+            self.messages.append(text)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    def saying(self, words: str) -> list[str]:
+        with self._lock:
+            return [message for message in self.messages if words in message]
+
+    def shutdown(self) -> None:
+        self._server.shutdown()
+
+
 class ServiceThread:
     """The Flask service on a free local port, as `serve` would run it; its URL is known before it starts."""
 
@@ -72,6 +99,7 @@ class Stage:
     clock: Clock
     desk: OutageDesk
     service: ServiceThread
+    slack: SlackChannel
     figures: Figures
     console: Console
     installation_id: int | None = None
