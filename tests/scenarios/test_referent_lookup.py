@@ -22,9 +22,9 @@ def searches(account) -> int:
 def test_a_referent_zendesk_does_not_know_is_searched_once_a_minute_not_once_a_request(account, tmp_path):
     clock = FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
     config = replace(desk_config(account, tmp_path), outage_desk_referent="nobody@example.org")
+    worker = build_desk(config, clock)  # migrates the store first, as `serve` does before it creates the app
     web = create_app(config, clock)
     sidebar = web.test_client()
-    worker = build_desk(config, clock)
     try:
         tickets = customers_write(account, WebhookSender(sidebar, WEBHOOK_SECRET, clock), SUBJECTS)
         drain_inbox(worker)  # a suspicion to show: the sidebar then asks who may confirm it
@@ -53,9 +53,9 @@ def test_a_referent_found_is_not_searched_again(account, tmp_path):
     referent = account.state.users[account.seed.referent_id]
     clock = FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
     config = replace(desk_config(account, tmp_path), outage_desk_referent=referent["email"])
+    worker = build_desk(config, clock)  # migrates the store first, as `serve` does before it creates the app
     web = create_app(config, clock)
     sidebar = web.test_client()
-    worker = build_desk(config, clock)
     try:
         tickets = customers_write(account, WebhookSender(sidebar, WEBHOOK_SECRET, clock), SUBJECTS)
         drain_inbox(worker)
