@@ -28,8 +28,8 @@ from werkzeug.wrappers import Request, Response
 
 from app.incident.take_in import HISTORY_NOTE
 from app.jobs.lease import WORKER_LEASE
-from app.store.leases import lease_holder
 from app.store.db import make_engine, make_session_factory
+from app.store.leases import lease_holder
 from tests.faults.test_operator_end_to_end import outage_tickets
 from tests.faults.test_resolve_kill_restart import cli_env
 from tests.helpers import wait_until
@@ -182,6 +182,7 @@ def test_two_nodes_and_two_workers_on_postgresql_take_in_and_notify_everyone_onc
     acknowledgements = acknowledged()
     targets = seeded | written_in
     with state.lock:
+        take_in_jobs = len(set(state.jobs) - jobs_after_declare)
         mark = len(state.emails)
         tagged = {t for t in targets if "api_down" in state.tickets[t].get("tags", [])}
         linked = Counter(state.tickets[t].get("problem_id") for t in targets)
@@ -197,16 +198,19 @@ def test_two_nodes_and_two_workers_on_postgresql_take_in_and_notify_everyone_onc
     reachable = reachable_seeded | written_in
     engine.dispose()
 
-    figures = (f"seeded outage tickets {len(seeded)} ({len(reachable_seeded)} with email); written in {len(written_in)} "
-               f"({WAVES[0]} before the kill, {WAVES[1]} after); webhooks {dict(webhooks)}; answered by node "
-               f"{dict(balancer.answered)}; killed {killed} mid-job, {survivor} took over in {took_over:.1f}s; "
-               f"acknowledgements {sum(acknowledgements.values())} to {len(acknowledgements)} tickets; "
-               f"API DOWN notes {sum(notes.values())}; tagged {len(tagged)} of {len(targets)}; problem links "
-               f"{dict(linked)}; closing emails {sum(closings.values())} to {len(closings)} tickets; "
-               f"runtime {time.monotonic() - began:.0f}s")
+    figures = (f"seeded outage tickets {len(seeded)} ({len(reachable_seeded)} with email); written in "
+               f"{len(written_in)} ({WAVES[0]} before the kill, {WAVES[1]} after); webhooks {dict(webhooks)}; "
+               f"answered by node {dict(balancer.answered)}; take-in jobs {take_in_jobs}; killed {killed} mid-job, "
+               f"{survivor} took over in {took_over:.1f}s; acknowledgements {sum(acknowledgements.values())} to "
+               f"{len(acknowledgements)} tickets; API DOWN notes {sum(notes.values())}; tagged {len(tagged)} of "
+               f"{len(targets)}; problem links {dict(linked)}; closing emails {sum(closings.values())} to "
+               f"{len(closings)} tickets; runtime {time.monotonic() - began:.0f}s")
     print(figures)
 
     assert "is resolved" in said, figures + said
+    # The standby waited for the lease while the other worked, and the killed one never had to.
+    assert (tmp_path / f"{survivor}.log").read_text().count("jobs.lease-waiting") == 1, figures
+    assert "jobs.lease-waiting" not in (tmp_path / f"{killed}.log").read_text(), figures
     # Both nodes took webhooks, and answered every one of them.
     assert {node for node, _ in balancer.answered} == {0, 1}, figures
     assert {code for _, code in balancer.answered} == {202}, figures
