@@ -150,6 +150,19 @@ def test_a_worker_that_died_after_its_raise_landed_writes_nothing_more_on_the_re
         assert session.get(AftercareTicketRow, ticket_id).state == "raised"
 
 
+def test_a_raise_zendesk_refused_is_finished_by_the_worker(account, service):
+    desk, webhooks, _, _ = service
+    _, person, _ = resolved_outage(account, desk)
+    set_faults(account, item_failure_rate=1.0)  # every ticket inside an update_many job fails
+    ticket_id = writes_in(account, webhooks, desk, person, priority="low")
+    assert account.ticket(ticket_id)["priority"] == "low"
+    set_faults(account)
+
+    run_tasks(desk)
+
+    assert account.ticket(ticket_id)["priority"] == "normal" and AFTERCARE_TAG in account.ticket(ticket_id)["tags"]
+
+
 def test_lost_answers_then_a_rerun_raise_each_ticket_exactly_once(account, service):
     desk, webhooks, _, _ = service
     _, person, _ = resolved_outage(account, desk)
