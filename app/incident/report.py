@@ -60,8 +60,8 @@ def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, Not
             author_id=note.author_id if note else None,
             reason=(note.detail if note and note.state not in NOTIFIED else None) or (
                 row.detail if row.state != "taken" else None),
-            aftercare_until=(until.get((REQUESTER, ticket.requester_id)) or until.get((ORGANIZATION, ticket.organization_id))
-                             ) if ticket else None))
+            aftercare_until=(until.get((REQUESTER, ticket.requester_id))
+                             or until.get((ORGANIZATION, ticket.organization_id))) if ticket else None))
     return lines
 
 

@@ -232,8 +232,8 @@
       return;
     }
     const until = new Date(utcTime(aftercare.until)).toLocaleDateString(i18n.lang, { day: 'numeric', month: 'long' });
-    el('aftercare-why').textContent = i18n.t(aftercare.kind === 'organization' ? 'aftercareOrganization' : 'aftercareRequester',
-      { title: aftercare.incident_title, until: until });
+    const why = aftercare.kind === 'organization' ? 'aftercareOrganization' : 'aftercareRequester';
+    el('aftercare-why').textContent = i18n.t(why, { title: aftercare.incident_title, until: until });
     const priority = (name) => i18n.t('priority_' + (name || 'normal'));
     el('aftercare-priority').textContent = aftercare.state === 'raised'
       ? i18n.t('aftercareRaised', { from: priority(aftercare.from_priority), to: priority(aftercare.to_priority) })
