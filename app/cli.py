@@ -156,6 +156,7 @@ def status(config: Config) -> None:
     incidents = desk.active_incidents()
     suspected = desk.suspected_incidents()
     _print_checklist(desk)
+    _print_aftercare(desk)
     if not incidents and not suspected:
         console.print("No active incident.")
         return
@@ -177,6 +178,15 @@ def _print_checklist(desk) -> None:
     """Agent settings an admin still has to change by hand, of any incident (a resolved one's too)."""
     for item in desk.agent_settings.unticked():
         console.print(f"Incident #{item.incident_id}, not ticked yet ({item.phase}): {item.text}")
+
+
+def _print_aftercare(desk) -> None:
+    """How many customers recent outages hurt, whose new tickets are raised one level."""
+    marks = desk.aftercare.marks()
+    if marks:
+        people = sum(1 for mark in marks if mark.kind == "requester")
+        console.print(f"In aftercare: {people} requesters and {len(marks) - people} organisations, "
+                      f"the first leaving on {marks[0].until.date().isoformat()}.")
 
 
 def _print_suspected(desk, suspected) -> None:

@@ -69,6 +69,8 @@ class Config:
     # Talk's wrap-up time has no public API: the checklist names these values.
     outage_desk_outage_wrap_up_seconds: int = 30
     outage_desk_usual_wrap_up_seconds: int = 120
+    # Aftercare: how many weeks after an outage's end its requesters' and organisations' new tickets are raised.
+    outage_desk_aftercare_weeks: int = 4
 
     @staticmethod
     def env_name(field_name: str) -> str:
@@ -120,6 +122,8 @@ class Config:
             problems["OUTAGE_DESK_VOICE_POLL_SECONDS"] = "must be at least 1"
         if self.outage_desk_voice_alert_margin < 0 or self.outage_desk_voice_alert_calls < 0:
             problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
+        if self.outage_desk_aftercare_weeks < 0:
+            problems["OUTAGE_DESK_AFTERCARE_WEEKS"] = "must not be negative"
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

@@ -40,7 +40,8 @@ def customer_ticket():
         requester = _requester(sandbox.state, body, created_at or iso(sandbox.now()))
         spec = {
             key: body[key]
-            for key in ("subject", "tags", "assignee_id", "status", "priority", "type", "custom_fields")
+            for key in ("subject", "tags", "assignee_id", "status", "priority", "type", "custom_fields",
+                        "organization_id")
             if key in body
         }
         spec["requester_id"] = requester["id"]

@@ -276,6 +276,11 @@ def _apply_fields(state: SandboxState, draft: dict, changes: dict, *, strict: bo
             refuse("RecordInvalid", "assignee", "Assignee: is not an agent")
     if "group_id" in changes:
         draft["group_id"] = changes["group_id"]
+    if "organization_id" in changes:
+        # Writable in the Tickets API ("the organization of the requester",
+        # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/); organizations themselves are
+        # not modelled here, so any id is taken.
+        draft["organization_id"] = changes["organization_id"]
     _apply_problem_link(state, draft, changes, refuse)
     _apply_status(draft, changes, before, refuse, end_user_comment)
 

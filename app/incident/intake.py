@@ -30,7 +30,7 @@ REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outa
 
 # The desk's take-in: (incident, tickets, source) -> (how many taken in, failures by ticket id).
 TakeIn = Callable[[IncidentRow, list[Ticket], str], tuple[int, dict[int, str]]]
-# Detection: sees the new tickets no declared incident took in.
+# Detection, and aftercare's raise: see the new tickets no declared incident took in.
 Observe = Callable[[list[Ticket]], object]
 
 
@@ -48,13 +48,15 @@ class Intake:
     """Works through the stored webhook events with the desk's own incidents and take-in."""
 
     def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
-                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None):
+                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None,
+                 aftercare: Observe | None = None):
         self.sessions = sessions
         self.gateway = gateway
         self.clock = clock
         self.active_incidents = active_incidents
         self.take_in = take_in
         self.observe = observe
+        self.aftercare = aftercare
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
@@ -75,10 +77,18 @@ class Intake:
         if not incidents:
             outcomes = {e.id: NO_INCIDENT for e in events}
             report.ignored = len(events)
-            tickets = {t.id: t for t in self.gateway.tickets(created)} if created and self.observe else {}
+            wanted = created if self.observe or self.aftercare else set()
+            tickets = {t.id: t for t in self.gateway.tickets(wanted)} if wanted else {}
         else:
             tickets = {t.id: t for t in self.gateway.tickets({e.ticket_id for e in events})}
             self._dispatch(events, tickets, incidents, outcomes, report)
+        # Only tickets no declared incident claims: those are already handled.
+        unclaimed = {e.ticket_id for e in events if outcomes.get(e.id) in (NO_INCIDENT, NOT_IN_AN_INCIDENT)}
+        new = [tickets[i] for i in sorted(created & unclaimed) if i in tickets]
+        if self.aftercare:
+            # Before the events are marked processed: a crash here takes them again, and the raise's own
+            # ledger and tag make the second pass change nothing.
+            self.aftercare(new)
         now = self.clock.now()
         with self.sessions() as session:
             for event_id, outcome in outcomes.items():
@@ -86,9 +96,7 @@ class Intake:
                                 .values(processed_at=now, outcome=outcome[:200]))
             session.commit()
         if self.observe:
-            # Only tickets no declared incident claims: those are already handled.
-            unclaimed = {e.ticket_id for e in events if outcomes.get(e.id) in (NO_INCIDENT, NOT_IN_AN_INCIDENT)}
-            self.observe([tickets[i] for i in sorted(created & unclaimed) if i in tickets])
+            self.observe(new)
         return report
 
     def _reopen_stamps(self, events: list[InboxRow], to_reopen: dict[int, tuple[IncidentRow, Ticket]]) -> dict[int, str]:

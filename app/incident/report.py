@@ -12,13 +12,14 @@ from datetime import datetime, timedelta, timezone
 
 from jinja2 import Environment
 
+from app.incident.aftercare import ORGANIZATION, REQUESTER, AftercareMark
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow, StateChangeRow
 from app.zendesk.model import Ticket
 
 BUCKET = timedelta(minutes=15)
 NOTIFIED = ("sent", "callback")
 CSV_COLUMNS = ("ticket_id", "channel", "group_id", "created_at", "taken_in_at", "source", "take_in", "reopened",
-               "audience", "language", "notification", "notified_at", "author_id", "reason")
+               "audience", "language", "notification", "notified_at", "author_id", "reason", "aftercare_until")
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,12 @@ class TicketLine:
     notified_at: datetime | None
     author_id: int | None
     reason: str | None  # why its take-in or its notification was given up, or the last failure
+    aftercare_until: datetime | None = None  # its requester or organisation is in aftercare until then
 
 
 def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, NotificationRow],
-                 tickets: dict[int, Ticket]) -> list[TicketLine]:
+                 tickets: dict[int, Ticket], marks: list[AftercareMark] = ()) -> list[TicketLine]:
+    until = {(mark.kind, mark.zendesk_id): mark.until for mark in marks}
     lines = []
     for row in sorted(affected, key=lambda r: r.ticket_id):
         ticket, note = tickets.get(row.ticket_id), notifications.get(row.ticket_id)
@@ -56,7 +59,9 @@ def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, Not
             notified_at=note.updated_at if note and note.state in NOTIFIED else None,
             author_id=note.author_id if note else None,
             reason=(note.detail if note and note.state not in NOTIFIED else None) or (
-                row.detail if row.state != "taken" else None)))
+                row.detail if row.state != "taken" else None),
+            aftercare_until=(until.get((REQUESTER, ticket.requester_id))
+                             or until.get((ORGANIZATION, ticket.organization_id))) if ticket else None))
     return lines
 
 
@@ -66,6 +71,8 @@ class IncidentReport:
     lines: list[TicketLine]
     # Each state change, oldest first, with who or what made it (a user id, detection, cli, worker).
     changes: list[StateChangeRow] = field(default_factory=list)
+    # The requesters and organisations this outage put in aftercare, still in it.
+    aftercare: list[AftercareMark] = field(default_factory=list)
 
     def volume(self) -> list[tuple[datetime, int]]:
         """New affected tickets per quarter hour, from the outage's start; empty quarters included."""
@@ -111,6 +118,8 @@ class IncidentReport:
             "summary": self.summary(),
             "state_changes": [{"from": c.from_state, "to": c.to_state, "by": c.changed_by, "at": _iso(c.changed_at)}
                               for c in self.changes],
+            "aftercare": [{"kind": m.kind, "zendesk_id": m.zendesk_id, "until": _iso(m.until), "new_tickets": m.tickets}
+                          for m in self.aftercare],
             "volume": [{"from": _iso(moment), "tickets": count} for moment, count in self.volume()],
             "tickets": [{key: _iso(value) if isinstance(value, datetime) else value
                          for key, value in asdict(line).items()} for line in self.lines],
@@ -203,6 +212,11 @@ declared {{ report.incident.declared_at }}, ended {{ report.incident.ended_at or
 <tr><th>call-back list / not notified</th><td>{{ s.callbacks }} / {{ s.not_notified }}</td></tr>
 <tr><th>given up: take-ins / notifications (reasons below)</th><td>{{ s.take_ins_given_up }} / {{ s.notifications_given_up }}</td></tr>
 </table>
+<h2>In aftercare</h2>
+{% if report.aftercare %}<p>Their new tickets are raised one priority level until the date shown.</p>
+<table><tr><th>who</th><th>Zendesk id</th><th>until</th><th>new tickets since</th></tr>
+{% for m in report.aftercare %}<tr><td>{{ m.kind }}</td><td>{{ m.zendesk_id }}</td><td>{{ m.until }}</td><td>{{ m.new_tickets }}</td></tr>
+{% endfor %}</table>{% else %}<p>Nobody{% if report.incident.state != "resolved" %} yet: customers are marked once the outage is resolved{% endif %}.</p>{% endif %}
 <h2>Who was notified</h2>
 <table><tr><th>ticket</th><th>channel</th><th>group</th><th>take-in</th><th>audience</th><th>language</th><th>notification</th><th>at</th><th>why not</th></tr>
 {% for t in report.tickets %}<tr><td>#{{ t.ticket_id }}</td><td>{{ t.channel or "" }}</td><td>{{ t.group_id or "" }}</td>

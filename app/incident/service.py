@@ -16,6 +16,7 @@ from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
+from app.incident.aftercare import Aftercare
 from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
 from app.incident.expiry import SuspicionExpiry
@@ -580,8 +581,8 @@ class OutageDesk:
 
     def run_tasks(self) -> int:
         """Expire quiet suspicions, act on the status page's events, finish declarations and resolves nobody is
-        running, retry failed take-ins, change or restore the agent settings, and run the sidebar's queued tasks,
-        oldest first; returns how many things it did."""
+        running, retry failed take-ins, change or restore the agent settings, mark and expire aftercare, and run
+        the sidebar's queued tasks, oldest first; returns how many things it did."""
         expired = SuspicionExpiry(self.sessions, self.clock, self._detector.window).run()
         status_events = self.status_page.run_pending()  # first: what it declares is backfilled in this pass
         unfinished = self._claim_backfills()
@@ -595,6 +596,7 @@ class OutageDesk:
             self.interim.run(row, claim="if-free")
         retried = self.retry_take_ins()
         settings = self.agent_settings.run()
+        aftercare = self.aftercare.run()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
         for task in tasks:
@@ -616,12 +618,17 @@ class OutageDesk:
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
         return (len(expired) + status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried)
-                + settings + len(tasks))
+                + settings + aftercare + len(tasks))
 
     @cached_property
     def agent_settings(self) -> AgentSettings:
         """Chats per agent and wrap-up time for the outage: through the API where there is one, else the checklist."""
         return AgentSettings(self.config, self.sessions, self.gateway, self.clock, self.alerts)
+
+    @cached_property
+    def aftercare(self) -> Aftercare:
+        """The customers an outage hurt, marked for some weeks: their new tickets raised one level."""
+        return Aftercare(self.config, self.sessions, self.gateway, self.clock)
 
     # -- scheduled maintenance -------------------------------------------------------
 
@@ -662,7 +669,7 @@ class OutageDesk:
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
         return Intake(self.sessions, self.gateway, self.clock, self.active_incidents,
-                      self._take_in, self._detector.observe).take_in_pending(limit)
+                      self._take_in, self._detector.observe, self.aftercare.take).take_in_pending(limit)
 
     @cached_property
     def _detector(self) -> Detector:
@@ -683,7 +690,9 @@ class OutageDesk:
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
-        return IncidentReport(incident, ticket_lines(affected, notifications, tickets), self.state_changes(incident.id))
+        marks = self.aftercare.marks(incident.id)
+        return IncidentReport(incident, ticket_lines(affected, notifications, tickets, marks),
+                              self.state_changes(incident.id), marks)
 
     # -- resolve -----------------------------------------------------------------
 

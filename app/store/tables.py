@@ -65,6 +65,8 @@ class IncidentRow(Base):
     # When its last interim update was posted: taken by one conditional UPDATE, so of two posts at once
     # within the interval exactly one is accepted.
     last_update_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When its requesters and organisations were put in aftercare: the worker marks resolved incidents without it.
+    aftercare_marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # One declared or resolving incident per tag: the database enforces it, not a check-then-insert.
@@ -431,3 +433,39 @@ class MaintenanceRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("maintenance_windows_due", "ended_at", "starts_at"),)
+
+
+class AftercareRow(Base):
+    """A requester or organisation an outage hurt: their new tickets are raised one level until `until`.
+
+    Keyed by the Zendesk id: a second outage extends the mark, never shortens it.
+    """
+
+    __tablename__ = "aftercare"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # requester | organization
+    zendesk_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))  # the latest outage that hurt them
+    marked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("aftercare_until", "until"),)
+
+
+class AftercareTicketRow(Base):
+    """A new ticket from someone in aftercare: its raise, recorded `submitted` with the ticket's stamp before
+    the write, `raised` once it landed, `kept` when it was already urgent. The sidebar's banner reads it."""
+
+    __tablename__ = "aftercare_tickets"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    zendesk_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20))
+    from_priority: Mapped[str | None] = mapped_column(String(20))
+    to_priority: Mapped[str] = mapped_column(String(20))
+    updated_stamp: Mapped[str] = mapped_column(String(40))
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -53,6 +53,7 @@ class Ticket:
     created_at: str
     updated_at: str
     requester: User | None = None
+    organization_id: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], users: dict[int, User]) -> Ticket:
@@ -76,6 +77,7 @@ class Ticket:
             created_at=data.get("created_at") or "",
             updated_at=data.get("updated_at") or "",
             requester=users.get(requester_id) if requester_id is not None else None,
+            organization_id=data.get("organization_id"),
         )
 
     def search_document(self) -> dict[str, Any]:

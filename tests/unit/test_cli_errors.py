@@ -69,6 +69,13 @@ def test_a_bad_database_url_and_missing_zendesk_settings_are_named_together(tmp_
         f"DATABASE_URL names a kind of database SQLAlchemy does not know; {NO_ZENDESK}"]
 
 
+def test_negative_aftercare_weeks_are_one_line_and_exit_78(tmp_path):
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/desk.db",
+                                              "OUTAGE_DESK_AFTERCARE_WEEKS": "-1"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_AFTERCARE_WEEKS must not be negative"]
+
+
 def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
     desk = OutageDesk(config, sessions, None, clock)  # the sidebar's declare: recorded, no Zendesk call yet
     desk.open_incident(IncidentSpec(title="API down", query="API", started_at=clock.now()), origin_ticket_id=42)

@@ -75,7 +75,7 @@ def test_zendesk_opens_the_sidebar_and_the_page_carries_a_session_for_that_agent
     response = call(sidebar, "GET", "/api/state?ticket_id=42", session_of(page))
     assert response.status_code == 200
     assert response.get_json() == {"incident": None, "ticket": {"id": 42, "attached": False}, "suspected": None,
-                                   "status_resolve": None, "agent_settings": None, "maintenance": [],
+                                   "status_resolve": None, "agent_settings": None, "maintenance": [], "aftercare": None,
                                    "user": {"id": AGENT, "role": "agent"}, "default_language": "en"}
 
 
