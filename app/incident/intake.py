@@ -32,6 +32,9 @@ REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outa
 TakeIn = Callable[[IncidentRow, list[Ticket], str], tuple[int, dict[int, str]]]
 # Detection: sees the new tickets no declared incident took in.
 Observe = Callable[[list[Ticket]], object]
+# SLA breach alerts: (events) -> outcome by event id; an event left out stays pending, to be tried again.
+SlaBreaches = Callable[[list[InboxRow]], dict[int, str]]
+SLA_BREACHED = "ticket.sla_breached"
 
 
 @dataclass
@@ -48,8 +51,10 @@ class Intake:
     """Works through the stored webhook events with the desk's own incidents and take-in."""
 
     def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
-                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None):
+                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None,
+                 sla_breaches: SlaBreaches | None = None):
         self.sessions = sessions
+        self.sla_breaches = sla_breaches
         self.gateway = gateway
         self.clock = clock
         self.active_incidents = active_incidents
@@ -64,12 +69,21 @@ class Intake:
                                           .order_by(InboxRow.id).limit(limit)))
         if not events:
             return report
+        breaches = [e for e in events if e.event == SLA_BREACHED]
+        if breaches and self.sla_breaches:
+            # Not the outage's business: the referents hear of the breach whatever is declared.
+            handled = self.sla_breaches(breaches)
+            self._record(handled)
+            events = [e for e in events if e.event != SLA_BREACHED]
+            report.events += len(handled)  # those left for later must not keep the drain looping
+            if not events:
+                return report
         incidents = [i for i in self.active_incidents() if i.state == State.DECLARED]
         if any(i.backfilled_at is None for i in incidents):
             # A backfill is taking tickets in and has not recorded them all yet: its events wait,
             # or a ticket both of us find would be written, and acknowledged, twice.
             return report
-        report.events = len(events)
+        report.events += len(events)
         outcomes: dict[int, str] = {}
         created = {e.ticket_id for e in events if e.event == "ticket.created"}
         if not incidents:
@@ -79,17 +93,20 @@ class Intake:
         else:
             tickets = {t.id: t for t in self.gateway.tickets({e.ticket_id for e in events})}
             self._dispatch(events, tickets, incidents, outcomes, report)
+        self._record(outcomes)
+        if self.observe:
+            # Only tickets no declared incident claims: those are already handled.
+            unclaimed = {e.ticket_id for e in events if outcomes.get(e.id) in (NO_INCIDENT, NOT_IN_AN_INCIDENT)}
+            self.observe([tickets[i] for i in sorted(created & unclaimed) if i in tickets])
+        return report
+
+    def _record(self, outcomes: dict[int, str]) -> None:
         now = self.clock.now()
         with self.sessions() as session:
             for event_id, outcome in outcomes.items():
                 session.execute(update(InboxRow).where(InboxRow.id == event_id)
                                 .values(processed_at=now, outcome=outcome[:200]))
             session.commit()
-        if self.observe:
-            # Only tickets no declared incident claims: those are already handled.
-            unclaimed = {e.ticket_id for e in events if outcomes.get(e.id) in (NO_INCIDENT, NOT_IN_AN_INCIDENT)}
-            self.observe([tickets[i] for i in sorted(created & unclaimed) if i in tickets])
-        return report
 
     def _reopen_stamps(self, events: list[InboxRow], to_reopen: dict[int, tuple[IncidentRow, Ticket]]) -> dict[int, str]:
         stamps = {ticket.id: ticket.updated_at for _incident, ticket in to_reopen.values()}

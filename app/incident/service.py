@@ -30,6 +30,8 @@ from app.incident.model import (
 from app.incident.referent import ReferentLookup
 from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.report import IncidentReport, ticket_lines
+from app.incident.sla_alerts import SlaBreachAlerts
+from app.incident.sla_plans import Plans, read_plans
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.status_page import StatusPage
 from app.incident.take_in import (
@@ -661,8 +663,16 @@ class OutageDesk:
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
-        return Intake(self.sessions, self.gateway, self.clock, self.active_incidents,
-                      self._take_in, self._detector.observe).take_in_pending(limit)
+        return Intake(self.sessions, self.gateway, self.clock, self.active_incidents, self._take_in,
+                      self._detector.observe, self._sla_alerts.handle).take_in_pending(limit)
+
+    @cached_property
+    def _sla_alerts(self) -> SlaBreachAlerts:
+        return SlaBreachAlerts(self.sessions, self.gateway, self.clock, self.alerts, self.sla_plans, self.ticket_url)
+
+    def sla_plans(self) -> Plans:
+        """The SLA plans' tags (read from the account when an organisation field names them)."""
+        return read_plans(self.gateway, self.config)
 
     @cached_property
     def _detector(self) -> Detector:
@@ -683,7 +693,8 @@ class OutageDesk:
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
-        return IncidentReport(incident, ticket_lines(affected, notifications, tickets), self.state_changes(incident.id))
+        lines = ticket_lines(affected, notifications, tickets, self.sla_plans(), incident.ended_at or self.clock.now())
+        return IncidentReport(incident, lines, self.state_changes(incident.id))
 
     # -- resolve -----------------------------------------------------------------
 

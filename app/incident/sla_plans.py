@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.config import Config
 from app.errors import InputError
@@ -46,6 +46,16 @@ def plan_config_problems(config: Config) -> dict[str, str]:
     return problems
 
 
+def read_plans(gateway, config: Config) -> Plans:
+    """The plans, reading the organisation field from the account when one is named.
+
+    :raises InputError: as plans_from.
+    """
+    fields = (gateway.list_all("organization_fields.json", "organization_fields")
+              if config.outage_desk_plan_field else None)
+    return plans_from(config, fields)
+
+
 def plans_from(config: Config, organization_fields: list[dict] | None) -> Plans:
     """The plans from the configured tags, or from the organisation field's options when one is named.
 
@@ -74,3 +84,16 @@ def _parse_tags(text: str) -> dict[str, str]:
     if set(pairs) != set(TARGETS) or len(text.split()) != len(TARGETS) or not all(pairs.values()):
         raise InputError("must name one tag per plan: basic=<tag> regular=<tag> premium=<tag>")
     return pairs
+
+
+def breach_avoided(plans: Plans, tags: Iterable[str], created_at: datetime, taken_in_at: datetime,
+                   released_at: datetime, acknowledged: bool) -> bool:
+    """Whether the outage spared this ticket a first-reply breach: its plan's deadline fell while the incident
+    held it (the plans' SLA policies leave such tickets out), and the desk had not answered it by then.
+
+    The desk's acknowledgement goes out with the take-in, so an acknowledged ticket met its target (or had
+    missed it before the outage: no breach avoided either). A reply an agent typed by hand is not seen
+    here, so the count is an upper bound.
+    """
+    deadline = created_at + Plans.target(plans.plan_of(tags))
+    return not acknowledged and taken_in_at <= deadline < released_at

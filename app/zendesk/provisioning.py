@@ -18,7 +18,7 @@ from typing import Any
 
 from app.config import Config
 from app.errors import InputError, PermissionDenied, TalkUnavailable
-from app.incident.sla_plans import Plans, plans_from
+from app.incident.sla_plans import Plans, read_plans
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.macro import Macro, variant_language
 from app.zendesk.model import Greeting
@@ -141,9 +141,7 @@ class Provisioner:
 
         :raises InputError: that field is missing or unfit, in one line.
         """
-        fields = (self.gateway.list_all("organization_fields.json", "organization_fields")
-                  if self.config.outage_desk_plan_field else None)
-        return plans_from(self.config, fields)
+        return read_plans(self.gateway, self.config)
 
     def apply(self, plan: Plan) -> dict[str, str]:
         """Run the plan's changes in order; returns what later steps and the caller learnt (the webhook)."""

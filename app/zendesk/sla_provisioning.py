@@ -18,14 +18,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.incident.intake import SLA_BREACHED
 from app.incident.sla_plans import TARGETS, Plans
 from app.incident.take_in import LIVE_TAG
 
 BREACHED_TAG = "outage_desk_sla_breached"
-SLA_BREACHED_EVENT = "ticket.sla_breached"
 PENDING_HOURS = 48
 PRIORITIES = ("low", "normal", "high", "urgent")
-_BODY = json.dumps({"ticket_id": "{{ticket.id}}", "event": SLA_BREACHED_EVENT,
+_BODY = json.dumps({"ticket_id": "{{ticket.id}}", "event": SLA_BREACHED,
                     "updated_at": "{{ticket.updated_at_with_timestamp}}"})
 
 
