@@ -9,6 +9,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from app.intake.signature import ZendeskSignature
 from app.jobs.inbox import drain_inbox
 from app.web import create_app
 from app.wiring import build_desk
@@ -231,3 +232,32 @@ def test_a_ticket_pending_for_49_hours_is_solved(account, tmp_path, service, cha
 
     automation_run(account, hours_from_now=49)
     assert account.ticket(waiting)["status"] == "solved"
+
+
+def test_zendesk_calling_twice_about_one_breach_tells_the_referents_once(account, tmp_path, service, channel):
+    desk = set_up(account, tmp_path, service, channel)
+    customer_of(account, "plan_premium", "ops@bigco.example", by_field=False)
+    ticket = account.write_in("Invoices export fails", email="ops@bigco.example", priority="high", created_at=ago(31))
+    automation_run(account)
+    [delivery] = deliveries_of(account, "ticket.sla_breached")
+    # Zendesk retries a delivery it thinks failed, and an admin may re-run an automation by hand: a later stamp.
+    with account.state.lock:
+        secret = account.state.webhooks[delivery["webhook_id"]]["signing_secret"]["secret"]
+    body = json.dumps({"ticket_id": str(ticket), "event": "ticket.sla_breached",
+                       "updated_at": "2099-01-01T00:00:00Z"}).encode()
+    again = requests.post(f"{service.url}/webhooks/zendesk", data=body, timeout=10,
+                          headers={"Content-Type": "application/json", **ZendeskSignature(secret).headers(body)})
+    assert again.status_code == 202
+
+    drain_inbox(desk)
+
+    assert account.ticket(ticket)["priority"] == "urgent"
+    assert len([m for m in channel.messages if f"#{ticket}" in m]) == 1
+
+
+def test_plan_tags_that_do_not_name_every_plan_stop_setup_in_one_line(account, tmp_path):
+    result = outage_desk(account, tmp_path, "setup", "--service-url", "https://desk.example.com",
+                         env_overrides={"OUTAGE_DESK_PLAN_TAGS": "premium=vip"})
+    assert result.returncode != 0
+    assert "OUTAGE_DESK_PLAN_TAGS" in result.stderr and "basic=<tag>" in result.stderr
+    assert account.state.sla_policies == {}
