@@ -36,7 +36,9 @@ def run_automations(sandbox: Sandbox, now: datetime | None = None) -> list[dict]
         for ticket_id in sorted(state.tickets):
             for automation in active:
                 ticket = state.tickets.get(ticket_id)
-                if ticket is None or ticket["status"] == "closed" or not automations.holds(state, automation, ticket, now):
+                if ticket is None or ticket["status"] == "closed":
+                    break
+                if not automations.holds(state, automation, ticket, now):
                     continue
                 changes: dict = {}
                 update = TicketUpdate(before=ticket, after=ticket, update_type="Change", actor_id=API_USER_ID,

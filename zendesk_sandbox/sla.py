@@ -86,7 +86,8 @@ def note_reply(state: SandboxState, ticket: dict, comment: dict) -> None:
         return
     if len(state.comments.get(ticket["id"], ())) <= 1:
         return  # the description itself is no reply
-    state.first_reply[ticket["id"]] = {"at": comment["created_at"], "policy_id": (policy_for(state, ticket) or {}).get("id"),
+    policy = policy_for(state, ticket)
+    state.first_reply[ticket["id"]] = {"at": comment["created_at"], "policy_id": policy["id"] if policy else None,
                                        "priority": ticket.get("priority")}
 
 

@@ -86,7 +86,8 @@ def _performed(field: str) -> bool:
 
 
 def perform_actions(trigger: dict, update: TicketUpdate, apply_changes: ApplyChanges) -> list[WebhookCall]:
-    """Apply one rule's actions (a trigger's, or an automation's) to the ticket being saved; return its webhook calls."""
+    """Apply one rule's actions (a trigger's or an automation's) to the ticket being saved; return its webhook
+    calls."""
     changes: dict[str, Any] = {}
     calls = []
     for action in trigger["actions"]:

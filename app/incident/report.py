@@ -20,7 +20,8 @@ from app.zendesk.model import Ticket
 BUCKET = timedelta(minutes=15)
 NOTIFIED = ("sent", "callback")
 CSV_COLUMNS = ("ticket_id", "channel", "group_id", "created_at", "taken_in_at", "source", "take_in", "reopened",
-               "audience", "language", "notification", "notified_at", "author_id", "reason", "plan", "sla_breach_avoided")
+               "audience", "language", "notification", "notified_at", "author_id", "reason", "plan",
+               "sla_breach_avoided")
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ class SlaBreachAlerts:
         return {event.id: results[event.ticket_id] for event in events if event.ticket_id in results}
 
     def _send(self, ticket: Ticket) -> bool:
-        claim = Claim(self.sessions, self.clock, SlaAlertRow.ticket_id, ticket.id, SlaAlertRow.claimed_at, CLAIM_TIMEOUT)
+        claim = Claim(self.sessions, self.clock, SlaAlertRow.ticket_id, ticket.id, SlaAlertRow.claimed_at,
+                      CLAIM_TIMEOUT)
         if not claim.take(steal=False):
             return False  # another process is sending it
         try:
