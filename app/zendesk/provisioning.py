@@ -37,7 +37,7 @@ class Step:
 
     kind: str
     name: str
-    action: str  # create | update | add option | unchanged
+    action: str  # create | update | add option | reorder | unchanged
     run: Callable[[dict[str, str]], None] | None = field(default=None, repr=False)
 
     def describe(self) -> str:
@@ -269,7 +269,25 @@ class Provisioner:
                 else:
                     self.gateway.update(f"slas/policies/{current['id']}.json", "sla_policy", data)
             steps.append(Step("SLA policy", data["title"], "create" if current is None else "update", write))
-        return steps
+        return steps + self._order_step(existing, [data["title"] for data in wanted])
+
+    def _order_step(self, existing: list[dict], titles: list[str]) -> list[Step]:
+        """Our policies matched in our order (the default plan's, which takes every ticket left, last), in the
+        places they hold among the account's own: a policy created later, or one an admin moved, is put back."""
+        def in_order(policies: list[dict]) -> list[dict]:
+            return sorted(policies, key=lambda policy: (policy.get("position") or 0, policy.get("id") or 0))
+        known = {policy.get("title") for policy in existing}
+        after = [policy.get("title") for policy in in_order(existing)] + [t for t in titles if t not in known]
+        if [title for title in after if title in titles] == titles:
+            return []
+
+        def reorder(learnt: dict[str, str]) -> None:
+            policies = in_order(self.gateway.list_all("slas/policies.json", "sla_policies"))
+            ours = {policy["title"]: policy for policy in policies if policy.get("title") in titles}
+            slots = iter(ours[title] for title in titles)
+            ordered = [next(slots) if policy.get("title") in titles else policy for policy in policies]
+            self.gateway.reorder_sla_policies([policy["id"] for policy in ordered])
+        return [Step("SLA policies", ", ".join(titles), "reorder", reorder)]
 
     # -- triggers ------------------------------------------------------------
 

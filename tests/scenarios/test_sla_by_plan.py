@@ -261,3 +261,18 @@ def test_plan_tags_that_do_not_name_every_plan_stop_setup_in_one_line(account, t
     assert result.returncode != 0
     assert "OUTAGE_DESK_PLAN_TAGS" in result.stderr and "basic=<tag>" in result.stderr
     assert account.state.sla_policies == {}
+
+
+def test_a_policy_an_admin_moved_or_deleted_is_put_back_in_match_order(account, tmp_path):
+    assert outage_desk(account, tmp_path, "setup", "--service-url", "https://desk.example.com").returncode == 0
+    with account.state.lock:
+        ids = {p["title"]: p["id"] for p in account.state.sla_policies.values()}
+        del account.state.sla_policies[ids[POLICIES[0]]]  # an admin deleted Premium: it comes back last
+    again = outage_desk(account, tmp_path, "setup", "--service-url", "https://desk.example.com")
+    assert again.returncode == 0, again.stderr
+    assert f"create     SLA policy '{POLICIES[0]}'" in again.stdout and "reorder    SLA policies" in again.stdout
+    with account.state.lock:
+        listed = [p["title"] for p in sorted(account.state.sla_policies.values(), key=lambda p: p["position"])]
+    assert listed == list(POLICIES)
+    third = outage_desk(account, tmp_path, "setup", "--service-url", "https://desk.example.com")
+    assert third.stdout.strip() == "Nothing to change: the account is already set up for Outage Desk."
