@@ -79,7 +79,8 @@ def organization_field():
 
 @bp.post("/_sandbox/organizations")
 def organization():
-    """An organization and its members: {"name", "tags", "organization_fields", "member_ids": [...]}."""
+    """An organization and its members: {"name", "tags", "organization_fields", "member_ids": [...], "members":
+    [{"email", "name", "locale"}, ...]} (end users found by email, or created)."""
     body = json_body()
     sandbox = current()
     state = sandbox.state
@@ -87,6 +88,12 @@ def organization():
         members = [state.user(user_id) for user_id in body.get("member_ids") or []]
         if None in members:
             raise ApiError(400, "InvalidParameter", "member_ids must be users")
+        for person in body.get("members") or []:
+            if not isinstance(person, dict) or not isinstance(person.get("email"), str):
+                raise ApiError(400, "InvalidParameter", "each member needs an email")
+            members.append(state.user_by_email(person["email"]) or state.add_user(
+                person.get("name") or person["email"].split("@")[0], email=person["email"],
+                locale=person.get("locale") or "en-US", created_at=iso(sandbox.now())))
         organization = add_organization(state, body.get("name") or "Organization", tags=list(body.get("tags") or []),
                                         fields=dict(body.get("organization_fields") or {}), now=iso(sandbox.now()))
         for user in members:

@@ -47,16 +47,18 @@ class TicketLine:
 
 
 def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, NotificationRow],
-                 tickets: dict[int, Ticket], plans: Plans, released_at: datetime) -> list[TicketLine]:
-    """`released_at`: when the incident let its tickets go back under their plans (its end, or now)."""
+                 tickets: dict[int, Ticket], plans: Plans | None, released_at: datetime) -> list[TicketLine]:
+    """`released_at`: when the incident let its tickets go back under their plans (its end, or now);
+    `plans` None: the account's plan field is gone, so no plan and no breach count."""
     lines = []
     for row in sorted(affected, key=lambda r: r.ticket_id):
         ticket, note = tickets.get(row.ticket_id), notifications.get(row.ticket_id)
         created = _parse(ticket.created_at) if ticket else None
+        known = ticket is not None and created is not None and plans is not None
         lines.append(TicketLine(
-            plan=plans.plan_of(ticket.tags) if ticket else None,
+            plan=plans.plan_of(ticket.tags) if known else None,
             sla_breach_avoided=breach_avoided(plans, ticket.tags, created, row.taken_in_at, released_at,
-                                              ACKNOWLEDGED_TAG in ticket.tags) if created else None,
+                                              ACKNOWLEDGED_TAG in ticket.tags) if known else None,
             ticket_id=row.ticket_id, channel=ticket.channel if ticket else None,
             group_id=ticket.group_id if ticket else None,
             created_at=_parse(ticket.created_at) if ticket else None, taken_in_at=row.taken_in_at,

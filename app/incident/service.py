@@ -693,7 +693,11 @@ class OutageDesk:
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
-        lines = ticket_lines(affected, notifications, tickets, self.sla_plans(), incident.ended_at or self.clock.now())
+        try:
+            plans: Plans | None = self.sla_plans()
+        except InputError:
+            plans = None  # the plan field went away since setup: the rest of the report stands
+        lines = ticket_lines(affected, notifications, tickets, plans, incident.ended_at or self.clock.now())
         return IncidentReport(incident, lines, self.state_changes(incident.id))
 
     # -- resolve -----------------------------------------------------------------

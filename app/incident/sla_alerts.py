@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
+from app.errors import InputError
 from app.incident.sla_plans import Plans
 from app.store.claims import Claim
 from app.store.tables import InboxRow, SlaAlertRow
@@ -76,9 +77,13 @@ class SlaBreachAlerts:
             claim.release()
 
     def _message(self, ticket: Ticket) -> str:
-        plan = self.plans().plan_of(ticket.tags)
-        return (f":hourglass: First-reply SLA breached ({plan.title()} plan, under "
-                f"{_target(Plans.target(plan))}): ticket <{self.ticket_url(ticket.id)}|#{ticket.id}> "
+        try:
+            plan = self.plans().plan_of(ticket.tags)
+            which = f"{plan.title()} plan, under {_target(Plans.target(plan))}"
+        except InputError as error:
+            # The plan field went away since setup: the referents still hear of the breach, and why no plan.
+            which = f"plan unknown: {error}"
+        return (f":hourglass: First-reply SLA breached ({which}): ticket <{self.ticket_url(ticket.id)}|#{ticket.id}> "
                 f"\"{escape(ticket.subject)}\", priority now {ticket.priority or 'none'}. Please answer it.")
 
 

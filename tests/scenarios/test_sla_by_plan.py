@@ -66,10 +66,9 @@ def plan_field(account):
 def customer_of(account, plan_tag: str, email: str, by_field: bool = True) -> None:
     """A customer whose organisation is on a plan: chosen in its plan field, whose option's tag is `plan_tag`,
     or tagged `plan_tag` by hand."""
-    user = account.state.add_user(email.split("@")[0], email=email)
     plan = {"organization_fields": {"plan": plan_tag}} if by_field else {"tags": [plan_tag]}
     requests.post(f"{account.url}/_sandbox/organizations", timeout=10, json={
-        "name": email.split("@")[1], "member_ids": [user["id"]], **plan}).raise_for_status()
+        "name": email.split("@")[1], "members": [{"email": email}], **plan}).raise_for_status()
 
 
 def ago(minutes: float) -> str:
