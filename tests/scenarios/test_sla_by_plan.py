@@ -275,3 +275,20 @@ def test_a_policy_an_admin_moved_or_deleted_is_put_back_in_match_order(account, 
     assert listed == list(POLICIES)
     third = outage_desk(account, tmp_path, "setup", "--service-url", "https://desk.example.com")
     assert third.stdout.strip() == "Nothing to change: the account is already set up for Outage Desk."
+
+
+def test_slack_down_leaves_the_breach_to_tell_and_the_next_drain_tells_it_once(account, tmp_path, service, channel):
+    set_up(account, tmp_path, service, channel)
+    customer_of(account, "plan_premium", "ops@bigco.example", by_field=False)
+    ticket = account.write_in("Invoices export fails", email="ops@bigco.example", priority="low", created_at=ago(31))
+    automation_run(account)
+
+    unreachable = build_desk(desk_config(account, tmp_path).with_overrides(slack_webhook_url="http://127.0.0.1:9/hook"))
+    drain_inbox(unreachable)
+    assert channel.messages == []
+
+    desk = build_desk(desk_config(account, tmp_path).with_overrides(slack_webhook_url=channel.url))
+    drain_inbox(desk)
+    drain_inbox(desk)
+    assert len([m for m in channel.messages if f"#{ticket}" in m]) == 1
+    assert account.ticket(ticket)["priority"] == "normal"
