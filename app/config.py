@@ -72,6 +72,12 @@ class Config:
     # Aftercare: how many weeks after an outage's end its requesters' and organisations' new tickets are raised.
     outage_desk_aftercare_weeks: int = 4
 
+    # First-response SLA by plan (app/incident/sla_plans.py): the organisations' plan tags, or the
+    # organisation drop-down field whose option tags they are, and the plan of tickets with neither.
+    outage_desk_plan_tags: str = "basic=plan_basic regular=plan_regular premium=plan_premium"
+    outage_desk_plan_field: str | None = None
+    outage_desk_default_plan: str = "basic"
+
     @staticmethod
     def env_name(field_name: str) -> str:
         return field_name.upper()
@@ -109,6 +115,7 @@ class Config:
     def wrong(self) -> dict[str, str]:
         """The settings whose value cannot work, whatever the command."""
         # Here, not at the top: it loads SQLAlchemy and Alembic, which `--help` and `package` do without.
+        from app.incident.sla_plans import plan_config_problems
         from app.incident.status_components import status_page_problems
         from app.store.db import database_url_problem
 
@@ -118,6 +125,7 @@ class Config:
         if self.zendesk_timeout_seconds < 1:
             problems["ZENDESK_TIMEOUT_SECONDS"] = "must be at least 1"
         problems.update(status_page_problems(self))
+        problems.update(plan_config_problems(self))
         if self.outage_desk_voice_poll_seconds < 1:
             problems["OUTAGE_DESK_VOICE_POLL_SECONDS"] = "must be at least 1"
         if self.outage_desk_voice_alert_margin < 0 or self.outage_desk_voice_alert_calls < 0:

@@ -13,13 +13,16 @@ from datetime import datetime, timedelta, timezone
 from jinja2 import Environment
 
 from app.incident.aftercare import ORGANIZATION, REQUESTER, AftercareMark
+from app.incident.sla_plans import Plans, breach_avoided
+from app.incident.take_in import ACKNOWLEDGED_TAG
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow, StateChangeRow
 from app.zendesk.model import Ticket
 
 BUCKET = timedelta(minutes=15)
 NOTIFIED = ("sent", "callback")
 CSV_COLUMNS = ("ticket_id", "channel", "group_id", "created_at", "taken_in_at", "source", "take_in", "reopened",
-               "audience", "language", "notification", "notified_at", "author_id", "reason", "aftercare_until")
+               "audience", "language", "notification", "notified_at", "author_id", "reason", "aftercare_until",
+               "plan", "sla_breach_avoided")
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,25 @@ class TicketLine:
     author_id: int | None
     reason: str | None  # why its take-in or its notification was given up, or the last failure
     aftercare_until: datetime | None = None  # its requester or organisation is in aftercare until then
+    plan: str | None = None  # its organisation's SLA plan
+    sla_breach_avoided: bool | None = None  # see sla_plans.breach_avoided; None: the ticket is gone
 
 
 def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, NotificationRow],
-                 tickets: dict[int, Ticket], marks: list[AftercareMark] = ()) -> list[TicketLine]:
+                 tickets: dict[int, Ticket], plans: Plans | None, released_at: datetime,
+                 marks: list[AftercareMark] = ()) -> list[TicketLine]:
+    """`released_at`: when the incident let its tickets go back under their plans (its end, or now);
+    `plans` None: the account's plan field is gone, so no plan and no breach count."""
     until = {(mark.kind, mark.zendesk_id): mark.until for mark in marks}
     lines = []
     for row in sorted(affected, key=lambda r: r.ticket_id):
         ticket, note = tickets.get(row.ticket_id), notifications.get(row.ticket_id)
+        created = _parse(ticket.created_at) if ticket else None
+        known = ticket is not None and created is not None and plans is not None
         lines.append(TicketLine(
+            plan=plans.plan_of(ticket.tags) if known else None,
+            sla_breach_avoided=breach_avoided(plans, ticket.tags, created, row.taken_in_at, released_at,
+                                              ACKNOWLEDGED_TAG in ticket.tags) if known else None,
             ticket_id=row.ticket_id, channel=ticket.channel if ticket else None,
             group_id=ticket.group_id if ticket else None,
             created_at=_parse(ticket.created_at) if ticket else None, taken_in_at=row.taken_in_at,
@@ -105,6 +118,8 @@ class IncidentReport:
             "callbacks": sum(1 for line in self.lines if line.notification == "callback"),
             "not_notified": sum(1 for line in self.lines if line.notification not in NOTIFIED),
             "take_ins_given_up": sum(1 for line in self.lines if line.take_in == "given_up"),
+            # First-reply breaches the outage spared (sla_plans.breach_avoided: an upper bound).
+            "sla_breaches_avoided": sum(1 for line in self.lines if line.sla_breach_avoided),
             "notifications_given_up": sum(1 for line in self.lines if line.notification == "given_up"),
         }
 
@@ -211,6 +226,7 @@ declared {{ report.incident.declared_at }}, ended {{ report.incident.ended_at or
 <tr><th>closing email sent</th><td>{% for k, v in s.notified.items() %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 <tr><th>call-back list / not notified</th><td>{{ s.callbacks }} / {{ s.not_notified }}</td></tr>
 <tr><th>given up: take-ins / notifications (reasons below)</th><td>{{ s.take_ins_given_up }} / {{ s.notifications_given_up }}</td></tr>
+<tr><th>first-reply SLA breaches the outage avoided (deadline fell while it held the ticket, not acknowledged by then; replies typed by hand not seen)</th><td>{{ s.sla_breaches_avoided }}</td></tr>
 </table>
 <h2>In aftercare</h2>
 {% if report.aftercare %}<p>Their new tickets are raised one priority level until the date shown.</p>

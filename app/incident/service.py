@@ -31,6 +31,8 @@ from app.incident.model import (
 from app.incident.referent import ReferentLookup
 from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.report import IncidentReport, ticket_lines
+from app.incident.sla_alerts import SlaBreachAlerts
+from app.incident.sla_plans import Plans, read_plans
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.status_page import StatusPage
 from app.incident.take_in import (
@@ -668,8 +670,16 @@ class OutageDesk:
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
-        return Intake(self.sessions, self.gateway, self.clock, self.active_incidents,
-                      self._take_in, self._detector.observe, self.aftercare.take).take_in_pending(limit)
+        return Intake(self.sessions, self.gateway, self.clock, self.active_incidents, self._take_in,
+                      self._detector.observe, self.aftercare.take, self._sla_alerts.handle).take_in_pending(limit)
+
+    @cached_property
+    def _sla_alerts(self) -> SlaBreachAlerts:
+        return SlaBreachAlerts(self.sessions, self.gateway, self.clock, self.alerts, self.sla_plans, self.ticket_url)
+
+    def sla_plans(self) -> Plans:
+        """The SLA plans' tags (read from the account when an organisation field names them)."""
+        return read_plans(self.gateway, self.config)
 
     @cached_property
     def _detector(self) -> Detector:
@@ -691,8 +701,12 @@ class OutageDesk:
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
         marks = self.aftercare.marks(incident.id)
-        return IncidentReport(incident, ticket_lines(affected, notifications, tickets, marks),
-                              self.state_changes(incident.id), marks)
+        try:
+            plans: Plans | None = self.sla_plans()
+        except InputError:
+            plans = None  # the plan field went away since setup: the rest of the report stands
+        lines = ticket_lines(affected, notifications, tickets, plans, incident.ended_at or self.clock.now(), marks)
+        return IncidentReport(incident, lines, self.state_changes(incident.id), marks)
 
     # -- resolve -----------------------------------------------------------------
 

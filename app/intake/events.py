@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from app.errors import InputError
 
-# The events our triggers send (see triggers/); anything else is acknowledged and ignored.
-KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved"})
+# The events our triggers and automations send (see triggers/ and app/zendesk/sla_provisioning.py); anything else is acknowledged and ignored.
+KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved",
+                          "ticket.sla_breached"})
 
 
 @dataclass(frozen=True)

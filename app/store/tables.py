@@ -469,3 +469,15 @@ class AftercareTicketRow(Base):
     until: Mapped[datetime] = mapped_column(UtcDateTime())
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SlaAlertRow(Base):
+    """The referents' Slack message about one ticket's SLA breach: Zendesk's escalation automation
+    fires once per ticket, so one row per ticket; claimed while it is sent, then sent."""
+
+    __tablename__ = "sla_alerts"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -217,6 +217,19 @@ class ZendeskGateway:
         """Update one admin object; returns it as Zendesk stored it (with its id)."""
         return self._send("PUT", path, {key: data}, lambda answer: _with_id(answer, key))
 
+    def reorder_sla_policies(self, policy_ids: list[int]) -> None:
+        """Reorder SLA Policies (the order they are matched in); Zendesk answers 200 with an empty body."""
+        api = self._client.tickets
+        path = "slas/policies/reorder.json"
+        url = api._build_url(Url(path))
+        what = f"PUT /api/v2/{path}"
+
+        def attempt() -> None:
+            if self._before_write:
+                self._before_write(what)
+            api._call_api(api.session.put, url, json={"sla_policy_ids": policy_ids}, timeout=api.timeout)
+        self._call(what, attempt)
+
     def webhook_secret(self, webhook_id: str) -> str:
         """The signing secret Zendesk signs this webhook's deliveries with."""
         return self._get(f"webhooks/{webhook_id}/signing_secret",

@@ -1,7 +1,7 @@
 """aftercare: requesters and organisations an outage hurt, and the raises of their new tickets
 
 Revision ID: 0017
-Revises: 0016 (run on 0015 until the branch that adds 0016 is merged)
+Revises: 0016
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
