@@ -2,6 +2,8 @@
 get their new tickets raised one priority level, once, and agents see a banner with the case study's
 checklist; then the worker lets them go."""
 
+import csv
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -120,8 +122,8 @@ def test_the_customers_an_outage_hurt_get_their_next_tickets_raised_one_level_on
     assert listed[("requester", person["id"])]["new_tickets"] == 3
     assert listed[("organization", ORGANISATION)]["new_tickets"] == 1
     assert "In aftercare" in report.as_html() and str(ORGANISATION) in report.as_html()
-    header, *rows = report.as_csv().splitlines()
-    assert header.endswith(",aftercare_until") and sum(1 for row in rows if not row.endswith(",")) >= 2
+    rows = list(csv.DictReader(io.StringIO(report.as_csv())))
+    assert sum(1 for row in rows if row["aftercare_until"]) >= 2
 
     # Four weeks on, the worker lets them go: the next ticket is left as it came.
     clock.advance((FOUR_WEEKS + timedelta(minutes=1)).total_seconds())
