@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -69,6 +70,8 @@ class Config:
     # Talk's wrap-up time has no public API: the checklist names these values.
     outage_desk_outage_wrap_up_seconds: int = 30
     outage_desk_usual_wrap_up_seconds: int = 120
+    # The shape of the desk's own API keys (a regular expression), redacted when a customer posts one.
+    outage_desk_api_key_pattern: str | None = None
 
     @staticmethod
     def env_name(field_name: str) -> str:
@@ -120,6 +123,11 @@ class Config:
             problems["OUTAGE_DESK_VOICE_POLL_SECONDS"] = "must be at least 1"
         if self.outage_desk_voice_alert_margin < 0 or self.outage_desk_voice_alert_calls < 0:
             problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
+        if self.outage_desk_api_key_pattern:
+            try:
+                re.compile(self.outage_desk_api_key_pattern)
+            except re.error as error:
+                problems["OUTAGE_DESK_API_KEY_PATTERN"] = f"is not a regular expression: {error}"
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

@@ -16,6 +16,8 @@ from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
+from app.hygiene.comment_redaction import CommentRedaction
+from app.hygiene.secret_finder import SecretFinder
 from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
 from app.incident.expiry import SuspicionExpiry
@@ -622,6 +624,13 @@ class OutageDesk:
     def agent_settings(self) -> AgentSettings:
         """Chats per agent and wrap-up time for the outage: through the API where there is one, else the checklist."""
         return AgentSettings(self.config, self.sessions, self.gateway, self.clock, self.alerts)
+
+    @cached_property
+    def redaction(self) -> CommentRedaction:
+        """Secrets in customers' comments: redacted, and the customer told once."""
+        return CommentRedaction(self.sessions, self.gateway, self.clock,
+                                SecretFinder(self.config.outage_desk_api_key_pattern),
+                                self.config.outage_desk_default_language)
 
     # -- scheduled maintenance -------------------------------------------------------
 
