@@ -22,6 +22,7 @@ from app.web import create_app
 from app.zendesk.provisioning import Provisioner
 from tests.helpers import WebhookSender, wait_until
 from tests.scenarios.conftest import desk_config
+from tests.scenarios.test_cli import outage_desk
 
 STRIPE_KEY = "sk_live_51NzQpLx8RvT2mKd9WcYb3HsFjA7eUq4G"
 REDACT = "PUT /api/v2/tickets/{ticket_id}/comments/{comment_id}/redact"
@@ -145,7 +146,7 @@ def test_a_worker_that_died_between_redacting_and_noting_sends_the_note_once(acc
     assert len(redact_calls(account)) == 1  # the worker found nothing left to redact
 
 
-def test_a_closed_ticket_is_reported_and_not_retried(account, desk, served, caplog):
+def test_a_closed_ticket_is_reported_and_not_retried(account, desk, served, caplog, tmp_path):
     ticket_id = account.write_in("Webhook down", email="ops@example.org")
     customer_replies(account, ticket_id, f"key {STRIPE_KEY}")
     account.agent_update(ticket_id, status="solved", assignee_id=account.seed.agent_ids[0])
@@ -163,6 +164,16 @@ def test_a_closed_ticket_is_reported_and_not_retried(account, desk, served, capl
     assert account.comments(ticket_id)[1]["body"] == comment_before and not agent_comments(account, ticket_id)
     assert any(r.message == "redaction.given-up" for r in caplog.records)
     assert STRIPE_KEY not in caplog.text
+    shown = outage_desk(account, tmp_path, "redactions", env_overrides={"DATABASE_URL": desk.config.database_url})
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == (f"ticket #{ticket_id} comment #{row.comment_id}: stripe - given_up "
+                            "(closed: Zendesk cannot redact a closed ticket's comments)\n")
+
+
+def test_a_desk_key_pattern_that_is_no_regular_expression_stops_the_command_with_one_line(account, tmp_path):
+    result = outage_desk(account, tmp_path, "redactions", env_overrides={"OUTAGE_DESK_API_KEY_PATTERN": "odk_(live"})
+    assert result.returncode != 0 and result.stdout == ""
+    assert "OUTAGE_DESK_API_KEY_PATTERN" in result.stderr and "is not a regular expression" in result.stderr
 
 
 def test_a_comment_full_of_numbers_that_look_like_secrets_is_left_alone(account, desk, served):
