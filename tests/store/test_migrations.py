@@ -104,3 +104,19 @@ def test_interim_updates_stored_before_maintenance_windows_are_kept_by_0014(data
         reply = connection.execute(text("SELECT update_id, ticket_id, state FROM update_replies")).one()
     assert tuple(kept) == (1, 1, None, '{"en": "Still down"}') and tuple(reply) == (1, 7, "sent")
     engine.dispose()
+
+
+def test_deliveries_stored_before_0018_are_not_scanned_for_secrets_again(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0015")
+    received = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO inbox (id, invocation_id, event, ticket_id, received_at) "
+                                "VALUES (1, 'ticket.created:7:x', 'ticket.created', 7, :at)"), {"at": received})
+    upgrade(engine)
+    with engine.begin() as connection:
+        checked = connection.execute(text("SELECT secrets_checked_at FROM inbox")).scalar()
+        ledger = connection.execute(text("SELECT count(*) FROM comment_redactions")).scalar()
+    assert checked is not None and ledger == 0
+    engine.dispose()
