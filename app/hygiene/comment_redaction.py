@@ -78,9 +78,14 @@ class CommentRedaction:
         if not events:
             return
         ticket_ids = {e.ticket_id for e in events if e.event in SCANNED_EVENTS}
+        commented = {e.ticket_id for e in events if e.event == "comment.added"}
         rows = []
         for ticket in self.gateway.tickets(ticket_ids) if ticket_ids else []:
             report.scanned += 1
+            if ticket.id not in commented and not self.finder.find(ticket.description):
+                # A new ticket's one comment is its description, already read: an outage's thousands of new
+                # tickets cost no List Comments call each, only those holding a secret.
+                continue
             for comment in self._customer_comments(ticket):
                 secrets = self.finder.find(comment.text)
                 if secrets:

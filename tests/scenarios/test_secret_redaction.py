@@ -189,3 +189,23 @@ def test_a_comment_full_of_numbers_that_look_like_secrets_is_left_alone(account,
     assert report.scanned >= 1 and report.found == 0
     assert account.comments(ticket_id)[1]["body"] == text
     assert not agent_comments(account, ticket_id) and not redact_calls(account) and not ledger(desk)
+
+
+def test_a_secret_in_a_new_tickets_description_is_redacted_and_clean_new_tickets_cost_no_comment_listing(
+        account, desk, served):
+    clean = [account.write_in(f"The API answers 503 since {hour}:00", email=f"c{hour}@example.org") for hour in (8, 9)]
+    ticket_id = account.write_in(f"Webhooks fail. Our key: {STRIPE_KEY}", locale="es", email="maria@example.es")
+    wait_until(lambda: all(d["status"] != "pending" for d in deliveries(account)))
+    with account.state.lock:
+        account.state.calls.clear()
+
+    report = redact_secrets(desk)
+
+    assert report.scanned >= 3 and (report.found, report.noted) == (1, 1)
+    assert account.comments(ticket_id)[0]["body"].endswith(f"sk_live_{'▇' * len(STRIPE_KEY[8:-4])}{STRIPE_KEY[-4:]}")
+    (note,) = agent_comments(account, ticket_id)
+    assert note["body"].startswith(NOTES["es"][0].split("{")[0])
+    with account.state.lock:
+        listed = {call["path"].split("/")[4] for call in account.state.calls
+                  if call["endpoint"] == "GET /api/v2/tickets/{ticket_id}/comments"}
+    assert str(ticket_id) in listed and not listed & {str(t) for t in clean}
