@@ -1,4 +1,5 @@
-"""`python -m bench`: Zendesk API calls, time and memory of declare and resolve; webhook intake; memory curve; secrets found in comments."""
+"""`python -m bench`: Zendesk API calls, time and memory of declare and resolve; webhook intake; memory curve;
+secrets found in comments."""
 
 from __future__ import annotations
 

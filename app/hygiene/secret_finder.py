@@ -59,6 +59,13 @@ def _random_looking(body: str, min_entropy: float = 3.5) -> bool:
             and not re.search(r"(.)\1{3}", body))
 
 
+def _random_tail(body: str) -> bool:
+    """A known prefix's random part (a Slack token's after its numeric ids): both letter cases, no word-like
+    runs ("sk_live_xxxxxxxx…", "sk_live_YOUR_KEY_HERE" are placeholders)."""
+    return (bool(re.search(r"[a-z]", body) and re.search(r"[A-Z]", body)) and entropy(body) >= 3.0
+            and "example" not in body.lower() and not re.search(r"(.)\1{3}", body))
+
+
 # (kind, pattern, group holding the secret, characters kept at the start, needs random-looking body)
 _B = r"(?<![A-Za-z0-9_\-/+=.])"  # not inside a longer token, path or URL-encoded blob
 _E = r"(?![A-Za-z0-9_\-/+=])"
@@ -104,7 +111,7 @@ class SecretFinder:
                 body = match.group(2)
                 if kind == "jwt" and not _random_looking(body.replace(".", ""), 4.0):
                     continue
-                if kind in ("stripe", "github", "slack") and not _random_looking(re.sub(r"[-_0-9]", "", body) + "0", 3.0):
+                if kind in ("stripe", "github", "slack") and not _random_tail(re.split(r"[-_]", body)[-1]):
                     continue
                 if kind == "aws_key_id" and "EXAMPLE" in body:
                     continue

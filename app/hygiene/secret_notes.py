@@ -35,7 +35,8 @@ NOTES: dict[str, tuple[str, str, str]] = {
            "используется, рекомендуем его сменить."),
     "de": ("Vielen Dank für Ihre Nachricht. Zum Schutz Ihres Kontos haben wir die Mitte des Schlüssels, den Sie in "
            "diesem Ticket geteilt haben, unkenntlich gemacht; sichtbar bleibt nur {kept}.",
-           "Zum Schutz Ihres Kontos haben wir das Passwort, das Sie in diesem Ticket geteilt haben, unkenntlich gemacht.",
+           "Zum Schutz Ihres Kontos haben wir das Passwort, das Sie in diesem Ticket geteilt haben, "
+           "unkenntlich gemacht.",
            "Bitte teilen Sie künftig nur die ersten und letzten Zeichen eines API-Schlüssels oder Tokens (mehr "
            "brauchen wir nicht, um ihn zu finden) und niemals ein Passwort. Wenn der Schlüssel oder das Passwort "
            "noch verwendet wird, empfehlen wir, ihn zu ändern."),

@@ -95,7 +95,8 @@ def test_a_french_customers_stripe_key_is_redacted_to_its_ends_and_she_gets_one_
     assert (report.found, report.redacted, report.noted, report.given_up) == (1, 1, 1, {})
     customer_comment = account.comments(ticket_id)[1]
     hidden = STRIPE_KEY[len("sk_live_"):-4]
-    assert customer_comment["body"] == f"Voici notre clé Stripe : sk_live_{'▇' * len(hidden)}{STRIPE_KEY[-4:]}. Merci de vérifier."
+    redacted = f"sk_live_{'▇' * len(hidden)}{STRIPE_KEY[-4:]}"
+    assert customer_comment["body"] == f"Voici notre clé Stripe : {redacted}. Merci de vérifier."
     assert STRIPE_KEY not in customer_comment["plain_body"] and hidden not in customer_comment["html_body"]
     (note,) = agent_comments(account, ticket_id)
     assert note["public"] and note["body"].startswith(NOTES["fr"][0].split("{")[0])
@@ -231,7 +232,8 @@ def test_answers_lost_on_the_way_back_still_leave_one_redaction_and_one_note(acc
     with account.state.lock:
         writes = [(c["status"], c.get("fault")) for c in account.state.calls if c["endpoint"] in (
             REDACT, "PUT /api/v2/tickets/{ticket_id}")]
-    # The note's answer was lost and the gateway sent it again: Zendesk refused the copy (safe update), the tag said it landed.
+    # The note's answer was lost and the gateway sent it again: Zendesk refused the copy (a safe update),
+    # and the marker tag said the first had landed.
     assert (409, None) in writes and ("lost_answer" in {fault for _status, fault in writes})
     (note,) = agent_comments(account, ticket_id)
     assert note["body"].startswith(NOTES["ru"][0].split("{")[0]) and "xoxb-…" in note["body"]
