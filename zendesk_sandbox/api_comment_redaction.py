@@ -5,7 +5,8 @@ PUT /api/v2/tickets/{ticket_id}/comments/{ticket_comment_id}/redact.json with {"
 character of the string in the comment is replaced by the ▇ symbol; the answer is {"comment": {...}}.
 "Once a ticket is closed, you can no longer redact strings from its comments": a closed ticket is refused
 with 422 (the page names no error body; the sandbox answers as for any refused change of a closed ticket).
-An unknown ticket or a comment not on it is 404. Redaction is permanent. (Agent Workspace's
+An unknown ticket or a comment not on it is 404. Redaction is permanent; redacting the first comment redacts the
+ticket's description, which is that comment's text. (Agent Workspace's
 PUT /api/v2/comment_redactions/{id}, which also reaches closed tickets, needs Agent Workspace and
 <redact> tags in the comment's HTML: not offered here.)
 """
@@ -39,5 +40,8 @@ def redact_string(ticket_id: int, comment_id: int):
             raise UpdateError("ClosedTicket", "status", "Status: closed prevents redacting its comments")
         for key in ("body", "html_body", "plain_body"):
             comment[key] = (comment.get(key) or "").replace(text, REDACTED * len(text))
+        if comment is state.comments[ticket_id][0]:
+            # A ticket's description is its first comment's text: redacted with it.
+            ticket["description"] = (ticket.get("description") or "").replace(text, REDACTED * len(text))
         return {"comment": {key: comment[key] for key in ("id", "type", "author_id", "body", "html_body",
                                                            "plain_body", "public", "created_at")}}

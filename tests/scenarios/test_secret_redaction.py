@@ -205,7 +205,9 @@ def test_a_secret_in_a_new_tickets_description_is_redacted_and_clean_new_tickets
     report = redact_secrets(desk)
 
     assert report.scanned >= 3 and (report.found, report.noted) == (1, 1)
-    assert account.comments(ticket_id)[0]["body"].endswith(f"sk_live_{'▇' * len(STRIPE_KEY[8:-4])}{STRIPE_KEY[-4:]}")
+    redacted = f"sk_live_{'▇' * len(STRIPE_KEY[8:-4])}{STRIPE_KEY[-4:]}"
+    assert account.comments(ticket_id)[0]["body"].endswith(redacted)
+    assert account.ticket(ticket_id)["description"].endswith(redacted)
     (note,) = agent_comments(account, ticket_id)
     assert note["body"].startswith(NOTES["es"][0].split("{")[0])
     with account.state.lock:
