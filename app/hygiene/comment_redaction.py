@@ -186,6 +186,8 @@ class CommentRedaction:
             return
         report.noted += 1
         self._set(row, "done", detail=None, retry_at=None)
+        log.info("redaction.done", extra={"ticket": row.ticket_id, "comment": row.comment_id, "kinds": row.kinds,
+                                          "language": language})
 
     def _give_up(self, row: CommentRedactionRow, reason: str, report: RedactionReport) -> None:
         report.given_up[row.comment_id] = reason
