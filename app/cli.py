@@ -407,6 +407,20 @@ def report(config: Config, incident_id, fmt, output) -> None:
 
 
 @cli.command()
+@with_config(zendesk=True)
+def redactions(config: Config) -> None:
+    """Secrets found in customers' comments: redacted and noted, in progress, or given up and why."""
+    from app.wiring import build_desk
+
+    rows = build_desk(config).redaction.ledger()
+    if not rows:
+        console.print("No secret found in customers' comments yet.")
+    for row in rows:
+        line = f"ticket #{row.ticket_id} comment #{row.comment_id}: {row.kinds} - {row.state}"
+        console.print(line + (f" ({row.detail})" if row.state == "given_up" and row.detail else ""))
+
+
+@cli.command()
 @click.option("--service-url", required=True, help="Public base URL of the Outage Desk service (https://...).")
 @click.option("--tag", default="api_down", show_default=True, help="Outage tag the triggers watch.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -77,6 +78,8 @@ class Config:
     outage_desk_plan_tags: str = "basic=plan_basic regular=plan_regular premium=plan_premium"
     outage_desk_plan_field: str | None = None
     outage_desk_default_plan: str = "basic"
+    # The shape of the desk's own API keys (a regular expression), redacted when a customer posts one.
+    outage_desk_api_key_pattern: str | None = None
 
     @staticmethod
     def env_name(field_name: str) -> str:
@@ -132,6 +135,11 @@ class Config:
             problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
         if self.outage_desk_aftercare_weeks < 0:
             problems["OUTAGE_DESK_AFTERCARE_WEEKS"] = "must not be negative"
+        if self.outage_desk_api_key_pattern:
+            try:
+                re.compile(self.outage_desk_api_key_pattern)
+            except re.error as error:
+                problems["OUTAGE_DESK_API_KEY_PATTERN"] = f"is not a regular expression: {error}"
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

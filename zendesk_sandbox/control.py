@@ -56,6 +56,23 @@ def customer_ticket():
         return ticket_json(sandbox.state, outcome.ticket, base_url()), 201
 
 
+@bp.post("/_sandbox/tickets/<int:ticket_id>/replies")
+def customer_reply(ticket_id: int):
+    """The requester replies to the ticket's email: {"body": "..."} (a public comment; the account's triggers run)."""
+    body = json_body()
+    if not isinstance(body.get("body"), str) or not body["body"].strip():
+        raise ApiError(400, "InvalidParameter", "body is required")
+    sandbox = current()
+    with sandbox.state.lock:
+        ticket = sandbox.state.ticket(ticket_id)
+        if ticket is None:
+            raise ApiError(404, "RecordNotFound", "Not found")
+        requester_id = ticket["requester_id"]
+        comment = {"body": body["body"], "public": True, "author_id": requester_id}
+        outcome = sandbox.update_ticket(ticket_id, {"comment": comment}, actor_id=requester_id)
+        return ticket_json(sandbox.state, outcome.ticket, base_url()), 200
+
+
 @bp.get("/_sandbox/emails")
 def emails():
     """Emails sent so far; ?ticket_id= narrows to one ticket."""

@@ -17,6 +17,8 @@ from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
 from app.incident.aftercare import Aftercare
+from app.hygiene.comment_redaction import CommentRedaction
+from app.hygiene.secret_finder import SecretFinder
 from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
 from app.incident.expiry import SuspicionExpiry
@@ -631,6 +633,13 @@ class OutageDesk:
     def aftercare(self) -> Aftercare:
         """The customers an outage hurt, marked for some weeks: their new tickets raised one level."""
         return Aftercare(self.config, self.sessions, self.gateway, self.clock)
+
+    @cached_property
+    def redaction(self) -> CommentRedaction:
+        """Secrets in customers' comments: redacted, and the customer told once."""
+        return CommentRedaction(self.sessions, self.gateway, self.clock,
+                                SecretFinder(self.config.outage_desk_api_key_pattern),
+                                self.config.outage_desk_default_language)
 
     # -- scheduled maintenance -------------------------------------------------------
 

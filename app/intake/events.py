@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from app.errors import InputError
 
-# The events our triggers and automations send (see triggers/ and app/zendesk/sla_provisioning.py); anything else is acknowledged and ignored.
-KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved",
-                          "ticket.sla_breached"})
+# The events our triggers and automations send (see triggers/ and app/zendesk/sla_provisioning.py); anything else is
+# acknowledged and ignored.
+KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved", "comment.added", "ticket.sla_breached"})
 
 
 @dataclass(frozen=True)

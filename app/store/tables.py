@@ -115,8 +115,11 @@ class InboxRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(200))
+    # When the comment-redaction scan read the event's ticket: a second consumer of the same deliveries.
+    secrets_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
-    __table_args__ = (Index("inbox_unprocessed", "processed_at", "id"),)
+    __table_args__ = (Index("inbox_unprocessed", "processed_at", "id"),
+                      Index("inbox_secrets_unchecked", "secrets_checked_at", "id"))
 
 
 class NotificationRow(Base):
@@ -481,3 +484,29 @@ class SlaAlertRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CommentRedactionRow(Base):
+    """The redaction ledger: one row per customer comment found holding a secret, whatever happens to the process.
+
+    Never the secret itself: the worker finds it again in the comment, which is the only copy kept.
+    """
+
+    __tablename__ = "comment_redactions"
+
+    comment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger)
+    kinds: Mapped[str] = mapped_column(String(200))  # what was found, comma-separated ("stripe,password")
+    # What stays visible of its keys, as the note quotes it ("sk_live_…abcd"): the guide's own advice to share.
+    shown: Mapped[str] = mapped_column(Text)
+    # planned -> redacted -> noting (the note may be in flight) -> done | retry (at retry_at) | given_up
+    state: Mapped[str] = mapped_column(String(40))
+    # The ticket's updated_at the note's safe update was sent with.
+    updated_stamp: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)  # why given up, or the last failure
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("comment_redactions_state", "state", "retry_at"),)

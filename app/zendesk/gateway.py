@@ -30,7 +30,7 @@ from app.zendesk.answers import Answer
 from app.zendesk.client import RateLimitState
 from app.zendesk.bulk import BulkWriter, JobPace
 from app.zendesk.macro import Macro, variant_language
-from app.zendesk.model import BulkOutcome, DropdownField, Greeting, PhoneLine, QueueActivity, Ticket, User
+from app.zendesk.model import BulkOutcome, Comment, DropdownField, Greeting, PhoneLine, QueueActivity, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -522,6 +522,34 @@ class ZendeskGateway:
         known = self.users(missing)
         return [dataclasses.replace(t, requester=known.get(t.requester_id)) if t.requester is None else t
                 for t in tickets]
+
+    # -- comments --------------------------------------------------------
+
+    def comments(self, ticket_id: int) -> list[Comment]:
+        """A ticket's comments, oldest first (List Comments).
+
+        https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#list-comments
+        """
+        def read(answer: Answer) -> tuple[list[Comment], str | None]:
+            return [answer.build(Comment.from_json, data) for data in answer.objects("comments")], answer.next_url()
+        found, next_url = self._get(f"tickets/{ticket_id}/comments.json", read, tickets=[ticket_id],
+                                    **{"page[size]": 100})
+        while next_url:
+            page, next_url = self._get_url(next_url, read)
+            found.extend(page)
+        return found
+
+    def redact_string(self, ticket_id: int, comment_id: int, text: str) -> None:
+        """Replace every character of `text` in the comment by ▇, for good (Redact String in Comment).
+
+        https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#redact-string-in-comment
+        Sent again it changes nothing (the string is gone), so the gateway's retries are safe.
+
+        :raises ZendeskHttpError: 422 once the ticket is closed, 404 for a comment gone, 403 without the
+            permission ("Agents can delete tickets").
+        """
+        self._send("PUT", f"tickets/{ticket_id}/comments/{comment_id}/redact.json", {"text": text},
+                   lambda answer: answer.object("comment"), tickets=[ticket_id])
 
     # -- bulk writes -----------------------------------------------------
 

@@ -91,6 +91,22 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """One comment of a ticket (List Comments); `text` is its plain body."""
+
+    id: int
+    author_id: int | None
+    public: bool
+    text: str
+    created_at: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Comment:
+        return cls(id=int(data["id"]), author_id=data.get("author_id"), public=data.get("public") is not False,
+                   text=data.get("plain_body") or data.get("body") or "", created_at=data.get("created_at") or "")
+
+
+@dataclass(frozen=True)
 class DropdownField:
     id: int
     title: str

@@ -123,4 +123,19 @@ def test_0017_leaves_outages_resolved_before_it_out_of_aftercare_and_marks_the_r
         marked = dict(connection.execute(text("SELECT id, aftercare_marked_at FROM incidents")).all())
     assert marked[1] is not None and marked[2] is None
     assert schema_drift(engine) == []
+
+
+def test_deliveries_stored_before_0018_are_not_scanned_for_secrets_again(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0017")
+    received = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO inbox (id, invocation_id, event, ticket_id, received_at) "
+                                "VALUES (1, 'ticket.created:7:x', 'ticket.created', 7, :at)"), {"at": received})
+    upgrade(engine)
+    with engine.begin() as connection:
+        checked = connection.execute(text("SELECT secrets_checked_at FROM inbox")).scalar()
+        ledger = connection.execute(text("SELECT count(*) FROM comment_redactions")).scalar()
+    assert checked is not None and ledger == 0
     engine.dispose()
