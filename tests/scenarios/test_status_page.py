@@ -330,6 +330,15 @@ def test_what_is_not_ours_to_act_on_is_acknowledged_and_ignored(account, service
                    "components": [{"name": "API"}]}}, "'created_at' must be an ISO 8601 time"),
     ({"id": "x", "name": "API", "status": "resolved", "components": "API"}, "'components' must be a list"),
     ({"id": "x", "name": "API", "status": "postmortem", "components": ["API"]}, "'status' must be one of"),
+    # Python reads no integer over 4300 digits, and no store takes a lone surrogate.
+    (b'{"id": 1' + b"0" * 5000 + b', "name": "API", "status": "investigating", "components": ["API"]}',
+     "number too long"),
+    (b'{"id": "x", "name": "API \\ud800", "status": "investigating", "components": ["API"]}', "lone surrogate"),
+    # Year 1 would overflow the worker's look-back on every pass; year 9999 west of UTC is past datetime's end.
+    ({"id": "x", "name": "API", "status": "investigating", "components": ["API"], "started_at": "0001-01-01T00:00:00Z"},
+     "'started_at' must be a time after 2000"),
+    ({"id": "x", "name": "API", "status": "investigating", "components": ["API"],
+      "started_at": "9999-12-31T23:59:59-01:00"}, "'started_at' must be an ISO 8601 time"),
 ])
 def test_a_malformed_delivery_is_refused_with_its_reason(account, service, body, reason):
     desk, hook, _ = service
