@@ -271,6 +271,26 @@ def test_with_confirmation_chosen_the_resolve_waits_for_an_admin_or_the_referent
     assert again.status_code == 409
 
 
+def test_a_resolve_waiting_for_confirmation_is_withdrawn_when_the_status_page_reopens_the_incident(
+        account, confirming_service, channel):
+    desk, hook, sidebar = confirming_service
+    incident = declared_by_the_status_page(account, confirming_service)
+    tickets = affected_tickets(desk, incident.id)
+    as_user = account.sidebar_sessions(sidebar)
+    admin = account.seed.api_user_id
+    assert hook.post(statuspage_incident(account, "resolved", "2026-11-22T11:00:00.000Z")).status_code == 202
+    run_tasks(desk)
+    # The fix did not hold: the status page says investigating again before anyone confirmed.
+    assert hook.post(statuspage_incident(account, "investigating", "2026-11-22T11:20:00.000Z")).status_code == 202
+    run_tasks(desk)
+
+    state = sidebar.get(f"/api/state?ticket_id={tickets[0]}", headers=as_user(admin)).get_json()
+    assert state["status_resolve"] is None
+    refused = sidebar.post(f"/api/incidents/{incident.id}/confirm-resolve", headers=as_user(admin))
+    assert refused.status_code == 409 and desk.incident(incident.id).state == State.DECLARED
+    assert f"incident #{incident.id} no longer waits for its resolve to be confirmed" in said(channel)[-1]
+
+
 def test_the_generic_form_promotes_a_suspected_incident(account, service, channel):
     desk, hook, client = service
     webhooks = WebhookSender(client, WEBHOOK_SECRET, SystemClock())
