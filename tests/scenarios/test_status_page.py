@@ -378,6 +378,12 @@ def test_a_body_over_the_limit_is_refused(account, service):
     ("OUTAGE_DESK_STATUS_COMPONENTS", "{API", "is not valid JSON"),
     ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api down", "query": "API"}}', "no tag, or one with spaces"),
     ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down"}}', "no search query"),
+    ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down", "query": "API", "severity": [1]}}',
+     "a severity that is not 1 to 4"),
+    ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down", "query": "API", "severity": 1.0}}',
+     "a severity that is not 1 to 4"),
+    ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down", "query": "API", "severity": 1' + "0" * 5000 + "}}",
+     "is not valid JSON"),
     ("OUTAGE_DESK_STATUS_RESOLVE", "maybe", "must be auto or confirm"),
 ])
 def test_a_wrong_status_page_setting_is_named_at_start(tmp_path, variable, value, problem):
