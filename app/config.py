@@ -124,6 +124,15 @@ class Config:
             problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
         if self.outage_desk_aftercare_weeks < 0:
             problems["OUTAGE_DESK_AFTERCARE_WEEKS"] = "must not be negative"
+        if self.outage_desk_voice_greeting_calls < 0:
+            problems["OUTAGE_DESK_VOICE_GREETING_CALLS"] = "must not be negative"
+        # The Chat API's chat_limit.limit takes 0 to 20: another value would be refused at every outage.
+        for name in ("outage_desk_outage_chats_per_agent", "outage_desk_usual_chats_per_agent"):
+            if not 0 <= getattr(self, name) <= 20:
+                problems[name.upper()] = "must be from 0 to 20 (Zendesk Chat's limit)"
+        for name in ("outage_desk_outage_wrap_up_seconds", "outage_desk_usual_wrap_up_seconds"):
+            if getattr(self, name) < 0:
+                problems[name.upper()] = "must not be negative"
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

@@ -76,6 +76,17 @@ def test_negative_aftercare_weeks_are_one_line_and_exit_78(tmp_path):
     assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_AFTERCARE_WEEKS must not be negative"]
 
 
+def test_agent_settings_zendesk_would_refuse_are_named_at_start(tmp_path):
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+                                               "OUTAGE_DESK_OUTAGE_CHATS_PER_AGENT": "50",
+                                               "OUTAGE_DESK_OUTAGE_WRAP_UP_SECONDS": "-30",
+                                               "OUTAGE_DESK_VOICE_GREETING_CALLS": "-1"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [
+        "outage-desk: ConfigError: OUTAGE_DESK_VOICE_GREETING_CALLS and OUTAGE_DESK_OUTAGE_WRAP_UP_SECONDS must not "
+        "be negative; OUTAGE_DESK_OUTAGE_CHATS_PER_AGENT must be from 0 to 20 (Zendesk Chat's limit)"]
+
+
 def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
     desk = OutageDesk(config, sessions, None, clock)  # the sidebar's declare: recorded, no Zendesk call yet
     desk.open_incident(IncidentSpec(title="API down", query="API", started_at=clock.now()), origin_ticket_id=42)
