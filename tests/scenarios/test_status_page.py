@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.cli import cli
 from app.clock import SystemClock
@@ -365,6 +365,19 @@ def test_a_malformed_delivery_is_refused_with_its_reason(account, service, body,
     refused = hook.post(body)
     assert refused.status_code == 400 and reason in refused.get_json()["error"], refused.get_json()
     assert stored_events(desk) == 0
+
+
+def test_a_delivery_the_store_fails_is_a_500_whose_log_does_not_carry_the_token(account, service, caplog):
+    desk, hook, _ = service
+    token = hook.path.rsplit("/", 1)[1]
+    with desk.sessions.kw["bind"].begin() as connection:  # the store loses the table under the service
+        connection.execute(text("DROP TABLE status_events"))
+    caplog.set_level(logging.INFO)
+
+    failed = hook.post(statuspage_incident(account, "investigating", "2026-11-22T10:00:00.000Z"))
+
+    assert failed.status_code == 500 and token not in failed.get_data(as_text=True)
+    assert caplog.records and token not in caplog.text
 
 
 def test_a_body_over_the_limit_is_refused(account, service):
