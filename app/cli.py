@@ -552,10 +552,22 @@ def demo(tickets, new_tickets) -> None:
         sys.exit(1)
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main() -> None:
     """Entry point: maps our errors to one line and an exit code, once."""
     # What this process creates without a mode of its own (folders, other libraries' files) is its user's alone.
     os.umask(0o077)
+    if not all(_is_utf8(arg) for arg in sys.argv[1:]):
+        # A terminal in another encoding: Python hands the bytes over as surrogates, which no store takes.
+        click.echo("outage-desk: InputError: an argument is not UTF-8 text: set the terminal to UTF-8", err=True)
+        sys.exit(InputError.exit_code)
     try:
         cli.main(standalone_mode=False)
     except click.ClickException as error:

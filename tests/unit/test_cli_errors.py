@@ -87,6 +87,15 @@ def test_agent_settings_zendesk_would_refuse_are_named_at_start(tmp_path):
         "be negative; OUTAGE_DESK_OUTAGE_CHATS_PER_AGENT must be from 0 to 20 (Zendesk Chat's limit)"]
 
 
+def test_an_argument_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
+    # From a Latin-1 terminal: "Mise à jour" arrives as bytes Python cannot decode as UTF-8.
+    result = run_cli(tmp_path, "schedule", "--title", "Mise \xe0 jour".encode("latin-1"), "--query", "API",
+                     "--start", "2031-01-01T00:00:00Z", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["outage-desk: InputError: an argument is not UTF-8 text: "
+                                          "set the terminal to UTF-8"]
+
+
 def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
     desk = OutageDesk(config, sessions, None, clock)  # the sidebar's declare: recorded, no Zendesk call yet
     desk.open_incident(IncidentSpec(title="API down", query="API", started_at=clock.now()), origin_ticket_id=42)
