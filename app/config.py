@@ -122,6 +122,9 @@ class Config:
             problems["OUTAGE_DESK_VOICE_POLL_SECONDS"] = "must be at least 1"
         if self.outage_desk_voice_alert_margin < 0 or self.outage_desk_voice_alert_calls < 0:
             problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
+        elif self.outage_desk_voice_alert_margin > self.outage_desk_voice_alert_calls:
+            # The alert re-arms at calls - margin callers waiting: below zero, never again.
+            problems["OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be more than OUTAGE_DESK_VOICE_ALERT_CALLS"
         if self.outage_desk_aftercare_weeks < 0:
             problems["OUTAGE_DESK_AFTERCARE_WEEKS"] = "must not be negative"
         if self.outage_desk_voice_greeting_calls < 0:

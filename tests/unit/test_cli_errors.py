@@ -96,6 +96,14 @@ def test_an_argument_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
                                           "set the terminal to UTF-8"]
 
 
+def test_a_routing_alert_margin_that_would_never_re_arm_is_named_at_start(tmp_path):
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+                                               "OUTAGE_DESK_VOICE_ALERT_CALLS": "5", "OUTAGE_DESK_VOICE_ALERT_MARGIN": "8"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_VOICE_ALERT_MARGIN must not be more "
+                                          "than OUTAGE_DESK_VOICE_ALERT_CALLS"]
+
+
 def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
     desk = OutageDesk(config, sessions, None, clock)  # the sidebar's declare: recorded, no Zendesk call yet
     desk.open_incident(IncidentSpec(title="API down", query="API", started_at=clock.now()), origin_ticket_id=42)
