@@ -98,7 +98,8 @@ def test_an_argument_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
 
 def test_a_routing_alert_margin_that_would_never_re_arm_is_named_at_start(tmp_path):
     result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
-                                               "OUTAGE_DESK_VOICE_ALERT_CALLS": "5", "OUTAGE_DESK_VOICE_ALERT_MARGIN": "8"})
+                                               "OUTAGE_DESK_VOICE_ALERT_CALLS": "5",
+                                               "OUTAGE_DESK_VOICE_ALERT_MARGIN": "8"})
     assert result.returncode == 78
     assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_VOICE_ALERT_MARGIN must not be more "
                                           "than OUTAGE_DESK_VOICE_ALERT_CALLS"]
