@@ -40,9 +40,10 @@ def _progress() -> Progress:
 def _parse_time(value: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC now, as the store keeps it: 9999-12-31T23:59-01:00 is past datetime's end there.
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
         raise InputError(f"{option} must be an ISO 8601 time such as 2026-11-22T10:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @click.group()
@@ -307,7 +308,7 @@ def update_(config: Config, message_file, macro_title, incident_id, dry_run, for
 @click.option("--notice", "notice_file", help="Message file, as `update --message-file` takes: sent now as an "
               "advance notice to the open tickets of --query.")
 @click.option("--list", "list_windows", is_flag=True, help="List the maintenance windows and where each stands.")
-@click.option("--cancel", "cancel_id", type=click.IntRange(min=1), help="Cancel window N before its start.")
+@click.option("--cancel", "cancel_id", type=click.IntRange(1, 2**63 - 1), help="Cancel window N before its start.")
 @outage_options(tag="maintenance", query_required=False)
 @with_config(zendesk=False)
 def schedule(config: Config, title, start, duration, force, notice_file, list_windows, cancel_id, query, severity,
@@ -565,10 +566,22 @@ def demo(tickets, new_tickets) -> None:
         sys.exit(1)
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main() -> None:
     """Entry point: maps our errors to one line and an exit code, once."""
     # What this process creates without a mode of its own (folders, other libraries' files) is its user's alone.
     os.umask(0o077)
+    if not all(_is_utf8(arg) for arg in sys.argv[1:]):
+        # A terminal in another encoding: Python hands the bytes over as surrogates, which no store takes.
+        click.echo("outage-desk: InputError: an argument is not UTF-8 text: set the terminal to UTF-8", err=True)
+        sys.exit(InputError.exit_code)
     try:
         cli.main(standalone_mode=False)
     except click.ClickException as error:

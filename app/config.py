@@ -133,6 +133,9 @@ class Config:
             problems["OUTAGE_DESK_VOICE_POLL_SECONDS"] = "must be at least 1"
         if self.outage_desk_voice_alert_margin < 0 or self.outage_desk_voice_alert_calls < 0:
             problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
+        elif self.outage_desk_voice_alert_margin > self.outage_desk_voice_alert_calls:
+            # The alert re-arms at calls - margin callers waiting: below zero, never again.
+            problems["OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be more than OUTAGE_DESK_VOICE_ALERT_CALLS"
         if self.outage_desk_aftercare_weeks < 0:
             problems["OUTAGE_DESK_AFTERCARE_WEEKS"] = "must not be negative"
         if self.outage_desk_api_key_pattern:
@@ -140,6 +143,15 @@ class Config:
                 re.compile(self.outage_desk_api_key_pattern)
             except re.error as error:
                 problems["OUTAGE_DESK_API_KEY_PATTERN"] = f"is not a regular expression: {error}"
+        if self.outage_desk_voice_greeting_calls < 0:
+            problems["OUTAGE_DESK_VOICE_GREETING_CALLS"] = "must not be negative"
+        # The Chat API's chat_limit.limit takes 0 to 20: another value would be refused at every outage.
+        for name in ("outage_desk_outage_chats_per_agent", "outage_desk_usual_chats_per_agent"):
+            if not 0 <= getattr(self, name) <= 20:
+                problems[name.upper()] = "must be from 0 to 20 (Zendesk Chat's limit)"
+        for name in ("outage_desk_outage_wrap_up_seconds", "outage_desk_usual_wrap_up_seconds"):
+            if getattr(self, name) < 0:
+                problems[name.upper()] = "must not be negative"
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

@@ -296,6 +296,17 @@ def test_deeply_nested_json_is_400_not_500(sidebar, zendesk_app, clock, sessions
     assert incidents(sessions) == []
 
 
+@pytest.mark.parametrize("body, reason", [
+    ('{"ticket_id": 1, "title": "t", "query": "q", "severity": 1' + "0" * 5000 + "}", "number too long"),
+    ('{"ticket_id": 1, "title": "API \\ud800", "query": "q"}', "lone surrogate"),
+])
+def test_json_python_cannot_read_or_store_is_400_not_500(sidebar, zendesk_app, clock, sessions, body, reason):
+    session = sign_in(sidebar, zendesk_app, clock)
+    response = call(sidebar, "POST", "/api/incidents", session, data=body, content_type="application/json")
+    assert response.status_code == 400 and reason in response.get_json()["error"]
+    assert incidents(sessions) == []
+
+
 def test_attach_and_detach_are_queued_for_the_worker(sidebar, zendesk_app, clock, sessions):
     session = sign_in(sidebar, zendesk_app, clock)
     incident = call(sidebar, "POST", "/api/incidents", session, json={"ticket_id": 1, "title": "API down",
