@@ -550,13 +550,16 @@ class OutageDesk:
         """End the outage in the store at once: the incident is `resolving`, which is the worker's
         task to send the closing replies (no Zendesk call on the request path)."""
         with self.sessions() as session:
-            incident = session.get(IncidentRow, incident_id)
-            if incident.state == State.DECLARED:
-                incident.state, incident.ended_at = State.RESOLVING, self.clock.now()
+            # One conditional UPDATE: of two people (or the maintenance end and a person) at once, only one
+            # ends it and only that one is recorded as having done so.
+            ended = session.execute(update(IncidentRow).where(
+                IncidentRow.id == incident_id, IncidentRow.state == State.DECLARED)
+                .values(state=State.RESOLVING, ended_at=self.clock.now())).rowcount
+            if ended:
                 record_change(session, incident_id, State.DECLARED, State.RESOLVING, by_user, self.clock.now())
-            log.info("incident.resolving", extra={"incident": incident_id, "by": by_user})
+                log.info("incident.resolving", extra={"incident": incident_id, "by": by_user})
             session.commit()
-            return incident
+            return session.get(IncidentRow, incident_id)
 
     def pending_notifications(self, incident_id: int, author_id: int) -> int:
         """How many of this agent's closing replies are still to send."""
