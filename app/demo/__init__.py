@@ -4,7 +4,8 @@ Act one is the big outage, declared from the CLI and resolved by it. Act two is 
 customers write in about something new, detection suspects an outage, the product referent confirms it in
 the sidebar, an admin posts an interim update, the phone queue overflows, and the admin resolves from the
 sidebar; the worker does the rest. Act three is a maintenance window the worker declares and ends on time,
-act four an outage the status page declares and resolves.
+act four an outage the status page declares and resolves. Act five is the days after: SLA by plan escalated
+by Zendesk's own automations, aftercare for the customers an outage hurt, and a key posted in a ticket redacted.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.console import Console
 from app.clock import SystemClock
 from app.config import Config
 from app.demo.main_outage import play_main_outage
+from app.demo.aftercare_and_hygiene import PLAN_FIELD, after_the_outage, plans_and_organisations
 from app.demo.maintenance_window import play_maintenance_window
 from app.demo.phones_and_chats import Before, chats_per_agent, phone_lines
 from app.demo.second_outage import close_suspected_outage, play_suspected_outage
@@ -58,6 +60,7 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
                                                    job_delay=0.05, index_delay=INDEX_DELAY_SECONDS,
                                                    chat_oauth_token=chat_token))
         slack = SlackChannel()
+        organisation_id = plans_and_organisations(sandbox.url)
         # A key of its own, as for the sandbox's token: the demo's store is thrown away with its folder.
         # The phone queue is read every second rather than every 30, so the demo need not wait.
         config = Config(zendesk_subdomain="demo", zendesk_url=sandbox.url, zendesk_email=API_EMAIL,
@@ -65,11 +68,11 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
                         outage_desk_referent=str(summary.referent_id), outage_desk_secret_key=SecretBox.new_key(),
                         outage_desk_app_id=OUTAGE_DESK_APP_ID, slack_webhook_url=slack.url,
                         outage_desk_chat_oauth_token=chat_token, outage_desk_voice_poll_seconds=1,
-                        outage_desk_status_components=STATUS_COMPONENTS)
+                        outage_desk_status_components=STATUS_COMPONENTS, outage_desk_plan_field=PLAN_FIELD)
         desk = build_desk(config, clock)
         service = ServiceThread()
         stage = Stage(state=state, sandbox_url=sandbox.url, token=token, config=config, clock=clock, desk=desk,
-                      service=service, slack=slack, figures=figures, console=console)
+                      service=service, slack=slack, figures=figures, console=console, agent_id=summary.agent_ids[0])
         # As an admin would: `outage-desk setup` creates the webhook and triggers and stores the signing secret.
         provisioner = Provisioner(desk.gateway, config, service.url)
         plan = provisioner.plan()
@@ -78,18 +81,21 @@ def run_demo(tickets: int, new_tickets: int, console: Console) -> bool:
         # As `outage-desk status-webhook` does: the URL the admin pastes into the status page carries this.
         save_secret(desk.sessions, box, STATUS_WEBHOOK_TOKEN, StatusToken.new())
         console.print(f"[bold]Set up[/] the account: {len(plan.changes)} changes (webhook, triggers, macros, fields, "
-                      "greetings).")
+                      "greetings, SLA policies, automations).")
         service.start(config)
         worker = build_scheduler(build_desk(config, clock), blocking=False, interval=0.3)
         worker.start()
         try:
             before = Before(lines=phone_lines(stage), chats_per_agent=chats_per_agent(stage))
             play_main_outage(stage, start, new_tickets)
-            second = play_suspected_outage(stage, referent_id=summary.referent_id, before=before)
+            second = play_suspected_outage(stage, referent_id=summary.referent_id, before=before,
+                                           organisation_id=organisation_id)
             if second:
                 close_suspected_outage(stage, second)
             play_maintenance_window(stage)
             play_status_page(stage)
+            figures.section("Act five: SLA by plan, aftercare and hygiene, with no outage running")
+            after_the_outage(stage, organisation_id)
         finally:
             worker.shutdown(wait=False)
             service.shutdown()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from app.demo.aftercare_and_hygiene import premium_call_during_the_outage
 from app.demo.phones_and_chats import Before, after_the_outage, during_the_outage
 from app.demo.stage import ADMIN_ID, Stage, wait
 from app.incident.model import State
@@ -37,9 +38,10 @@ class SecondOutage:
     before: Before  # the phone lines and chat settings as they were
 
 
-def play_suspected_outage(stage: Stage, referent_id: int, before: Before) -> SecondOutage | None:
+def play_suspected_outage(stage: Stage, referent_id: int, before: Before, organisation_id: int,
+                          ) -> SecondOutage | None:
     """The confirmed incident and its tickets, left declared: `close_suspected_outage` resolves it. `before`: the
-    phone lines and chat settings as the account had them before any outage."""
+    phone lines and chat settings as the account had them before any outage; `organisation_id`: a Premium one."""
     desk, figures = stage.desk, stage.figures
     figures.section("Act two: a suspected outage, confirmed and run from the sidebar")
     tickets = [stage.new_ticket({"subject": SUBJECT, "description": text, "channel": "email",
@@ -72,6 +74,8 @@ def play_suspected_outage(stage: Stage, referent_id: int, before: Before) -> Sec
     figures.add("Confirmed in the sidebar by the product referent (answer); its tickets taken in",
                 f"{confirmed.status_code}; {taken} / {len(tickets)}",
                 confirmed.status_code == 202 and taken == len(tickets))
+
+    premium_call_during_the_outage(stage, incident_id, organisation_id, SUBJECT)
 
     as_admin = stage.sidebar(ADMIN_ID)
     mark = stage.outbox()

@@ -102,6 +102,7 @@ class Stage:
     slack: SlackChannel
     figures: Figures
     console: Console
+    agent_id: int = 0  # one of the account's agents
     installation_id: int | None = None
     _sessions: dict[int, str] = field(default_factory=dict)
 
@@ -123,6 +124,11 @@ class Stage:
         response = requests.post(f"{self.sandbox_url}/_sandbox/tickets", json=body, timeout=10)
         response.raise_for_status()
         return response.json()["id"]
+
+    def ticket(self, ticket_id: int) -> dict:
+        """The ticket as Zendesk (the sandbox) has it now."""
+        with self.state.lock:
+            return dict(self.state.tickets[ticket_id])
 
     def emails_since(self, mark: int) -> Counter:
         """Emails per ticket since `mark` (a length of the sandbox's outbox)."""
