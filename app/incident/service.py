@@ -18,6 +18,7 @@ from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
 from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
+from app.incident.duplicates import MERGED, Duplicates
 from app.incident.expiry import SuspicionExpiry
 from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
@@ -198,7 +199,7 @@ class OutageDesk:
                     .where(AffectedTicketRow.incident_id == incident_id)):
                 if state == "given_up":
                     progress.take_ins_given_up[ticket_id] = detail or "given up"
-                elif state == "taken":
+                elif state in ("taken", MERGED):
                     progress.taken += 1
                 else:
                     progress.retrying += 1
@@ -594,6 +595,7 @@ class OutageDesk:
         for row in updates:
             self.interim.run(row, claim="if-free")
         retried = self.retry_take_ins()
+        merges = self.duplicates.run()
         settings = self.agent_settings.run()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
@@ -616,7 +618,12 @@ class OutageDesk:
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
         return (len(expired) + status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried)
-                + settings + len(tasks))
+                + len(merges.merged) + len(merges.skipped) + settings + len(tasks))
+
+    @cached_property
+    def duplicates(self) -> Duplicates:
+        """A customer's later tickets about a declared outage, merged into their first."""
+        return Duplicates(self.sessions, self.gateway, self.clock)
 
     @cached_property
     def agent_settings(self) -> AgentSettings:
