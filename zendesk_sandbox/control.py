@@ -55,6 +55,25 @@ def customer_ticket():
         return ticket_json(sandbox.state, outcome.ticket, base_url()), 201
 
 
+@bp.post("/_sandbox/tickets/<int:ticket_id>/reply")
+def customer_reply(ticket_id: int):
+    """The requester answers the ticket's last email: {"body": "..."} becomes their public comment, and Zendesk
+    reopens a solved ticket on an end user's comment (a closed one takes no reply: 422)."""
+    body = json_body()
+    if not (body.get("body") or "").strip():
+        raise ApiError(400, "InvalidParameter", "body is required")
+    sandbox = current()
+    with sandbox.state.lock:
+        ticket = sandbox.state.ticket(ticket_id)
+        if ticket is None:
+            raise ApiError(404, "RecordNotFound", "Not found")
+        requester_id = ticket["requester_id"]
+        outcome = sandbox.update_ticket(
+            ticket_id, {"comment": {"body": body["body"], "public": True, "author_id": requester_id}},
+            actor_id=requester_id)
+        return ticket_json(sandbox.state, outcome.ticket, base_url()), 200
+
+
 @bp.get("/_sandbox/emails")
 def emails():
     """Emails sent so far; ?ticket_id= narrows to one ticket."""

@@ -32,6 +32,9 @@ REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outa
 TakeIn = Callable[[IncidentRow, list[Ticket], str], tuple[int, dict[int, str]]]
 # Detection: sees the new tickets no declared incident took in.
 Observe = Callable[[list[Ticket]], object]
+# Tickets their customer reopened after the closing email: followed up, each with its outcome.
+FollowUp = Callable[[set[int]], dict[int, str]]
+REOPENED_EVENT = "ticket.reopened"
 
 
 @dataclass
@@ -48,13 +51,15 @@ class Intake:
     """Works through the stored webhook events with the desk's own incidents and take-in."""
 
     def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
-                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None):
+                 active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None,
+                 follow_up: FollowUp | None = None):
         self.sessions = sessions
         self.gateway = gateway
         self.clock = clock
         self.active_incidents = active_incidents
         self.take_in = take_in
         self.observe = observe
+        self.follow_up = follow_up
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
@@ -71,9 +76,16 @@ class Intake:
             return report
         report.events = len(events)
         outcomes: dict[int, str] = {}
+        if self.follow_up:
+            # Reopened after an outage's end: not this outage's business, whether or not one is declared.
+            reopened = [e for e in events if e.event == REOPENED_EVENT]
+            if reopened:
+                followed = self.follow_up({e.ticket_id for e in reopened})
+                outcomes.update({e.id: followed.get(e.ticket_id, "ignored") for e in reopened})
+                events = [e for e in events if e.event != REOPENED_EVENT]
         created = {e.ticket_id for e in events if e.event == "ticket.created"}
         if not incidents:
-            outcomes = {e.id: NO_INCIDENT for e in events}
+            outcomes.update({e.id: NO_INCIDENT for e in events})
             report.ignored = len(events)
             tickets = {t.id: t for t in self.gateway.tickets(created)} if created and self.observe else {}
         else:

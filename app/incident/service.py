@@ -29,6 +29,7 @@ from app.incident.model import (
     ACTIVE_STATES, NEVER_DECLARED, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language,
 )
 from app.incident.referent import ReferentLookup
+from app.incident.reopened import Reopened
 from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.resolve import Resolution, ResolveReport, affected_now
@@ -596,6 +597,7 @@ class OutageDesk:
             self.interim.run(row, claim="if-free")
         retried = self.retry_take_ins()
         merges = self.duplicates.run()
+        followed_up = self.reopened.run_pending()
         settings = self.agent_settings.run()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
@@ -618,7 +620,7 @@ class OutageDesk:
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
         return (len(expired) + status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried)
-                + len(merges.merged) + len(merges.skipped) + settings + len(tasks))
+                + len(merges.merged) + len(merges.skipped) + followed_up + settings + len(tasks))
 
     @cached_property
     def duplicates(self) -> Duplicates:
@@ -669,7 +671,13 @@ class OutageDesk:
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
         return Intake(self.sessions, self.gateway, self.clock, self.active_incidents,
-                      self._take_in, self._detector.observe).take_in_pending(limit)
+                      self._take_in, self._detector.observe, self.reopened.handle).take_in_pending(limit)
+
+    @cached_property
+    def reopened(self) -> Reopened:
+        """Tickets their customer reopened after the closing email: into a follow-up incident, or flagged."""
+        return Reopened(self.sessions, self.gateway, self.clock, self.alerts, self._take_in, lambda: self.referent,
+                        self.ticket_url)
 
     @cached_property
     def _detector(self) -> Detector:
@@ -690,7 +698,8 @@ class OutageDesk:
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
-        return IncidentReport(incident, ticket_lines(affected, notifications, tickets), self.state_changes(incident.id))
+        return IncidentReport(incident, ticket_lines(affected, notifications, tickets), self.state_changes(incident.id),
+                              reopened_after=self.reopened.reopened_after(incident.id))
 
     # -- resolve -----------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from app.errors import InputError
 
 # The events our triggers send (see triggers/); anything else is acknowledged and ignored.
-KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved"})
+KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved", "ticket.reopened"})
 
 
 @dataclass(frozen=True)
