@@ -63,6 +63,9 @@ class Duplicates:
         self.sessions = sessions
         self.gateway = gateway
         self.clock = clock
+        # The taken-in tickets each incident was last planned with: a pass with no new one reads no ticket.
+        # Kept in memory only, as a saving: a restarted worker plans once more, and finds what it recorded.
+        self._planned_with: dict[int, frozenset[int]] = {}
 
     def run(self) -> MergeReport:
         """One pass over every declared incident whose backfill is done; returns what it settled."""
@@ -84,7 +87,7 @@ class Duplicates:
             taken = list(session.scalars(select(AffectedTicketRow.ticket_id).where(
                 AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.state == "taken")))
             known = set(session.scalars(select(MergeRow.source_ticket_id).where(MergeRow.incident_id == incident.id)))
-        if len(taken) < 2:
+        if len(taken) < 2 or self._planned_with.get(incident.id) == frozenset(taken):
             return
         by_requester: dict[int, list[Ticket]] = defaultdict(list)
         for ticket in affected_now(self.gateway, incident, taken):
@@ -116,6 +119,7 @@ class Duplicates:
                 if row["state"] == "skipped":
                     log.warning("merge.skipped", extra={"incident": incident.id, "ticket": row["source_ticket_id"],
                                                         "reason": row["detail"]})
+        self._planned_with[incident.id] = frozenset(taken)
 
     # -- sending ---------------------------------------------------------------------
 
