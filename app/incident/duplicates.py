@@ -1,5 +1,8 @@
 """One ticket per problem: a customer's later tickets about a declared outage are merged into their first.
 
+Only tickets written once the outage is declared are merged away (into the customer's oldest ticket of the
+incident, whenever written): those from before were worked one by one by agents who did not know of the outage.
+
 A customer who emails and then calls about the same outage has two tickets in the incident; Zendesk's merge
 (Merge Tickets into Target Ticket) closes the later one with a note and notes the merge on the first, which alone
 gets the closing email. Zendesk already resolves a caller to the user whose identity holds the phone number, so
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +47,15 @@ TARGET_NOTE = ("Outage Desk merged {sources} into this ticket: the same customer
 JOB_POLLS, JOB_POLL_SECONDS = 20, 0.25
 # The affected ticket's take-in state once merged away: the closing ledger plans nothing for it.
 MERGED = "merged"
+
+
+def written_during(incident: IncidentRow, ticket: Ticket) -> bool:
+    """Whether the customer wrote this ticket once the outage was declared. Tickets from before were each worked
+    by agents who did not know of the outage yet, with their own replies: the declaration links them all to the
+    problem, and merging them away under an agent's feet would lose that thread. A ticket written after is the
+    customer asking again about what the desk already acknowledged."""
+    created = datetime.fromisoformat(ticket.created_at.replace("Z", "+00:00"))
+    return incident.declared_at is not None and created >= incident.declared_at.replace(microsecond=0)
 
 
 def source_note(target_id: int, title: str) -> str:
@@ -100,7 +113,7 @@ class Duplicates:
                 continue
             target, *sources = sorted(tickets, key=lambda t: (t.created_at, t.id))
             for source in sources:
-                if source.id in known:
+                if source.id in known or not written_during(incident, source):
                     continue
                 state, detail = "planned", None
                 if target.status == "closed":

@@ -56,6 +56,9 @@ def test_a_call_after_an_email_is_merged_into_the_email_and_only_the_email_gets_
     assert len(source_notes) == 1 and len(target_notes) == 1
     assert not source_notes[0]["public"] and not target_notes[0]["public"]  # bookkeeping: no email to the customer
     assert merges_sent(account, email_id) == 1
+    # The seeded customers who wrote twice before the declaration keep both tickets: agents were working them.
+    assert {(r.source_ticket_id, r.target_ticket_id) for r in desk.duplicates.merges(declared.incident_id)} == {
+        (call_id, email_id)}
 
     run_tasks(desk)  # the next pass merges nothing again
     assert merges_sent(account, email_id) == 1
@@ -67,6 +70,9 @@ def test_a_call_after_an_email_is_merged_into_the_email_and_only_the_email_gets_
     closing_text = closing_macro_text(account, "fr").split("{")[0][:30]
     got = [e for e in account.emails_since(mark) if e["ticket_id"] in (email_id, call_id)]
     assert [e["ticket_id"] for e in got] == [email_id] and closing_text in got[0]["body"]
+    report = desk.report(desk.incident(declared.incident_id))
+    merged = {line.ticket_id: line.reason for line in report.lines if line.take_in == "merged"}
+    assert merged[call_id] == f"merged into #{email_id}" and report.summary()["merged"] == len(merged)
 
 
 def test_a_merge_whose_answer_was_lost_is_settled_by_rereading_and_never_sent_twice(account, desk, webhooks):  # noqa: F811
