@@ -40,9 +40,10 @@ def _progress() -> Progress:
 def _parse_time(value: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC now, as the store keeps it: 9999-12-31T23:59-01:00 is past datetime's end there.
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
         raise InputError(f"{option} must be an ISO 8601 time such as 2026-11-22T10:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @click.group()
@@ -156,6 +157,7 @@ def status(config: Config) -> None:
     incidents = desk.active_incidents()
     suspected = desk.suspected_incidents()
     _print_checklist(desk)
+    _print_aftercare(desk)
     if not incidents and not suspected:
         console.print("No active incident.")
         return
@@ -177,6 +179,15 @@ def _print_checklist(desk) -> None:
     """Agent settings an admin still has to change by hand, of any incident (a resolved one's too)."""
     for item in desk.agent_settings.unticked():
         console.print(f"Incident #{item.incident_id}, not ticked yet ({item.phase}): {item.text}")
+
+
+def _print_aftercare(desk) -> None:
+    """How many customers recent outages hurt, whose new tickets are raised one level."""
+    marks = desk.aftercare.marks()
+    if marks:
+        people = sum(1 for mark in marks if mark.kind == "requester")
+        console.print(f"In aftercare: {people} requesters and {len(marks) - people} organisations, "
+                      f"the first leaving on {marks[0].until.date().isoformat()}.")
 
 
 def _print_suspected(desk, suspected) -> None:
@@ -297,7 +308,7 @@ def update_(config: Config, message_file, macro_title, incident_id, dry_run, for
 @click.option("--notice", "notice_file", help="Message file, as `update --message-file` takes: sent now as an "
               "advance notice to the open tickets of --query.")
 @click.option("--list", "list_windows", is_flag=True, help="List the maintenance windows and where each stands.")
-@click.option("--cancel", "cancel_id", type=click.IntRange(min=1), help="Cancel window N before its start.")
+@click.option("--cancel", "cancel_id", type=click.IntRange(1, 2**63 - 1), help="Cancel window N before its start.")
 @outage_options(tag="maintenance", query_required=False)
 @with_config(zendesk=False)
 def schedule(config: Config, title, start, duration, force, notice_file, list_windows, cancel_id, query, severity,
@@ -394,6 +405,20 @@ def report(config: Config, incident_id, fmt, output) -> None:
         console.print(f"Report of incident #{incident.id} ({len(found.lines)} tickets) written to {output}.")
     else:
         click.echo(rendered, nl=False)
+
+
+@cli.command()
+@with_config(zendesk=True)
+def redactions(config: Config) -> None:
+    """Secrets found in customers' comments: redacted and noted, in progress, or given up and why."""
+    from app.wiring import build_desk
+
+    rows = build_desk(config).redaction.ledger()
+    if not rows:
+        console.print("No secret found in customers' comments yet.")
+    for row in rows:
+        line = f"ticket #{row.ticket_id} comment #{row.comment_id}: {row.kinds} - {row.state}"
+        console.print(line + (f" ({row.detail})" if row.state == "given_up" and row.detail else ""))
 
 
 @cli.command()
@@ -541,10 +566,22 @@ def demo(tickets, new_tickets) -> None:
         sys.exit(1)
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main() -> None:
     """Entry point: maps our errors to one line and an exit code, once."""
     # What this process creates without a mode of its own (folders, other libraries' files) is its user's alone.
     os.umask(0o077)
+    if not all(_is_utf8(arg) for arg in sys.argv[1:]):
+        # A terminal in another encoding: Python hands the bytes over as surrogates, which no store takes.
+        click.echo("outage-desk: InputError: an argument is not UTF-8 text: set the terminal to UTF-8", err=True)
+        sys.exit(InputError.exit_code)
     try:
         cli.main(standalone_mode=False)
     except click.ClickException as error:

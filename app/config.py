@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -69,6 +70,16 @@ class Config:
     # Talk's wrap-up time has no public API: the checklist names these values.
     outage_desk_outage_wrap_up_seconds: int = 30
     outage_desk_usual_wrap_up_seconds: int = 120
+    # Aftercare: how many weeks after an outage's end its requesters' and organisations' new tickets are raised.
+    outage_desk_aftercare_weeks: int = 4
+
+    # First-response SLA by plan (app/incident/sla_plans.py): the organisations' plan tags, or the
+    # organisation drop-down field whose option tags they are, and the plan of tickets with neither.
+    outage_desk_plan_tags: str = "basic=plan_basic regular=plan_regular premium=plan_premium"
+    outage_desk_plan_field: str | None = None
+    outage_desk_default_plan: str = "basic"
+    # The shape of the desk's own API keys (a regular expression), redacted when a customer posts one.
+    outage_desk_api_key_pattern: str | None = None
 
     @staticmethod
     def env_name(field_name: str) -> str:
@@ -107,6 +118,7 @@ class Config:
     def wrong(self) -> dict[str, str]:
         """The settings whose value cannot work, whatever the command."""
         # Here, not at the top: it loads SQLAlchemy and Alembic, which `--help` and `package` do without.
+        from app.incident.sla_plans import plan_config_problems
         from app.incident.status_components import status_page_problems
         from app.store.db import database_url_problem
 
@@ -116,10 +128,30 @@ class Config:
         if self.zendesk_timeout_seconds < 1:
             problems["ZENDESK_TIMEOUT_SECONDS"] = "must be at least 1"
         problems.update(status_page_problems(self))
+        problems.update(plan_config_problems(self))
         if self.outage_desk_voice_poll_seconds < 1:
             problems["OUTAGE_DESK_VOICE_POLL_SECONDS"] = "must be at least 1"
         if self.outage_desk_voice_alert_margin < 0 or self.outage_desk_voice_alert_calls < 0:
             problems["OUTAGE_DESK_VOICE_ALERT_CALLS and OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be negative"
+        elif self.outage_desk_voice_alert_margin > self.outage_desk_voice_alert_calls:
+            # The alert re-arms at calls - margin callers waiting: below zero, never again.
+            problems["OUTAGE_DESK_VOICE_ALERT_MARGIN"] = "must not be more than OUTAGE_DESK_VOICE_ALERT_CALLS"
+        if self.outage_desk_aftercare_weeks < 0:
+            problems["OUTAGE_DESK_AFTERCARE_WEEKS"] = "must not be negative"
+        if self.outage_desk_api_key_pattern:
+            try:
+                re.compile(self.outage_desk_api_key_pattern)
+            except re.error as error:
+                problems["OUTAGE_DESK_API_KEY_PATTERN"] = f"is not a regular expression: {error}"
+        if self.outage_desk_voice_greeting_calls < 0:
+            problems["OUTAGE_DESK_VOICE_GREETING_CALLS"] = "must not be negative"
+        # The Chat API's chat_limit.limit takes 0 to 20: another value would be refused at every outage.
+        for name in ("outage_desk_outage_chats_per_agent", "outage_desk_usual_chats_per_agent"):
+            if not 0 <= getattr(self, name) <= 20:
+                problems[name.upper()] = "must be from 0 to 20 (Zendesk Chat's limit)"
+        for name in ("outage_desk_outage_wrap_up_seconds", "outage_desk_usual_wrap_up_seconds"):
+            if getattr(self, name) < 0:
+                problems[name.upper()] = "must not be negative"
         database = database_url_problem(self.database_url)
         if database:
             problems["DATABASE_URL"] = database

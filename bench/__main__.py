@@ -1,4 +1,5 @@
-"""`python -m bench`: Zendesk API calls, time and memory of declare and resolve; webhook intake; memory curve."""
+"""`python -m bench`: Zendesk API calls, time and memory of declare and resolve; webhook intake; memory curve;
+secrets found in comments."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 from bench.bulk import bulk_rows
 from bench.intake import intake_rows
 from bench.memory import memory_rows
+from bench.redaction import redaction_rows
 from bench.report import render
 
-PARTS = ("bulk", "intake", "memory")
+PARTS = ("bulk", "intake", "memory", "redaction")
 
 
 def main() -> None:
@@ -30,7 +32,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="outage-desk-bench-") as workdir:
         parts = {"bulk": lambda: bulk_rows(args.tickets, Path(workdir)),
                  "intake": lambda: intake_rows(args.webhook_seconds, Path(workdir)),
-                 "memory": lambda: memory_rows(args.tickets, args.large, Path(workdir), args.trace)}
+                 "memory": lambda: memory_rows(args.tickets, args.large, Path(workdir), args.trace),
+                 "redaction": redaction_rows}
         for name in args.only or PARTS:
             part_rows, part_notes = parts[name]()
             rows += part_rows

@@ -37,7 +37,10 @@ _DATABASE_URLS: dict[Path, str] = {}
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run the tests under BOTH_DATABASES that use a store once per database."""
     path = metafunc.definition.path.relative_to(metafunc.config.rootpath).as_posix()
-    if "database_url" in metafunc.fixturenames and path.startswith(BOTH_DATABASES):
+    # A test that names its database itself (PostgreSQL only, say) keeps that choice.
+    chosen = any(marker.args and marker.args[0] == "database_url"
+                 for marker in metafunc.definition.iter_markers("parametrize"))
+    if "database_url" in metafunc.fixturenames and path.startswith(BOTH_DATABASES) and not chosen:
         metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 

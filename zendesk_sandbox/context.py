@@ -15,6 +15,7 @@ from zendesk_sandbox.rate_limit import RateLimiter
 from zendesk_sandbox.state import Job, SandboxState
 from zendesk_sandbox.talk import TalkState
 from zendesk_sandbox.tickets import Outcome, UpdateError
+from zendesk_sandbox.trigger_cycle import WebhookCall
 from zendesk_sandbox.webhooks import WebhookDispatcher
 
 
@@ -149,8 +150,11 @@ class Sandbox:
         self.webhooks.stop()
 
     def _invoke_webhooks(self, outcome: Outcome, actor_id: int) -> None:
+        self.send_webhooks(outcome.webhook_calls, actor_id)
+
+    def send_webhooks(self, webhook_calls: list[tuple[dict, WebhookCall]], actor_id: int) -> None:
         """Render each call's body against the saved ticket, as plain text, and queue it."""
-        for ticket, call in outcome.webhook_calls:
+        for ticket, call in webhook_calls:
             webhook = self.state.webhooks.get(call.webhook_id)
             if webhook is None or webhook["status"] != "active":
                 continue  # deleted or deactivated since the trigger was saved: Zendesk sends nothing

@@ -40,7 +40,8 @@ def customer_ticket():
         requester = _requester(sandbox.state, body, created_at or iso(sandbox.now()))
         spec = {
             key: body[key]
-            for key in ("subject", "tags", "assignee_id", "status", "priority", "type", "custom_fields")
+            for key in ("subject", "tags", "assignee_id", "status", "priority", "type", "custom_fields",
+                        "organization_id")
             if key in body
         }
         spec["requester_id"] = requester["id"]
@@ -55,12 +56,11 @@ def customer_ticket():
         return ticket_json(sandbox.state, outcome.ticket, base_url()), 201
 
 
-@bp.post("/_sandbox/tickets/<int:ticket_id>/reply")
+@bp.post("/_sandbox/tickets/<int:ticket_id>/replies")
 def customer_reply(ticket_id: int):
-    """The requester answers the ticket's last email: {"body": "..."} becomes their public comment, and Zendesk
-    reopens a solved ticket on an end user's comment (a closed one takes no reply: 422)."""
+    """The requester replies to the ticket's email: {"body": "..."} (a public comment; the account's triggers run)."""
     body = json_body()
-    if not (body.get("body") or "").strip():
+    if not isinstance(body.get("body"), str) or not body["body"].strip():
         raise ApiError(400, "InvalidParameter", "body is required")
     sandbox = current()
     with sandbox.state.lock:
@@ -68,9 +68,8 @@ def customer_reply(ticket_id: int):
         if ticket is None:
             raise ApiError(404, "RecordNotFound", "Not found")
         requester_id = ticket["requester_id"]
-        outcome = sandbox.update_ticket(
-            ticket_id, {"comment": {"body": body["body"], "public": True, "author_id": requester_id}},
-            actor_id=requester_id)
+        comment = {"body": body["body"], "public": True, "author_id": requester_id}
+        outcome = sandbox.update_ticket(ticket_id, {"comment": comment}, actor_id=requester_id)
         return ticket_json(sandbox.state, outcome.ticket, base_url()), 200
 
 

@@ -27,6 +27,10 @@ FIRST_IDS = {
     "macro": 360001,
     "trigger": 460001,
     "trigger_category": 480001,
+    "organization": 560001,
+    "organization_field": 570001,
+    "sla_policy": 580001,
+    "automation": 590001,
 }
 
 
@@ -76,6 +80,14 @@ class SandboxState:
         self.triggers: dict[int, dict] = {}
         self.trigger_categories: dict[int, dict] = {}
         self.webhooks: dict[str, dict] = {}
+        self.organizations: dict[int, dict] = {}
+        self.organization_fields: dict[int, dict] = {}
+        self.sla_policies: dict[int, dict] = {}
+        self.automations: dict[int, dict] = {}
+        # What SLAs and automations read that a ticket does not show: when its status last changed,
+        # and its first public agent reply ({"at", "policy_id", "priority"}: the policy then in force).
+        self.status_since: dict[int, str] = {}
+        self.first_reply: dict[int, dict] = {}
         self.jobs: dict[str, Job] = {}
         self.emails: list[dict] = []
         self.calls: list[dict] = []
@@ -128,6 +140,7 @@ class SandboxState:
         role: str = "end-user",
         created_at: str | None = None,
         tags: tuple[str, ...] = (),
+        organization_id: int | None = None,
     ) -> dict:
         """Create a user and index it by email and phone."""
         with self.lock:
@@ -139,6 +152,7 @@ class SandboxState:
                 "locale": locale,
                 "role": role,
                 "tags": list(tags),
+                "organization_id": organization_id,
                 "created_at": created_at or _now(),
             }
             self.users[user["id"]] = user

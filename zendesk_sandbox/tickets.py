@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from zendesk_sandbox import placeholders
+from zendesk_sandbox import placeholders, sla
 from zendesk_sandbox.html_text import html_to_text
 from zendesk_sandbox.conditions import TicketUpdate
 from zendesk_sandbox.state import SandboxState
@@ -154,6 +154,7 @@ def create_ticket(
         "generated_timestamp": int(now.timestamp()),
     }
     _apply_fields(state, ticket, spec, strict=True, end_user_comment=False)
+    _join_organization(state, ticket)
     update = TicketUpdate(before={}, after=ticket, update_type="Create", actor_id=actor_id, via=via_, comment=comment)
     calls = _run_triggers(state, update)
     audit = _audit(state, ticket, actor_id, stamp, via_)
@@ -162,6 +163,7 @@ def create_ticket(
         for name in ("subject", "status", "priority", "type", "requester_id", "assignee_id", "tags")
     ]
     state.insert_ticket(ticket, written_at=now)
+    state.status_since[ticket["id"]] = stamp
     added = _add_comment(state, ticket, comment, actor_id=actor_id, created_at=stamp, audit=audit)
     ticket["description"] = added["body"]
     return Outcome(ticket, audit, [(ticket, call) for call in calls])
@@ -217,6 +219,17 @@ def _set_field_value(ticket: dict, field_id: int, value: Any) -> None:
             entry["value"] = value
             return
     ticket["custom_fields"].append({"id": field_id, "value": value})
+
+
+def _join_organization(state: SandboxState, ticket: dict) -> None:
+    """A new ticket gets its requester's organization, and that organization's tags (user and
+    organization tagging, which the sandbox always has on: see zendesk_sandbox.api_organizations)."""
+    requester = state.user(ticket["requester_id"]) or {}
+    organization = state.organizations.get(ticket["organization_id"] or requester.get("organization_id"))
+    if organization is None:
+        return
+    ticket["organization_id"] = organization["id"]
+    ticket["tags"] += [tag for tag in organization["tags"] if tag not in ticket["tags"]]
 
 
 def _requester_id(state: SandboxState, spec: dict, actor_id: int, created_at: str) -> int:
@@ -276,6 +289,11 @@ def _apply_fields(state: SandboxState, draft: dict, changes: dict, *, strict: bo
             refuse("RecordInvalid", "assignee", "Assignee: is not an agent")
     if "group_id" in changes:
         draft["group_id"] = changes["group_id"]
+    if "organization_id" in changes:
+        # Writable in the Tickets API ("the organization of the requester",
+        # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/); organizations themselves are
+        # not modelled here, so any id is taken.
+        draft["organization_id"] = changes["organization_id"]
     _apply_problem_link(state, draft, changes, refuse)
     _apply_status(draft, changes, before, refuse, end_user_comment)
 
@@ -408,6 +426,7 @@ def _add_comment(
         "created_at": created_at,
     }
     state.add_comment(ticket["id"], stored)
+    sla.note_reply(state, ticket, stored)
     audit["events"].insert(0, {key: stored[key] for key in ("id", "type", "author_id", "body", "html_body", "public")})
     requester = state.user(ticket["requester_id"])
     if (
@@ -504,6 +523,8 @@ def _commit(
         draft["generated_timestamp"] = int(now.timestamp())
     if comment is not None:
         _add_comment(state, draft, comment, actor_id=actor_id, created_at=stamp, audit=audit)
+    if draft["status"] != current["status"]:
+        state.status_since[current["id"]] = stamp
     if draft["problem_id"] != current["problem_id"]:
         state.relink_incident(current["id"], current["problem_id"], draft["problem_id"])
     state.note_update(current, now)

@@ -55,7 +55,7 @@ def run_cycle(state: SandboxState, update: TicketUpdate, apply_changes: ApplyCha
             if trigger["id"] in fired or not conditions_hold(state, trigger["conditions"], update):
                 continue
             fired.add(trigger["id"])
-            calls += _perform(trigger, update, apply_changes)
+            calls += perform_actions(trigger, update, apply_changes)
             break  # the ticket changed: the cycle starts again from the first trigger
         else:
             return calls
@@ -85,8 +85,9 @@ def _performed(field: str) -> bool:
     return field in (*TAG_ACTIONS, *FIELD_ACTIONS, WEBHOOK_ACTION) or bool(CUSTOM_FIELD.fullmatch(field))
 
 
-def _perform(trigger: dict, update: TicketUpdate, apply_changes: ApplyChanges) -> list[WebhookCall]:
-    """Apply one trigger's actions to the ticket being saved; return its webhook calls."""
+def perform_actions(trigger: dict, update: TicketUpdate, apply_changes: ApplyChanges) -> list[WebhookCall]:
+    """Apply one rule's actions (a trigger's or an automation's) to the ticket being saved; return its webhook
+    calls."""
     changes: dict[str, Any] = {}
     calls = []
     for action in trigger["actions"]:

@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,8 +87,9 @@ class AgentSettings:
         with self.sessions() as session:
             declared = list(session.scalars(select(IncidentRow).where(IncidentRow.state == State.DECLARED)
                                             .order_by(IncidentRow.id)))
-            # Those whose declaration this pass saw (an outage over before it did has nothing to restore), and
-            # only until their end is settled: the store keeps every past outage.
+            # Those whose declaration a pass saw (an outage over before it did has nothing to restore), until
+            # their end is settled (the store keeps every past outage); and any with a change still live, even
+            # if the worker died before storing its declaration's checklist.
             started = select(ChecklistPostRow.id).where(ChecklistPostRow.incident_id == IncidentRow.id,
                                                         ChecklistPostRow.phase == DECLARE)
             told = select(ChecklistPostRow.id).where(ChecklistPostRow.incident_id == IncidentRow.id,
@@ -97,7 +98,7 @@ class AgentSettings:
             live = select(SettingChangeRow.id).where(SettingChangeRow.incident_id == IncidentRow.id,
                                                      SettingChangeRow.state.in_(LIVE))
             ended = list(session.scalars(select(IncidentRow).where(
-                IncidentRow.state.in_(ENDED), started.exists(), or_(~told.exists(), live.exists()))
+                IncidentRow.state.in_(ENDED), or_(and_(started.exists(), ~told.exists()), live.exists()))
                 .order_by(IncidentRow.id)))
         for incident in declared:
             done += self._apply(incident)

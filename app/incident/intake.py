@@ -30,11 +30,14 @@ REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outa
 
 # The desk's take-in: (incident, tickets, source) -> (how many taken in, failures by ticket id).
 TakeIn = Callable[[IncidentRow, list[Ticket], str], tuple[int, dict[int, str]]]
-# Detection: sees the new tickets no declared incident took in.
+# Detection, and aftercare's raise: see the new tickets no declared incident took in.
 Observe = Callable[[list[Ticket]], object]
 # Tickets their customer reopened after the closing email: followed up, each with its outcome.
 FollowUp = Callable[[set[int]], dict[int, str]]
 REOPENED_EVENT = "ticket.reopened"
+# SLA breach alerts: (events) -> outcome by event id; an event left out stays pending, to be tried again.
+SlaBreaches = Callable[[list[InboxRow]], dict[int, str]]
+SLA_BREACHED = "ticket.sla_breached"
 
 
 @dataclass
@@ -52,14 +55,17 @@ class Intake:
 
     def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
                  active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None,
+                 aftercare: Observe | None = None, sla_breaches: SlaBreaches | None = None,
                  follow_up: FollowUp | None = None):
         self.sessions = sessions
+        self.sla_breaches = sla_breaches
         self.gateway = gateway
         self.clock = clock
         self.active_incidents = active_incidents
         self.take_in = take_in
         self.observe = observe
         self.follow_up = follow_up
+        self.aftercare = aftercare
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
@@ -69,12 +75,21 @@ class Intake:
                                           .order_by(InboxRow.id).limit(limit)))
         if not events:
             return report
+        breaches = [e for e in events if e.event == SLA_BREACHED]
+        if breaches and self.sla_breaches:
+            # Not the outage's business: the referents hear of the breach whatever is declared.
+            handled = self.sla_breaches(breaches)
+            self._record(handled)
+            events = [e for e in events if e.event != SLA_BREACHED]
+            report.events += len(handled)  # those left for later must not keep the drain looping
+            if not events:
+                return report
         incidents = [i for i in self.active_incidents() if i.state == State.DECLARED]
         if any(i.backfilled_at is None for i in incidents):
             # A backfill is taking tickets in and has not recorded them all yet: its events wait,
             # or a ticket both of us find would be written, and acknowledged, twice.
             return report
-        report.events = len(events)
+        report.events += len(events)
         outcomes: dict[int, str] = {}
         if self.follow_up:
             # Reopened after an outage's end: not this outage's business, whether or not one is declared.
@@ -87,21 +102,30 @@ class Intake:
         if not incidents:
             outcomes.update({e.id: NO_INCIDENT for e in events})
             report.ignored = len(events)
-            tickets = {t.id: t for t in self.gateway.tickets(created)} if created and self.observe else {}
+            wanted = created if self.observe or self.aftercare else set()
+            tickets = {t.id: t for t in self.gateway.tickets(wanted)} if wanted else {}
         else:
             tickets = {t.id: t for t in self.gateway.tickets({e.ticket_id for e in events})}
             self._dispatch(events, tickets, incidents, outcomes, report)
+        # Only tickets no declared incident claims: those are already handled.
+        unclaimed = {e.ticket_id for e in events if outcomes.get(e.id) in (NO_INCIDENT, NOT_IN_AN_INCIDENT)}
+        new = [tickets[i] for i in sorted(created & unclaimed) if i in tickets]
+        if self.aftercare:
+            # Before the events are marked processed: a crash here takes them again, and the raise's own
+            # ledger and tag make the second pass change nothing.
+            self.aftercare(new)
+        self._record(outcomes)
+        if self.observe:
+            self.observe(new)
+        return report
+
+    def _record(self, outcomes: dict[int, str]) -> None:
         now = self.clock.now()
         with self.sessions() as session:
             for event_id, outcome in outcomes.items():
                 session.execute(update(InboxRow).where(InboxRow.id == event_id)
                                 .values(processed_at=now, outcome=outcome[:200]))
             session.commit()
-        if self.observe:
-            # Only tickets no declared incident claims: those are already handled.
-            unclaimed = {e.ticket_id for e in events if outcomes.get(e.id) in (NO_INCIDENT, NOT_IN_AN_INCIDENT)}
-            self.observe([tickets[i] for i in sorted(created & unclaimed) if i in tickets])
-        return report
 
     def _reopen_stamps(self, events: list[InboxRow], to_reopen: dict[int, tuple[IncidentRow, Ticket]]) -> dict[int, str]:
         stamps = {ticket.id: ticket.updated_at for _incident, ticket in to_reopen.values()}

@@ -120,7 +120,10 @@ class Maintenance:
         if spec.duration > LONGEST_WITHOUT_FORCE and not force:
             raise InputError(f"a maintenance of {_minutes(spec.duration)} is longer than "
                              f"{_minutes(LONGEST_WITHOUT_FORCE)}: shorten it, or add --force")
-        ends_at = spec.starts_at + spec.duration
+        try:
+            ends_at = spec.starts_at + spec.duration
+        except OverflowError:
+            raise InputError("the maintenance would end after the year 9999") from None
         with self.sessions() as session:
             other = session.scalars(select(MaintenanceRow).where(
                 MaintenanceRow.cancelled_at.is_(None), MaintenanceRow.starts_at < ends_at,

@@ -12,13 +12,17 @@ from datetime import datetime, timedelta, timezone
 
 from jinja2 import Environment
 
+from app.incident.aftercare import ORGANIZATION, REQUESTER, AftercareMark
+from app.incident.sla_plans import Plans, breach_avoided
+from app.incident.take_in import ACKNOWLEDGED_TAG
 from app.store.tables import AffectedTicketRow, IncidentRow, NotificationRow, StateChangeRow
 from app.zendesk.model import Ticket
 
 BUCKET = timedelta(minutes=15)
 NOTIFIED = ("sent", "callback")
 CSV_COLUMNS = ("ticket_id", "channel", "group_id", "created_at", "taken_in_at", "source", "take_in", "reopened",
-               "audience", "language", "notification", "notified_at", "author_id", "reason")
+               "audience", "language", "notification", "notified_at", "author_id", "reason", "aftercare_until",
+               "plan", "sla_breach_avoided")
 
 
 @dataclass(frozen=True)
@@ -39,14 +43,26 @@ class TicketLine:
     notified_at: datetime | None
     author_id: int | None
     reason: str | None  # why its take-in or its notification was given up, or the last failure
+    aftercare_until: datetime | None = None  # its requester or organisation is in aftercare until then
+    plan: str | None = None  # its organisation's SLA plan
+    sla_breach_avoided: bool | None = None  # see sla_plans.breach_avoided; None: the ticket is gone
 
 
 def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, NotificationRow],
-                 tickets: dict[int, Ticket]) -> list[TicketLine]:
+                 tickets: dict[int, Ticket], plans: Plans | None, released_at: datetime,
+                 marks: list[AftercareMark] = ()) -> list[TicketLine]:
+    """`released_at`: when the incident let its tickets go back under their plans (its end, or now);
+    `plans` None: the account's plan field is gone, so no plan and no breach count."""
+    until = {(mark.kind, mark.zendesk_id): mark.until for mark in marks}
     lines = []
     for row in sorted(affected, key=lambda r: r.ticket_id):
         ticket, note = tickets.get(row.ticket_id), notifications.get(row.ticket_id)
+        created = _parse(ticket.created_at) if ticket else None
+        known = ticket is not None and created is not None and plans is not None
         lines.append(TicketLine(
+            plan=plans.plan_of(ticket.tags) if known else None,
+            sla_breach_avoided=breach_avoided(plans, ticket.tags, created, row.taken_in_at, released_at,
+                                              ACKNOWLEDGED_TAG in ticket.tags) if known else None,
             ticket_id=row.ticket_id, channel=ticket.channel if ticket else None,
             group_id=ticket.group_id if ticket else None,
             created_at=_parse(ticket.created_at) if ticket else None, taken_in_at=row.taken_in_at,
@@ -56,7 +72,9 @@ def ticket_lines(affected: list[AffectedTicketRow], notifications: dict[int, Not
             notified_at=note.updated_at if note and note.state in NOTIFIED else None,
             author_id=note.author_id if note else None,
             reason=(note.detail if note and note.state not in NOTIFIED else None) or (
-                row.detail if row.state != "taken" else None)))
+                row.detail if row.state != "taken" else None),
+            aftercare_until=(until.get((REQUESTER, ticket.requester_id))
+                             or until.get((ORGANIZATION, ticket.organization_id))) if ticket else None))
     return lines
 
 
@@ -66,6 +84,8 @@ class IncidentReport:
     lines: list[TicketLine]
     # Each state change, oldest first, with who or what made it (a user id, detection, cli, worker).
     changes: list[StateChangeRow] = field(default_factory=list)
+    # The requesters and organisations this outage put in aftercare, still in it.
+    aftercare: list[AftercareMark] = field(default_factory=list)
     # Tickets whose customer answered the closing email that it still did not work.
     reopened_after: list[int] = field(default_factory=list)
 
@@ -102,6 +122,8 @@ class IncidentReport:
             "callbacks": sum(1 for line in self.lines if line.notification == "callback"),
             "not_notified": sum(1 for line in self.lines if line.notification not in NOTIFIED),
             "take_ins_given_up": sum(1 for line in self.lines if line.take_in == "given_up"),
+            # First-reply breaches the outage spared (sla_plans.breach_avoided: an upper bound).
+            "sla_breaches_avoided": sum(1 for line in self.lines if line.sla_breach_avoided),
             "notifications_given_up": sum(1 for line in self.lines if line.notification == "given_up"),
         }
 
@@ -115,6 +137,8 @@ class IncidentReport:
             "summary": self.summary(),
             "state_changes": [{"from": c.from_state, "to": c.to_state, "by": c.changed_by, "at": _iso(c.changed_at)}
                               for c in self.changes],
+            "aftercare": [{"kind": m.kind, "zendesk_id": m.zendesk_id, "until": _iso(m.until), "new_tickets": m.tickets}
+                          for m in self.aftercare],
             "volume": [{"from": _iso(moment), "tickets": count} for moment, count in self.volume()],
             "tickets": [{key: _iso(value) if isinstance(value, datetime) else value
                          for key, value in asdict(line).items()} for line in self.lines],
@@ -207,7 +231,13 @@ declared {{ report.incident.declared_at }}, ended {{ report.incident.ended_at or
 <tr><th>closing email sent</th><td>{% for k, v in s.notified.items() %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 <tr><th>call-back list / not notified</th><td>{{ s.callbacks }} / {{ s.not_notified }}</td></tr>
 <tr><th>given up: take-ins / notifications (reasons below)</th><td>{{ s.take_ins_given_up }} / {{ s.notifications_given_up }}</td></tr>
+<tr><th>first-reply SLA breaches the outage avoided (deadline fell while it held the ticket, not acknowledged by then; replies typed by hand not seen)</th><td>{{ s.sla_breaches_avoided }}</td></tr>
 </table>
+<h2>In aftercare</h2>
+{% if report.aftercare %}<p>Their new tickets are raised one priority level until the date shown.</p>
+<table><tr><th>who</th><th>Zendesk id</th><th>until</th><th>new tickets since</th></tr>
+{% for m in report.aftercare %}<tr><td>{{ m.kind }}</td><td>{{ m.zendesk_id }}</td><td>{{ m.until }}</td><td>{{ m.new_tickets }}</td></tr>
+{% endfor %}</table>{% else %}<p>Nobody{% if report.incident.state != "resolved" %} yet: customers are marked once the outage is resolved{% endif %}.</p>{% endif %}
 <h2>Who was notified</h2>
 <table><tr><th>ticket</th><th>channel</th><th>group</th><th>take-in</th><th>audience</th><th>language</th><th>notification</th><th>at</th><th>why not</th></tr>
 {% for t in report.tickets %}<tr><td>#{{ t.ticket_id }}</td><td>{{ t.channel or "" }}</td><td>{{ t.group_id or "" }}</td>

@@ -16,6 +16,9 @@ from app.alerts.slack import SlackAlerts, escape
 from app.clock import Clock
 from app.config import Config
 from app.errors import InputError, StateError, ZendeskAuthError
+from app.incident.aftercare import Aftercare
+from app.hygiene.comment_redaction import CommentRedaction
+from app.hygiene.secret_finder import SecretFinder
 from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
 from app.incident.duplicates import MERGED, Duplicates
@@ -32,6 +35,8 @@ from app.incident.referent import ReferentLookup
 from app.incident.reopened import Reopened
 from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.report import IncidentReport, ticket_lines
+from app.incident.sla_alerts import SlaBreachAlerts
+from app.incident.sla_plans import Plans, read_plans
 from app.incident.resolve import Resolution, ResolveReport, affected_now
 from app.incident.status_page import StatusPage
 from app.incident.take_in import (
@@ -547,13 +552,16 @@ class OutageDesk:
         """End the outage in the store at once: the incident is `resolving`, which is the worker's
         task to send the closing replies (no Zendesk call on the request path)."""
         with self.sessions() as session:
-            incident = session.get(IncidentRow, incident_id)
-            if incident.state == State.DECLARED:
-                incident.state, incident.ended_at = State.RESOLVING, self.clock.now()
+            # One conditional UPDATE: of two people (or the maintenance end and a person) at once, only one
+            # ends it and only that one is recorded as having done so.
+            ended = session.execute(update(IncidentRow).where(
+                IncidentRow.id == incident_id, IncidentRow.state == State.DECLARED)
+                .values(state=State.RESOLVING, ended_at=self.clock.now())).rowcount
+            if ended:
                 record_change(session, incident_id, State.DECLARED, State.RESOLVING, by_user, self.clock.now())
-            log.info("incident.resolving", extra={"incident": incident_id, "by": by_user})
+                log.info("incident.resolving", extra={"incident": incident_id, "by": by_user})
             session.commit()
-            return incident
+            return session.get(IncidentRow, incident_id)
 
     def pending_notifications(self, incident_id: int, author_id: int) -> int:
         """How many of this agent's closing replies are still to send."""
@@ -582,8 +590,8 @@ class OutageDesk:
 
     def run_tasks(self) -> int:
         """Expire quiet suspicions, act on the status page's events, finish declarations and resolves nobody is
-        running, retry failed take-ins, change or restore the agent settings, and run the sidebar's queued tasks,
-        oldest first; returns how many things it did."""
+        running, retry failed take-ins, change or restore the agent settings, mark and expire aftercare, and run
+        the sidebar's queued tasks, oldest first; returns how many things it did."""
         expired = SuspicionExpiry(self.sessions, self.clock, self._detector.window).run()
         status_events = self.status_page.run_pending()  # first: what it declares is backfilled in this pass
         unfinished = self._claim_backfills()
@@ -599,6 +607,7 @@ class OutageDesk:
         merges = self.duplicates.run()
         followed_up = self.reopened.run_pending()
         settings = self.agent_settings.run()
+        aftercare = self.aftercare.run()
         with self.sessions() as session:
             tasks = list(session.scalars(select(TaskRow).where(TaskRow.done_at.is_(None)).order_by(TaskRow.id)))
         for task in tasks:
@@ -620,7 +629,7 @@ class OutageDesk:
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
         return (len(expired) + status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried)
-                + len(merges.merged) + len(merges.skipped) + followed_up + settings + len(tasks))
+                + len(merges.merged) + len(merges.skipped) + followed_up + settings + aftercare + len(tasks))
 
     @cached_property
     def duplicates(self) -> Duplicates:
@@ -631,6 +640,18 @@ class OutageDesk:
     def agent_settings(self) -> AgentSettings:
         """Chats per agent and wrap-up time for the outage: through the API where there is one, else the checklist."""
         return AgentSettings(self.config, self.sessions, self.gateway, self.clock, self.alerts)
+
+    @cached_property
+    def aftercare(self) -> Aftercare:
+        """The customers an outage hurt, marked for some weeks: their new tickets raised one level."""
+        return Aftercare(self.config, self.sessions, self.gateway, self.clock)
+
+    @cached_property
+    def redaction(self) -> CommentRedaction:
+        """Secrets in customers' comments: redacted, and the customer told once."""
+        return CommentRedaction(self.sessions, self.gateway, self.clock,
+                                SecretFinder(self.config.outage_desk_api_key_pattern),
+                                self.config.outage_desk_default_language)
 
     # -- scheduled maintenance -------------------------------------------------------
 
@@ -670,8 +691,17 @@ class OutageDesk:
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
-        return Intake(self.sessions, self.gateway, self.clock, self.active_incidents,
-                      self._take_in, self._detector.observe, self.reopened.handle).take_in_pending(limit)
+        return Intake(self.sessions, self.gateway, self.clock, self.active_incidents, self._take_in,
+                      self._detector.observe, self.aftercare.take, self._sla_alerts.handle,
+                      self.reopened.handle).take_in_pending(limit)
+
+    @cached_property
+    def _sla_alerts(self) -> SlaBreachAlerts:
+        return SlaBreachAlerts(self.sessions, self.gateway, self.clock, self.alerts, self.sla_plans, self.ticket_url)
+
+    def sla_plans(self) -> Plans:
+        """The SLA plans' tags (read from the account when an organisation field names them)."""
+        return read_plans(self.gateway, self.config)
 
     @cached_property
     def reopened(self) -> Reopened:
@@ -698,7 +728,13 @@ class OutageDesk:
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
-        return IncidentReport(incident, ticket_lines(affected, notifications, tickets), self.state_changes(incident.id),
+        marks = self.aftercare.marks(incident.id)
+        try:
+            plans: Plans | None = self.sla_plans()
+        except InputError:
+            plans = None  # the plan field went away since setup: the rest of the report stands
+        lines = ticket_lines(affected, notifications, tickets, plans, incident.ended_at or self.clock.now(), marks)
+        return IncidentReport(incident, lines, self.state_changes(incident.id), marks,
                               reopened_after=self.reopened.reopened_after(incident.id))
 
     # -- resolve -----------------------------------------------------------------

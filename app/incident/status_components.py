@@ -52,7 +52,7 @@ class ComponentMap:
             return cls([])
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON, or a number Python refuses to read (over 4300 digits)
             raise ConfigError(COMPONENTS_VARIABLE, "is not valid JSON") from None
         if not isinstance(data, dict):
             raise ConfigError(COMPONENTS_VARIABLE, 'must be a JSON object: {"<component>": {"tag": …, "query": …}}')
@@ -93,7 +93,7 @@ def _rule(name: str, value: object) -> ComponentRule:
         parse(query)
     except QueryError as error:
         raise ConfigError(COMPONENTS_VARIABLE, f"gives {where} a search query that cannot be used: {error}") from None
-    if isinstance(severity, bool) or severity not in PRIORITY_BY_LEVEL:
+    if isinstance(severity, bool) or not isinstance(severity, int) or severity not in PRIORITY_BY_LEVEL:
         raise ConfigError(COMPONENTS_VARIABLE, f"gives {where} a severity that is not 1 to 4")
     return ComponentRule(component=name, tag=tag, query=query, severity=severity)
 

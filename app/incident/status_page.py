@@ -146,6 +146,10 @@ class StatusPage:
                 active = self._active(rule.tag)  # declared meanwhile, by a person
                 if active is None:
                     raise
+        if active.state == State.DECLARED and self._withdraw_confirmation(active.id):
+            # Reopened before anyone confirmed its resolve: a confirmation now would end an outage still on.
+            return Step(f"incident #{active.id} no longer waits for its resolve to be confirmed: "
+                        "it stays declared", active.id)
         if self._linked_before(event, active.id):
             return Step(f"incident #{active.id} is already {active.state}", active.id, tell=False)
         if self._changed_by_status_page(event, active.id, State.DECLARED):
@@ -228,6 +232,15 @@ class StatusPage:
                 StatusEventRow.confirmed_at.is_(None)).values(confirmed_by=str(by), confirmed_at=self.desk.clock.now()))
             session.commit()
         return incident
+
+    def _withdraw_confirmation(self, incident_id: int) -> bool:
+        """Forget the resolve of this incident that waits for a person; whether one waited."""
+        with self.desk.sessions() as session:
+            withdrawn = session.execute(update(StatusEventRow).where(
+                StatusEventRow.incident_id == incident_id, StatusEventRow.confirm_asked_at.is_not(None),
+                StatusEventRow.confirmed_at.is_(None)).values(confirm_asked_at=None)).rowcount
+            session.commit()
+        return bool(withdrawn)
 
     # -- what the store says ---------------------------------------------------------
 

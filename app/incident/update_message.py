@@ -48,6 +48,8 @@ def message_from_file(path: str, default_language: str) -> UpdateMessage:
         except json.JSONDecodeError as error:
             raise InputError(f"the message file {path} is not valid JSON (line {error.lineno}): "
                              'write {"en": "…", "fr": "…"} or plain text') from None
+        except ValueError:  # a number of more than 4300 digits, which Python refuses to read
+            raise InputError(f"the message file {path} has a number too long to be read") from None
         return message_from_texts(texts, default_language)
     return message_from_texts({default_language: raw}, default_language)
 
@@ -64,6 +66,10 @@ def message_from_texts(texts: object, default_language: str) -> UpdateMessage:
             raise InputError(f"the {language} text is empty")
         if len(text) > MAX_TEXT:
             raise InputError(f"the {language} text is longer than {MAX_TEXT} characters")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in JSON): neither the store nor Zendesk takes it
+            raise InputError(f"the {language} text is not valid Unicode (a lone surrogate)") from None
         checked[language] = text.strip()
     if default_language.lower() not in {language.lower() for language in checked}:
         raise InputError(f"the message has no text in the default language {default_language!r}, "

@@ -182,7 +182,12 @@ class VoiceWatch:
                             f"greeting named \"{OUTAGE_GREETING} (<language>)\": run `outage-desk setup`.")
             return
         lines = {line.id: line for line in self.gateway.phone_lines()}
-        self._save(incident.id, lines.values(), outage)
+        with self.sessions() as session:
+            # A line an ended outage has not given back yet plays that outage's greeting, not its own:
+            # saved once its restore has landed, on a later poll.
+            held = set(session.scalars(select(VoiceLineRow.phone_number_id).where(
+                VoiceLineRow.incident_id != incident.id, VoiceLineRow.state.in_(("saved", "switched")))))
+        self._save(incident.id, [line for line in lines.values() if line.id not in held], outage)
         with self.sessions() as session:
             rows = list(session.scalars(select(VoiceLineRow).where(VoiceLineRow.incident_id == incident.id)))
         for row in rows:

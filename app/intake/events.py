@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from app.errors import InputError
 
-# The events our triggers send (see triggers/); anything else is acknowledged and ignored.
-KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved", "ticket.reopened"})
+# The events our triggers and automations send (see triggers/ and app/zendesk/sla_provisioning.py); anything else is
+# acknowledged and ignored.
+KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved", "comment.added", "ticket.sla_breached",
+                          "ticket.reopened"})
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,20 @@ def parse_id(value: object, name: str) -> int:
 def json_object(raw_body: bytes) -> dict:
     """A request body that must be one JSON object.
 
-    :raises InputError: not JSON, nested too deeply for the parser, or not an object.
+    :raises InputError: not JSON, nested too deeply for the parser, a lone surrogate, a number too long to read,
+        or not an object.
     """
     try:
         data = json.loads(raw_body)
+        # A lone surrogate ("\\ud800") parses, but no store or API takes it as UTF-8.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError("body is not valid JSON") from None
+    except UnicodeEncodeError:
+        raise InputError("body has text that is not valid Unicode (a lone surrogate)") from None
+    except ValueError:
+        # Python refuses to read an integer of more than 4300 digits (CVE-2020-10735).
+        raise InputError("body has a number too long to be read") from None
     except RecursionError:
         # The parser recurses per level: a few thousand nested brackets exhaust Python's stack.
         raise InputError("body nests too deeply to be read") from None

@@ -23,6 +23,7 @@ from app.errors import InputError
 ACTED_ON = ("investigating", "identified", "monitoring", "resolved")
 STATUSPAGE_STATUSES = frozenset({*ACTED_ON, "postmortem", "scheduled", "in_progress", "verifying", "completed"})
 MAX_ID, MAX_NAME, MAX_STAMP = 100, 200, 40
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # no status page incident is older
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,10 @@ def _moment(data: dict, key: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
         raise InputError(f"'{key}' must be an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    # The worker looks back an hour before it: a time near year 1 would overflow there, on every pass.
+    if moment < EARLIEST:
+        raise InputError(f"'{key}' must be a time after {EARLIEST:%Y}")
+    return moment

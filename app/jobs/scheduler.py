@@ -12,6 +12,7 @@ from app.incident.service import OutageDesk
 from app.jobs.inbox import drain_inbox
 from app.jobs.lease import WorkerLease
 from app.jobs.maintenance import run_maintenance
+from app.jobs.redaction import redact_secrets
 from app.jobs.runs import JobRuns
 from app.jobs.tasks import run_tasks
 from app.jobs.voice import watch_voice
@@ -21,15 +22,15 @@ INBOX_INTERVAL_SECONDS = 1.0
 
 def build_scheduler(desk: OutageDesk, blocking: bool = True, interval: float = INBOX_INTERVAL_SECONDS,
                     lease: WorkerLease | None = None) -> BaseScheduler:
-    """A scheduler that drains the inbox, runs sidebar tasks and scheduled maintenance every `interval` seconds,
-    and watches the phone queue at its own pace, each run lease-checked."""
+    """A scheduler that drains the inbox, runs sidebar tasks, scheduled maintenance and secret redaction every
+    `interval` seconds, and watches the phone queue at its own pace, each run lease-checked."""
     # A drain that outlasts the interval makes APScheduler skip a run and warn each time;
     # that is the intended back-pressure, not news.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     # Every scheduler checks a lease, so a second worker on the same store waits instead of doing the same work.
     lease = lease or WorkerLease(desk.sessions, desk.clock)
     scheduler = BlockingScheduler() if blocking else BackgroundScheduler()
-    for job in (drain_inbox, run_tasks, run_maintenance):
+    for job in (drain_inbox, run_tasks, run_maintenance, redact_secrets):
         scheduler.add_job(JobRuns(job, desk, lease), "interval", seconds=interval, id=job.__name__,
                           name=job.__name__, max_instances=1, coalesce=True)
     # Talk's queue needs no second-by-second reading: its own, slower pace (OUTAGE_DESK_VOICE_POLL_SECONDS).

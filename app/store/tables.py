@@ -65,6 +65,8 @@ class IncidentRow(Base):
     # When its last interim update was posted: taken by one conditional UPDATE, so of two posts at once
     # within the interval exactly one is accepted.
     last_update_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When its requesters and organisations were put in aftercare: the worker marks resolved incidents without it.
+    aftercare_marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # One declared or resolving incident per tag: the database enforces it, not a check-then-insert.
@@ -113,8 +115,11 @@ class InboxRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(200))
+    # When the comment-redaction scan read the event's ticket: a second consumer of the same deliveries.
+    secrets_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
-    __table_args__ = (Index("inbox_unprocessed", "processed_at", "id"),)
+    __table_args__ = (Index("inbox_unprocessed", "processed_at", "id"),
+                      Index("inbox_secrets_unchecked", "secrets_checked_at", "id"))
 
 
 class NotificationRow(Base):
@@ -473,3 +478,75 @@ class ReopenedTicketRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("reopened_by_incident", "incident_id", "state"),)
+class AftercareRow(Base):
+    """A requester or organisation an outage hurt: their new tickets are raised one level until `until`.
+
+    Keyed by the Zendesk id: a second outage extends the mark, never shortens it.
+    """
+
+    __tablename__ = "aftercare"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # requester | organization
+    zendesk_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))  # the latest outage that hurt them
+    marked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("aftercare_until", "until"),)
+
+
+class AftercareTicketRow(Base):
+    """A new ticket from someone in aftercare: its raise, recorded `submitted` with the ticket's stamp before
+    the write, `raised` once it landed, `kept` when it was already urgent. The sidebar's banner reads it."""
+
+    __tablename__ = "aftercare_tickets"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    zendesk_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20))
+    from_priority: Mapped[str | None] = mapped_column(String(20))
+    to_priority: Mapped[str] = mapped_column(String(20))
+    updated_stamp: Mapped[str] = mapped_column(String(40))
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SlaAlertRow(Base):
+    """The referents' Slack message about one ticket's SLA breach: Zendesk's escalation automation
+    fires once per ticket, so one row per ticket; claimed while it is sent, then sent."""
+
+    __tablename__ = "sla_alerts"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CommentRedactionRow(Base):
+    """The redaction ledger: one row per customer comment found holding a secret, whatever happens to the process.
+
+    Never the secret itself: the worker finds it again in the comment, which is the only copy kept.
+    """
+
+    __tablename__ = "comment_redactions"
+
+    comment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger)
+    kinds: Mapped[str] = mapped_column(String(200))  # what was found, comma-separated ("stripe,password")
+    # What stays visible of its keys, as the note quotes it ("sk_live_…abcd"): the guide's own advice to share.
+    shown: Mapped[str] = mapped_column(Text)
+    # planned -> redacted -> noting (the note may be in flight) -> done | retry (at retry_at) | given_up
+    state: Mapped[str] = mapped_column(String(40))
+    # The ticket's updated_at the note's safe update was sent with.
+    updated_stamp: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)  # why given up, or the last failure
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("comment_redactions_state", "state", "retry_at"),)

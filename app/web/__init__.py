@@ -21,6 +21,7 @@ from app.intake.zaf_jwt import AppKey, ZafSignedUrl
 from app.store.db import make_engine, make_session_factory
 from app.store.secrets import SecretBox
 from app.store.settings import STATUS_WEBHOOK_TOKEN, WEBHOOK_SIGNING_SECRET, load_secret
+from app.web.errors import QuietPathFlask
 from app.wiring import build_gateway
 
 
@@ -30,7 +31,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     # Required even with the webhook secret in the environment: the sidebar's sessions are signed with a subkey.
     box = SecretBox(config.outage_desk_secret_key)
     clock = clock or SystemClock()
-    app = Flask(__name__)
+    app = QuietPathFlask(__name__)
     # Werkzeug refuses larger bodies with 413 before our code reads them.
     app.config["MAX_CONTENT_LENGTH"] = config.outage_desk_max_webhook_bytes
     engine = make_engine(config.database_url)

@@ -93,7 +93,8 @@ def state():
                    suspected=_suspected_json(*suspected) if suspected else None,
                    status_resolve=_status_resolve_json(incident) if incident is not None else None,
                    agent_settings=_agent_settings_json(incident) if incident is not None and g.role == "admin" else None,
-                   maintenance=_maintenance_json(desk), user={"id": g.user_id, "role": g.role},
+                   maintenance=_maintenance_json(desk), aftercare=_aftercare_json(desk, ticket_id),
+                   user={"id": g.user_id, "role": g.role},
                    # An update's text in this language is required: requesters without their own get it.
                    default_language=desk.config.outage_desk_default_language)
 
@@ -104,6 +105,17 @@ def _maintenance_json(desk) -> list[dict]:
     return [{"id": w.id, "title": w.title, "starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(),
              "state": window_state(w, now), "incident_id": w.incident_id}
             for w in desk.maintenance.windows(upcoming_only=True)]
+
+
+def _aftercare_json(desk, ticket_id: int) -> dict | None:
+    """This ticket's requester or organisation was hurt by an outage recently: the banner and its checklist."""
+    found = desk.aftercare.for_ticket(ticket_id)
+    if found is None:
+        return None
+    row, incident = found
+    return {"incident_id": incident.id, "incident_title": incident.title, "kind": row.kind,
+            "until": row.until.isoformat(), "state": row.state, "from_priority": row.from_priority,
+            "to_priority": row.to_priority}
 
 
 def _status_resolve_json(incident: IncidentRow) -> dict | None:

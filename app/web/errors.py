@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.errors import OutageDeskError
 
 log = logging.getLogger(__name__)
+
+
+class QuietPathFlask(Flask):
+    """Flask whose log line of an unexpected error names the endpoint, not the path: the status page webhook's
+    path is its secret token."""
+
+    def log_exception(self, exc_info) -> None:
+        log.error("web.unexpected", extra={"endpoint": request.endpoint, "method": request.method}, exc_info=exc_info)
 
 
 def register_error_handlers(app: Flask) -> None:

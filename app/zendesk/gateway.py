@@ -30,7 +30,7 @@ from app.zendesk.answers import Answer
 from app.zendesk.client import RateLimitState
 from app.zendesk.bulk import BulkWriter, JobPace
 from app.zendesk.macro import Macro, variant_language
-from app.zendesk.model import BulkOutcome, DropdownField, Greeting, PhoneLine, QueueActivity, Ticket, User
+from app.zendesk.model import BulkOutcome, Comment, DropdownField, Greeting, PhoneLine, QueueActivity, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,19 @@ class ZendeskGateway:
     def update(self, path: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
         """Update one admin object; returns it as Zendesk stored it (with its id)."""
         return self._send("PUT", path, {key: data}, lambda answer: _with_id(answer, key))
+
+    def reorder_sla_policies(self, policy_ids: list[int]) -> None:
+        """Reorder SLA Policies (the order they are matched in); Zendesk answers 200 with an empty body."""
+        api = self._client.tickets
+        path = "slas/policies/reorder.json"
+        url = api._build_url(Url(path))
+        what = f"PUT /api/v2/{path}"
+
+        def attempt() -> None:
+            if self._before_write:
+                self._before_write(what)
+            api._call_api(api.session.put, url, json={"sla_policy_ids": policy_ids}, timeout=api.timeout)
+        self._call(what, attempt)
 
     def webhook_secret(self, webhook_id: str) -> str:
         """The signing secret Zendesk signs this webhook's deliveries with."""
@@ -516,6 +529,34 @@ class ZendeskGateway:
         known = self.users(missing)
         return [dataclasses.replace(t, requester=known.get(t.requester_id)) if t.requester is None else t
                 for t in tickets]
+
+    # -- comments --------------------------------------------------------
+
+    def comments(self, ticket_id: int) -> list[Comment]:
+        """A ticket's comments, oldest first (List Comments).
+
+        https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#list-comments
+        """
+        def read(answer: Answer) -> tuple[list[Comment], str | None]:
+            return [answer.build(Comment.from_json, data) for data in answer.objects("comments")], answer.next_url()
+        found, next_url = self._get(f"tickets/{ticket_id}/comments.json", read, tickets=[ticket_id],
+                                    **{"page[size]": 100})
+        while next_url:
+            page, next_url = self._get_url(next_url, read)
+            found.extend(page)
+        return found
+
+    def redact_string(self, ticket_id: int, comment_id: int, text: str) -> None:
+        """Replace every character of `text` in the comment by ▇, for good (Redact String in Comment).
+
+        https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#redact-string-in-comment
+        Sent again it changes nothing (the string is gone), so the gateway's retries are safe.
+
+        :raises ZendeskHttpError: 422 once the ticket is closed, 404 for a comment gone, 403 without the
+            permission ("Agents can delete tickets").
+        """
+        self._send("PUT", f"tickets/{ticket_id}/comments/{comment_id}/redact.json", {"text": text},
+                   lambda answer: answer.object("comment"), tickets=[ticket_id])
 
     # -- bulk writes -----------------------------------------------------
 

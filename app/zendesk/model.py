@@ -53,6 +53,7 @@ class Ticket:
     created_at: str
     updated_at: str
     requester: User | None = None
+    organization_id: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], users: dict[int, User]) -> Ticket:
@@ -76,6 +77,7 @@ class Ticket:
             created_at=data.get("created_at") or "",
             updated_at=data.get("updated_at") or "",
             requester=users.get(requester_id) if requester_id is not None else None,
+            organization_id=data.get("organization_id"),
         )
 
     def search_document(self) -> dict[str, Any]:
@@ -86,6 +88,22 @@ class Ticket:
             "assignee_id": self.assignee_id, "tags": list(self.tags), "created_at": self.created_at,
             "updated_at": self.updated_at, "via": {"channel": self.channel, "source": {"rel": self.via_rel}},
         }
+
+
+@dataclass(frozen=True)
+class Comment:
+    """One comment of a ticket (List Comments); `text` is its plain body."""
+
+    id: int
+    author_id: int | None
+    public: bool
+    text: str
+    created_at: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Comment:
+        return cls(id=int(data["id"]), author_id=data.get("author_id"), public=data.get("public") is not False,
+                   text=data.get("plain_body") or data.get("body") or "", created_at=data.get("created_at") or "")
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ from typing import Any
 
 from app.config import Config
 from app.errors import InputError, PermissionDenied, TalkUnavailable
+from app.incident.sla_plans import Plans, read_plans
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.macro import Macro, variant_language
 from app.zendesk.model import Greeting
+from app.zendesk.sla_provisioning import automations, same_policy, sla_policies
 
 DEFINITIONS_ROOT = Path(__file__).resolve().parents[2]  # triggers/, macros/ and greetings/ sit beside app/
 WEBHOOK_NAME = "Outage Desk"
@@ -35,7 +37,7 @@ class Step:
 
     kind: str
     name: str
-    action: str  # create | update | add option | unchanged
+    action: str  # create | update | add option | reorder | unchanged
     run: Callable[[dict[str, str]], None] | None = field(default=None, repr=False)
 
     def describe(self) -> str:
@@ -109,6 +111,7 @@ class Provisioner:
         me = self.gateway.me()
         if me.role != "admin":
             raise PermissionDenied(f"setup needs an admin's API token; {me.email or me.id} is {me.role}")
+        plans = self.plans()
         fields = self.gateway.list_all("ticket_fields.json", "ticket_fields")
         steps = [self._field_step(fields, self.config.outage_desk_cr_field, [(self.cr_value, option_tag(self.cr_value))]),
                  self._field_step(fields, self.config.outage_desk_impact_field, list(IMPACT_OPTIONS), all_or_none=True)]
@@ -118,6 +121,10 @@ class Provisioner:
         webhook_id = webhook["id"] if webhook else "$WEBHOOK_ID"
         triggers = load_definitions(self.root / "triggers", "trigger", {"WEBHOOK_ID": webhook_id, "OUTAGE_TAG": self.tag})
         steps += self._by_title("trigger", "triggers", self.gateway.list_all("triggers.json", "triggers"), triggers)
+        steps += self._policy_steps(self.gateway.list_all("slas/policies.json", "sla_policies"), sla_policies(plans))
+        wanted = json.loads(json.dumps(automations()).replace("$WEBHOOK_ID", webhook_id))
+        steps += self._by_title("automation", "automations", self.gateway.list_all("automations.json", "automations"),
+                                wanted)
         steps += self._macro_steps(self.gateway.list_all("macros.json", "macros"),
                                    load_definitions(self.root / "macros", "macro", {}))
         notes: list[str] = []
@@ -128,6 +135,13 @@ class Provisioner:
             # Everything else still works without Talk; the voice watch says so again if an outage comes.
             notes.append(f"outage greetings not created: {error}")
         return Plan(steps, notes)
+
+    def plans(self) -> Plans:
+        """The SLA plans' tags, from the configured organisation field when one is named.
+
+        :raises InputError: that field is missing or unfit, in one line.
+        """
+        return read_plans(self.gateway, self.config)
 
     def apply(self, plan: Plan) -> dict[str, str]:
         """Run the plan's changes in order; returns what later steps and the caller learnt (the webhook)."""
@@ -237,6 +251,44 @@ class Provisioner:
         return [Step("greeting", data["name"], "unchanged") if data["name"] in names
                 else Step("greeting", data["name"], "create", creator(data)) for data in wanted]
 
+    # -- SLA policies ----------------------------------------------------------
+
+    def _policy_steps(self, existing: list[dict], wanted: list[dict]) -> list[Step]:
+        """One policy per plan, by title; created in match order, as Zendesk places each new one last."""
+        by_title = {policy.get("title"): policy for policy in existing}
+        steps = []
+        for data in wanted:
+            current = by_title.get(data["title"])
+            if current is not None and same_policy(data, current):
+                steps.append(Step("SLA policy", data["title"], "unchanged"))
+                continue
+
+            def write(learnt: dict[str, str], data: dict = data, current: dict | None = current) -> None:
+                if current is None:
+                    self.gateway.create("slas/policies.json", "sla_policy", data)
+                else:
+                    self.gateway.update(f"slas/policies/{current['id']}.json", "sla_policy", data)
+            steps.append(Step("SLA policy", data["title"], "create" if current is None else "update", write))
+        return steps + self._order_step(existing, [data["title"] for data in wanted])
+
+    def _order_step(self, existing: list[dict], titles: list[str]) -> list[Step]:
+        """Our policies matched in our order (the default plan's, which takes every ticket left, last), in the
+        places they hold among the account's own: a policy created later, or one an admin moved, is put back."""
+        def in_order(policies: list[dict]) -> list[dict]:
+            return sorted(policies, key=lambda policy: (policy.get("position") or 0, policy.get("id") or 0))
+        known = {policy.get("title") for policy in existing}
+        after = [policy.get("title") for policy in in_order(existing)] + [t for t in titles if t not in known]
+        if [title for title in after if title in titles] == titles:
+            return []
+
+        def reorder(learnt: dict[str, str]) -> None:
+            policies = in_order(self.gateway.list_all("slas/policies.json", "sla_policies"))
+            ours = {policy["title"]: policy for policy in policies if policy.get("title") in titles}
+            slots = iter(ours[title] for title in titles)
+            ordered = [next(slots) if policy.get("title") in titles else policy for policy in policies]
+            self.gateway.reorder_sla_policies([policy["id"] for policy in ordered])
+        return [Step("SLA policies", ", ".join(titles), "reorder", reorder)]
+
     # -- triggers ------------------------------------------------------------
 
     def _by_title(self, kind: str, path: str, existing: list[dict], wanted: list[dict]) -> list[Step]:
@@ -244,9 +296,10 @@ class Provisioner:
         steps = []
         for data in wanted:
             current = by_title.get(data["title"])
-            if current is not None and kind == "trigger":
+            if current is not None and kind in ("trigger", "automation"):
                 # Whether an existing trigger is on is the account's, or Outage Desk's at run time (it
-                # switches "ticket updated" on at declare and off at resolve): setup leaves it as it is.
+                # switches "ticket updated" on at declare and off at resolve): setup leaves it as it is,
+                # and an automation an admin switched off stays off.
                 data = {key: value for key, value in data.items() if key != "active"}
             if current is not None and _same(data, current):
                 steps.append(Step(kind, data["title"], "unchanged"))

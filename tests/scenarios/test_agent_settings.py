@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.jobs.tasks import run_tasks
-from app.store.tables import SettingChangeRow
+from app.store.tables import ChecklistItemRow, ChecklistPostRow, SettingChangeRow
 from app.web import create_app
 from app.wiring import build_desk
 from tests.scenarios.conftest import desk_config, outage, start_account
@@ -124,6 +124,28 @@ def test_a_worker_that_died_mid_change_is_finished_by_the_next_and_the_previous_
     with again.sessions() as session:
         assert [c.state for c in session.scalars(select(SettingChangeRow))] == ["restored"]
     again.sessions.kw["bind"].dispose()
+
+
+def test_an_outage_resolved_while_the_worker_was_down_after_its_change_still_gets_the_previous_value_back(
+        account, config):
+    desk = build_desk(config)
+    incident = desk.open_incident(outage(account))
+    run_tasks(desk)
+    assert chat_limit(account)["limit"] == 5
+    # The worker died once Zendesk took the write, before the declaration's checklist was stored; the outage
+    # was resolved in the sidebar before it came back.
+    with desk.sessions() as session:
+        session.execute(delete(ChecklistItemRow))
+        session.execute(delete(ChecklistPostRow))
+        session.commit()
+    desk.mark_resolving(incident.id, by_user=account.seed.api_user_id)
+    desk.sessions.kw["bind"].dispose()
+
+    restarted = build_desk(config)
+    run_tasks(restarted)
+
+    assert chat_limit(account) == USUAL
+    restarted.sessions.kw["bind"].dispose()
 
 
 def test_a_second_outage_leaves_the_setting_to_the_first_which_hands_it_over_when_it_ends_first(account, desk):

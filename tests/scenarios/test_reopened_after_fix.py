@@ -50,7 +50,7 @@ def resolved_ticket(account, desk, webhooks) -> tuple[int, int]:
 
 def customer_replies(account, webhooks, ticket_id: int) -> None:
     """The customer answers the closing email; Zendesk reopens the ticket and its trigger calls Outage Desk."""
-    requests.post(f"{account.url}/_sandbox/tickets/{ticket_id}/reply", json={"body": STILL_BROKEN},
+    requests.post(f"{account.url}/_sandbox/tickets/{ticket_id}/replies", json={"body": STILL_BROKEN},
                   timeout=10).raise_for_status()
     assert account.ticket(ticket_id)["status"] == "open"
     wait_until(lambda: any(d["ticket_id"] == ticket_id and '"ticket.reopened"' in d["body"]
@@ -107,7 +107,7 @@ def test_a_solved_ticket_outside_any_outage_does_not_call_outage_desk(account, s
     ticket_id = account.write_in("Invoice question")
     account.agent_update(ticket_id, status="solved", assignee_id=account.seed.agent_ids[0])
 
-    requests.post(f"{account.url}/_sandbox/tickets/{ticket_id}/reply", json={"body": "One more thing"},
+    requests.post(f"{account.url}/_sandbox/tickets/{ticket_id}/replies", json={"body": "One more thing"},
                   timeout=10).raise_for_status()
 
     assert account.ticket(ticket_id)["status"] == "open"

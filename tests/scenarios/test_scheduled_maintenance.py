@@ -245,6 +245,8 @@ def test_schedule_list_and_cancel_from_the_command_line(account, tmp_path):
     assert any(TITLE in line and "cancelled" in line for line in listed.stdout.splitlines()), listed.stdout
     again = outage_desk(account, tmp_path, "schedule", "--cancel", "1")
     assert again.returncode == 3 and len(again.stderr.strip().splitlines()) == 1
+    too_big = outage_desk(account, tmp_path, "schedule", "--cancel", "9" * 25)  # no store holds such an id
+    assert too_big.returncode == 2 and "not in the range" in too_big.stderr and "Traceback" not in too_big.stderr
 
 
 def test_the_default_start_is_next_saturday_at_two_in_the_accounts_time_zone(account, tmp_path):
@@ -274,6 +276,9 @@ def test_bad_windows_are_refused_in_one_line_with_exit_2(account, tmp_path):
         "--force": ["--start", (start + timedelta(hours=3)).isoformat(), "--duration", "45m"],
         "ISO 8601": ["--start", "next saturday"],
         "--duration": ["--start", (start + timedelta(hours=3)).isoformat(), "--duration", "twenty"],
+        # Past the last datetime Python has, once in UTC or once the duration is added: no traceback.
+        "must be an ISO 8601 time": ["--start", "9999-12-31T23:59:00-01:00"],
+        "after the year 9999": ["--start", "9999-12-31T23:50:00Z"],
     }
     for reason, args in bad.items():
         refused = outage_desk(account, tmp_path, "schedule", "--title", "Another", "--query", "maintenance", *args)

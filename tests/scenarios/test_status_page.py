@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.cli import cli
 from app.clock import SystemClock
@@ -271,6 +271,26 @@ def test_with_confirmation_chosen_the_resolve_waits_for_an_admin_or_the_referent
     assert again.status_code == 409
 
 
+def test_a_resolve_waiting_for_confirmation_is_withdrawn_when_the_status_page_reopens_the_incident(
+        account, confirming_service, channel):
+    desk, hook, sidebar = confirming_service
+    incident = declared_by_the_status_page(account, confirming_service)
+    tickets = affected_tickets(desk, incident.id)
+    as_user = account.sidebar_sessions(sidebar)
+    admin = account.seed.api_user_id
+    assert hook.post(statuspage_incident(account, "resolved", "2026-11-22T11:00:00.000Z")).status_code == 202
+    run_tasks(desk)
+    # The fix did not hold: the status page says investigating again before anyone confirmed.
+    assert hook.post(statuspage_incident(account, "investigating", "2026-11-22T11:20:00.000Z")).status_code == 202
+    run_tasks(desk)
+
+    state = sidebar.get(f"/api/state?ticket_id={tickets[0]}", headers=as_user(admin)).get_json()
+    assert state["status_resolve"] is None
+    refused = sidebar.post(f"/api/incidents/{incident.id}/confirm-resolve", headers=as_user(admin))
+    assert refused.status_code == 409 and desk.incident(incident.id).state == State.DECLARED
+    assert f"incident #{incident.id} no longer waits for its resolve to be confirmed" in said(channel)[-1]
+
+
 def test_the_generic_form_promotes_a_suspected_incident(account, service, channel):
     desk, hook, client = service
     webhooks = WebhookSender(client, WEBHOOK_SECRET, SystemClock())
@@ -330,12 +350,34 @@ def test_what_is_not_ours_to_act_on_is_acknowledged_and_ignored(account, service
                    "components": [{"name": "API"}]}}, "'created_at' must be an ISO 8601 time"),
     ({"id": "x", "name": "API", "status": "resolved", "components": "API"}, "'components' must be a list"),
     ({"id": "x", "name": "API", "status": "postmortem", "components": ["API"]}, "'status' must be one of"),
+    # Python reads no integer over 4300 digits, and no store takes a lone surrogate.
+    (b'{"id": 1' + b"0" * 5000 + b', "name": "API", "status": "investigating", "components": ["API"]}',
+     "number too long"),
+    (b'{"id": "x", "name": "API \\ud800", "status": "investigating", "components": ["API"]}', "lone surrogate"),
+    # Year 1 would overflow the worker's look-back on every pass; year 9999 west of UTC is past datetime's end.
+    ({"id": "x", "name": "API", "status": "investigating", "components": ["API"], "started_at": "0001-01-01T00:00:00Z"},
+     "'started_at' must be a time after 2000"),
+    ({"id": "x", "name": "API", "status": "investigating", "components": ["API"],
+      "started_at": "9999-12-31T23:59:59-01:00"}, "'started_at' must be an ISO 8601 time"),
 ])
 def test_a_malformed_delivery_is_refused_with_its_reason(account, service, body, reason):
     desk, hook, _ = service
     refused = hook.post(body)
     assert refused.status_code == 400 and reason in refused.get_json()["error"], refused.get_json()
     assert stored_events(desk) == 0
+
+
+def test_a_delivery_the_store_fails_is_a_500_whose_log_does_not_carry_the_token(account, service, caplog):
+    desk, hook, _ = service
+    token = hook.path.rsplit("/", 1)[1]
+    with desk.sessions.kw["bind"].begin() as connection:  # the store loses the table under the service
+        connection.execute(text("DROP TABLE status_events"))
+    caplog.set_level(logging.INFO)
+
+    failed = hook.post(statuspage_incident(account, "investigating", "2026-11-22T10:00:00.000Z"))
+
+    assert failed.status_code == 500 and token not in failed.get_data(as_text=True)
+    assert caplog.records and token not in caplog.text
 
 
 def test_a_body_over_the_limit_is_refused(account, service):
@@ -349,6 +391,12 @@ def test_a_body_over_the_limit_is_refused(account, service):
     ("OUTAGE_DESK_STATUS_COMPONENTS", "{API", "is not valid JSON"),
     ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api down", "query": "API"}}', "no tag, or one with spaces"),
     ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down"}}', "no search query"),
+    ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down", "query": "API", "severity": [1]}}',
+     "a severity that is not 1 to 4"),
+    ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down", "query": "API", "severity": 1.0}}',
+     "a severity that is not 1 to 4"),
+    ("OUTAGE_DESK_STATUS_COMPONENTS", '{"API": {"tag": "api_down", "query": "API", "severity": 1' + "0" * 5000 + "}}",
+     "is not valid JSON"),
     ("OUTAGE_DESK_STATUS_RESOLVE", "maybe", "must be auto or confirm"),
 ])
 def test_a_wrong_status_page_setting_is_named_at_start(tmp_path, variable, value, problem):

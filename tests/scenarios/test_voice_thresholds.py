@@ -222,3 +222,23 @@ def test_the_worker_polls_the_queue_every_voice_poll_seconds(config):
     job = build_scheduler(desk, blocking=False).get_job("watch_voice")
     assert job.trigger.interval.total_seconds() == 45
     desk.sessions.kw["bind"].dispose()
+
+
+def test_a_line_still_on_the_last_outages_greeting_is_not_saved_as_the_next_outages_own(account, declared, desk):
+    before = lines(account)
+    callers_waiting(account, 120)
+    watch_voice(desk)  # every line on the outage greeting
+    # The outage is resolved while a second one (another tag) is declared and the queue stays long;
+    # Zendesk fails Germany's restore for a while.
+    refuse(account, GERMANY, 10)
+    desk.mark_resolving(declared, by_user=account.seed.api_user_id)
+    second = desk.open_incident(outage(account, title="Billing down", query="billing", tag="billing_down"))
+    first_pass = watch_voice(desk)
+    assert list(first_pass.failed) == [GERMANY]
+    refuse(account, GERMANY, 0)
+    watch_voice(desk)  # Germany gets its own greeting back, then the second outage's
+    desk.mark_resolving(second.id, by_user=account.seed.api_user_id)
+
+    watch_voice(desk)
+
+    assert lines(account) == before

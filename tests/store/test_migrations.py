@@ -104,3 +104,38 @@ def test_interim_updates_stored_before_maintenance_windows_are_kept_by_0014(data
         reply = connection.execute(text("SELECT update_id, ticket_id, state FROM update_replies")).one()
     assert tuple(kept) == (1, 1, None, '{"en": "Still down"}') and tuple(reply) == (1, 7, "sent")
     engine.dispose()
+
+
+def test_0017_leaves_outages_resolved_before_it_out_of_aftercare_and_marks_the_rest_later(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0015")
+    ended = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        for incident_id, state in ((1, "resolved"), (2, "declared")):
+            connection.execute(text(
+                "INSERT INTO incidents (id, title, kind, severity, tag, cr_value, query, state, started_at, ended_at) "
+                "VALUES (:id, 'API down', 'unplanned', 2, :tag, 'cr', 'API', :state, :at, :ended)"),
+                {"id": incident_id, "tag": f"api_down_{incident_id}", "state": state, "at": ended,
+                 "ended": ended if state == "resolved" else None})
+    upgrade(engine)
+    with engine.begin() as connection:
+        marked = dict(connection.execute(text("SELECT id, aftercare_marked_at FROM incidents")).all())
+    assert marked[1] is not None and marked[2] is None
+    assert schema_drift(engine) == []
+
+
+def test_deliveries_stored_before_0018_are_not_scanned_for_secrets_again(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0017")
+    received = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO inbox (id, invocation_id, event, ticket_id, received_at) "
+                                "VALUES (1, 'ticket.created:7:x', 'ticket.created', 7, :at)"), {"at": received})
+    upgrade(engine)
+    with engine.begin() as connection:
+        checked = connection.execute(text("SELECT secrets_checked_at FROM inbox")).scalar()
+        ledger = connection.execute(text("SELECT count(*) FROM comment_redactions")).scalar()
+    assert checked is not None and ledger == 0
+    engine.dispose()

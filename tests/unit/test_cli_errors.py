@@ -69,6 +69,42 @@ def test_a_bad_database_url_and_missing_zendesk_settings_are_named_together(tmp_
         f"DATABASE_URL names a kind of database SQLAlchemy does not know; {NO_ZENDESK}"]
 
 
+def test_negative_aftercare_weeks_are_one_line_and_exit_78(tmp_path):
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/desk.db",
+                                              "OUTAGE_DESK_AFTERCARE_WEEKS": "-1"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_AFTERCARE_WEEKS must not be negative"]
+
+
+def test_agent_settings_zendesk_would_refuse_are_named_at_start(tmp_path):
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+                                               "OUTAGE_DESK_OUTAGE_CHATS_PER_AGENT": "50",
+                                               "OUTAGE_DESK_OUTAGE_WRAP_UP_SECONDS": "-30",
+                                               "OUTAGE_DESK_VOICE_GREETING_CALLS": "-1"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [
+        "outage-desk: ConfigError: OUTAGE_DESK_VOICE_GREETING_CALLS and OUTAGE_DESK_OUTAGE_WRAP_UP_SECONDS must not "
+        "be negative; OUTAGE_DESK_OUTAGE_CHATS_PER_AGENT must be from 0 to 20 (Zendesk Chat's limit)"]
+
+
+def test_an_argument_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
+    # From a Latin-1 terminal: "Mise à jour" arrives as bytes Python cannot decode as UTF-8.
+    result = run_cli(tmp_path, "schedule", "--title", "Mise \xe0 jour".encode("latin-1"), "--query", "API",
+                     "--start", "2031-01-01T00:00:00Z", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["outage-desk: InputError: an argument is not UTF-8 text: "
+                                          "set the terminal to UTF-8"]
+
+
+def test_a_routing_alert_margin_that_would_never_re_arm_is_named_at_start(tmp_path):
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+                                               "OUTAGE_DESK_VOICE_ALERT_CALLS": "5",
+                                               "OUTAGE_DESK_VOICE_ALERT_MARGIN": "8"})
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_VOICE_ALERT_MARGIN must not be more "
+                                          "than OUTAGE_DESK_VOICE_ALERT_CALLS"]
+
+
 def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
     desk = OutageDesk(config, sessions, None, clock)  # the sidebar's declare: recorded, no Zendesk call yet
     desk.open_incident(IncidentSpec(title="API down", query="API", started_at=clock.now()), origin_ticket_id=42)

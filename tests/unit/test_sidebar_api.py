@@ -75,7 +75,7 @@ def test_zendesk_opens_the_sidebar_and_the_page_carries_a_session_for_that_agent
     response = call(sidebar, "GET", "/api/state?ticket_id=42", session_of(page))
     assert response.status_code == 200
     assert response.get_json() == {"incident": None, "ticket": {"id": 42, "attached": False}, "suspected": None,
-                                   "status_resolve": None, "agent_settings": None, "maintenance": [],
+                                   "status_resolve": None, "agent_settings": None, "maintenance": [], "aftercare": None,
                                    "user": {"id": AGENT, "role": "agent"}, "default_language": "en"}
 
 
@@ -293,6 +293,17 @@ def test_deeply_nested_json_is_400_not_500(sidebar, zendesk_app, clock, sessions
     response = call(sidebar, "POST", "/api/incidents", session, data="[" * 20_000 + "]" * 20_000,
                     content_type="application/json")
     assert response.status_code == 400 and "nests too deeply" in response.get_json()["error"]
+    assert incidents(sessions) == []
+
+
+@pytest.mark.parametrize("body, reason", [
+    ('{"ticket_id": 1, "title": "t", "query": "q", "severity": 1' + "0" * 5000 + "}", "number too long"),
+    ('{"ticket_id": 1, "title": "API \\ud800", "query": "q"}', "lone surrogate"),
+])
+def test_json_python_cannot_read_or_store_is_400_not_500(sidebar, zendesk_app, clock, sessions, body, reason):
+    session = sign_in(sidebar, zendesk_app, clock)
+    response = call(sidebar, "POST", "/api/incidents", session, data=body, content_type="application/json")
+    assert response.status_code == 400 and reason in response.get_json()["error"]
     assert incidents(sessions) == []
 
 

@@ -43,6 +43,8 @@ def test_the_same_message_is_stored_the_same_whatever_the_key_order():
     ('{"english!": "Hi"}', "is not a language"),
     ('{"fr": "Bonjour"}', "default language 'en'"),
     ('{"en": "' + "x" * 20_001 + '"}', "longer than"),
+    ('{"en": "Hi", "n": 1' + "0" * 5000 + "}", "number too long"),  # Python reads no int over 4300 digits
+    ('{"en": "Hi \\ud800"}', "not valid Unicode"),  # a lone surrogate: neither the store nor Zendesk takes it
 ])
 def test_a_bad_message_file_is_refused_in_one_line(tmp_path, content, says):
     path = tmp_path / "update.json"

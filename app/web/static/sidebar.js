@@ -149,6 +149,7 @@
     renderStatusResolve(state.status_resolve);
     renderAgentSettings(state.agent_settings);
     renderMaintenance(state.maintenance || []);
+    renderAftercare(state.aftercare);
     renderUpdates();
     renderHistory();
   }
@@ -221,6 +222,23 @@
       line.append(tick);
     }
     return line;
+  }
+
+  // Aftercare: the requester (or their organisation) was hurt by a recent outage. The banner says which, until
+  // when, what became of the ticket's priority, and the case study's checklist for the answer.
+  function renderAftercare(aftercare) {
+    el('aftercare').hidden = !aftercare;
+    if (!aftercare) {
+      return;
+    }
+    const until = new Date(utcTime(aftercare.until)).toLocaleDateString(i18n.lang, { day: 'numeric', month: 'long' });
+    const why = aftercare.kind === 'organization' ? 'aftercareOrganization' : 'aftercareRequester';
+    el('aftercare-why').textContent = i18n.t(why, { title: aftercare.incident_title, until: until });
+    const priority = (name) => i18n.t('priority_' + (name || 'normal'));
+    el('aftercare-priority').textContent = aftercare.state === 'raised'
+      ? i18n.t('aftercareRaised', { from: priority(aftercare.from_priority), to: priority(aftercare.to_priority) })
+      : aftercare.state === 'submitted' ? i18n.t('aftercareRaising', { to: priority(aftercare.to_priority) })
+        : i18n.t('aftercareKept');
   }
 
   // Upcoming and running maintenance windows, soonest first, in the agent's own time zone.

@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0019"
-down_revision = "0015"  # 0018 once the branches before it are merged
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
