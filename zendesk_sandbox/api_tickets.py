@@ -42,7 +42,7 @@ def create_many():
     items = [
         {"action": "create", "index": index, "spec": spec, "actor_id": actor_id} for index, spec in enumerate(tickets)
     ]
-    return _queue(items, "Bulk Create")
+    return queue_job(items, "Bulk Create")
 
 
 @bp.get("/api/v2/tickets")
@@ -114,10 +114,10 @@ def update_many():
         items = [_batch_item(spec, queued, actor_id) for spec in body["tickets"]]
     else:
         raise ApiError(400, "InvalidParameter", "Send ?ids= with a ticket object, or a tickets array")
-    return _queue(items, "Bulk Update")
+    return queue_job(items, "Bulk Update")
 
 
-def _queue(items: list[dict], job_type: str):
+def queue_job(items: list[dict], job_type: str):
     """Submit a job; 429 TooManyJobs past the in-flight limit, else its job_status with the jobs header."""
     sandbox = current()
     try:
@@ -157,7 +157,7 @@ def delete(ticket_id: int):
 def destroy_many():
     """Queue a job deleting up to 100 tickets by id (Bulk Delete Tickets)."""
     ids = int_list(request.args.get("ids"), limit=MAX_MANY)
-    return _queue([{"id": ticket_id, "action": "delete"} for ticket_id in ids], "Bulk Delete")
+    return queue_job([{"id": ticket_id, "action": "delete"} for ticket_id in ids], "Bulk Delete")
 
 
 @bp.get("/api/v2/tickets/<int:ticket_id>/comments")

@@ -88,6 +88,8 @@ class Sandbox:
             return self._create_job_item(item)
         if item.get("action") == "delete":
             return self._delete_job_item(item)
+        if item.get("action") == "merge":
+            return self._merge_job_item(item)
         result = {"id": item["id"], "action": "update"}
         if item.get("error"):
             return {**result, "success": False, **item["error"]}
@@ -115,6 +117,20 @@ class Sandbox:
         except UpdateError as error:
             return {**result, "error": "TicketCreateFailed", "details": error.details}
         return {"id": outcome.ticket["id"], **result}
+
+    def _merge_job_item(self, item: dict) -> dict:
+        """A merge job's one result: the target updated, or why nothing was (a source or the target closed)."""
+        result = {"id": item["target_id"], "action": "merge", "merged_ids": item["source_ids"]}
+        with self.state.lock:
+            try:
+                calls = tickets.merge_tickets(
+                    self.state, item["target_id"], item["source_ids"], target_comment=item["target_comment"],
+                    source_comment=item["source_comment"], target_public=item["target_public"],
+                    source_public=item["source_public"], actor_id=item["actor_id"], now=self.now())
+            except UpdateError as error:
+                return {**result, "success": False, "error": error.code, "details": error.details}
+            self._invoke_webhooks(Outcome({}, {}, calls), item["actor_id"])
+        return {**result, "status": "Updated", "success": True}
 
     def _count_failed_item(self) -> None:
         with self.state.lock:

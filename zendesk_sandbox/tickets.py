@@ -550,3 +550,42 @@ def _solve_incidents(
         draft["status"] = "solved"  # a system change: the assignee rule does not apply
         calls += _commit(state, incident, draft, comment and dict(comment), actor_id=actor_id, now=now).webhook_calls
     return calls
+
+
+def merge_tickets(
+    state: SandboxState,
+    target_id: int,
+    source_ids: list[int],
+    *,
+    target_comment: str | None,
+    source_comment: str | None,
+    target_public: bool,
+    source_public: bool,
+    actor_id: int,
+    now: datetime,
+) -> list[tuple[dict, WebhookCall]]:
+    """Merge the sources into the target: each source gets its comment and is closed, the target gets its comment.
+
+    Nothing is written unless every ticket exists and none is closed ("Closed tickets cannot be merged", Merging
+    tickets). Returns the webhook calls the updates' triggers made.
+
+    :raises UpdateError: RecordNotFound, or ClosedTicket naming the closed ticket.
+    """
+    tickets = [state.ticket(ticket_id) for ticket_id in (target_id, *source_ids)]
+    for ticket_id, ticket in zip((target_id, *source_ids), tickets):
+        if ticket is None:
+            raise UpdateError("RecordNotFound", "id", f"Ticket {ticket_id} not found", 404)
+        if ticket["status"] == "closed":
+            raise UpdateError("ClosedTicket", "status", f"Ticket {ticket_id} is closed and cannot be merged")
+    calls: list[tuple[dict, WebhookCall]] = []
+    for source in tickets[1:]:
+        draft = copy.deepcopy(source)
+        draft["status"] = "closed"  # a system change: the assignee rule does not apply
+        comment = _comment_spec(state, source_comment and {"body": source_comment, "public": source_public},
+                                actor_id)
+        calls += _commit(state, source, draft, comment, actor_id=actor_id, now=now).webhook_calls
+    target = tickets[0]
+    comment = _comment_spec(state, target_comment and {"body": target_comment, "public": target_public}, actor_id)
+    if comment is not None:
+        calls += _commit(state, target, copy.deepcopy(target), comment, actor_id=actor_id, now=now).webhook_calls
+    return calls

@@ -32,6 +32,9 @@ REOPEN_NOTE = ("Reopened by Outage Desk: this ticket belongs to the ongoing outa
 TakeIn = Callable[[IncidentRow, list[Ticket], str], tuple[int, dict[int, str]]]
 # Detection, and aftercare's raise: see the new tickets no declared incident took in.
 Observe = Callable[[list[Ticket]], object]
+# Tickets their customer reopened after the closing email: followed up, each with its outcome.
+FollowUp = Callable[[set[int]], dict[int, str]]
+REOPENED_EVENT = "ticket.reopened"
 # SLA breach alerts: (events) -> outcome by event id; an event left out stays pending, to be tried again.
 SlaBreaches = Callable[[list[InboxRow]], dict[int, str]]
 SLA_BREACHED = "ticket.sla_breached"
@@ -52,7 +55,8 @@ class Intake:
 
     def __init__(self, sessions: sessionmaker[Session], gateway: ZendeskGateway, clock: Clock,
                  active_incidents: Callable[[], list[IncidentRow]], take_in: TakeIn, observe: Observe | None = None,
-                 aftercare: Observe | None = None, sla_breaches: SlaBreaches | None = None):
+                 aftercare: Observe | None = None, sla_breaches: SlaBreaches | None = None,
+                 follow_up: FollowUp | None = None):
         self.sessions = sessions
         self.sla_breaches = sla_breaches
         self.gateway = gateway
@@ -60,6 +64,7 @@ class Intake:
         self.active_incidents = active_incidents
         self.take_in = take_in
         self.observe = observe
+        self.follow_up = follow_up
         self.aftercare = aftercare
 
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
@@ -86,9 +91,16 @@ class Intake:
             return report
         report.events += len(events)
         outcomes: dict[int, str] = {}
+        if self.follow_up:
+            # Reopened after an outage's end: not this outage's business, whether or not one is declared.
+            reopened = [e for e in events if e.event == REOPENED_EVENT]
+            if reopened:
+                followed = self.follow_up({e.ticket_id for e in reopened})
+                outcomes.update({e.id: followed.get(e.ticket_id, "ignored") for e in reopened})
+                events = [e for e in events if e.event != REOPENED_EVENT]
         created = {e.ticket_id for e in events if e.event == "ticket.created"}
         if not incidents:
-            outcomes = {e.id: NO_INCIDENT for e in events}
+            outcomes.update({e.id: NO_INCIDENT for e in events})
             report.ignored = len(events)
             wanted = created if self.observe or self.aftercare else set()
             tickets = {t.id: t for t in self.gateway.tickets(wanted)} if wanted else {}

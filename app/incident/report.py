@@ -86,6 +86,8 @@ class IncidentReport:
     changes: list[StateChangeRow] = field(default_factory=list)
     # The requesters and organisations this outage put in aftercare, still in it.
     aftercare: list[AftercareMark] = field(default_factory=list)
+    # Tickets whose customer answered the closing email that it still did not work.
+    reopened_after: list[int] = field(default_factory=list)
 
     def volume(self) -> list[tuple[datetime, int]]:
         """New affected tickets per quarter hour, from the outage's start; empty quarters included."""
@@ -111,6 +113,8 @@ class IncidentReport:
             "by_group": dict(Counter(str(line.group_id or "no group") for line in self.lines).most_common()),
             "by_source": dict(Counter(line.source for line in self.lines).most_common()),
             "reopened": sum(1 for line in self.lines if line.reopened),
+            "reopened_after_fix": len(self.reopened_after),
+            "merged": sum(1 for line in self.lines if line.take_in == "merged"),
             # Taking a ticket in and acknowledging its customer happen in the same pipeline, minutes apart.
             "time_to_acknowledge_seconds": _spread(acknowledge),
             "time_to_notify_seconds": _spread(notify),
@@ -218,6 +222,7 @@ declared {{ report.incident.declared_at }}, ended {{ report.incident.ended_at or
 <h2>Summary</h2>
 <table>
 <tr><th>affected tickets</th><td>{{ s.tickets }} ({{ s.reopened }} reopened after an agent solved them)</td></tr>
+<tr><th>merged into the same customer's first ticket / reopened by the customer after the fix</th><td>{{ s.merged }} / {{ s.reopened_after_fix }}</td></tr>
 <tr><th>by channel</th><td>{% for k, v in s.by_channel.items() %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 <tr><th>by group</th><td>{% for k, v in s.by_group.items() %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 <tr><th>taken in by</th><td>{% for k, v in s.by_source.items() %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>

@@ -137,11 +137,12 @@ class Resolution:
         ledger.send_all(wait, where=mine, on_progress=on_progress)
 
     def _unplanned(self, incident: IncidentRow) -> list[int]:
-        """The incident's tickets (but those it gave up taking in) with no row in the closing ledger."""
+        """The incident's tickets (but those it gave up taking in, and those merged into the same customer's first
+        ticket, which gets their one closing email) with no row in the closing ledger."""
         planned = select(NotificationRow.ticket_id).where(NotificationRow.incident_id == incident.id)
         with self.sessions() as session:
             return list(session.scalars(select(AffectedTicketRow.ticket_id).where(
-                AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.state != "given_up",
+                AffectedTicketRow.incident_id == incident.id, AffectedTicketRow.state.not_in(("given_up", "merged")),
                 AffectedTicketRow.ticket_id.not_in(planned))))
 
     def _plan(self, incident: IncidentRow, macros: dict[str, Macro], ids: list[int] | None = None,

@@ -21,6 +21,7 @@ from app.hygiene.comment_redaction import CommentRedaction
 from app.hygiene.secret_finder import SecretFinder
 from app.incident.agent_settings import AgentSettings
 from app.incident.detection import Cluster, Detector, cluster_of
+from app.incident.duplicates import MERGED, Duplicates
 from app.incident.expiry import SuspicionExpiry
 from app.incident.history import CLI, WORKER, changes_of, record_change
 from app.incident.intake import NO_INCIDENT, Intake, IntakeReport
@@ -31,6 +32,7 @@ from app.incident.model import (
     ACTIVE_STATES, NEVER_DECLARED, PRIORITY_BY_LEVEL, UNSOLVED, IncidentSpec, State, closing_language,
 )
 from app.incident.referent import ReferentLookup
+from app.incident.reopened import Reopened
 from app.incident.reply_ledger import INLINE_RETRY_WINDOW
 from app.incident.report import IncidentReport, ticket_lines
 from app.incident.sla_alerts import SlaBreachAlerts
@@ -203,7 +205,7 @@ class OutageDesk:
                     .where(AffectedTicketRow.incident_id == incident_id)):
                 if state == "given_up":
                     progress.take_ins_given_up[ticket_id] = detail or "given up"
-                elif state == "taken":
+                elif state in ("taken", MERGED):
                     progress.taken += 1
                 else:
                     progress.retrying += 1
@@ -602,6 +604,8 @@ class OutageDesk:
         for row in updates:
             self.interim.run(row, claim="if-free")
         retried = self.retry_take_ins()
+        merges = self.duplicates.run()
+        followed_up = self.reopened.run_pending()
         settings = self.agent_settings.run()
         aftercare = self.aftercare.run()
         with self.sessions() as session:
@@ -625,7 +629,12 @@ class OutageDesk:
                                 .values(done_at=self.clock.now(), outcome=outcome))
                 session.commit()
         return (len(expired) + status_events + len(unfinished) + len(resolving) + len(updates) + bool(retried)
-                + settings + aftercare + len(tasks))
+                + len(merges.merged) + len(merges.skipped) + followed_up + settings + aftercare + len(tasks))
+
+    @cached_property
+    def duplicates(self) -> Duplicates:
+        """A customer's later tickets about a declared outage, merged into their first."""
+        return Duplicates(self.sessions, self.gateway, self.clock)
 
     @cached_property
     def agent_settings(self) -> AgentSettings:
@@ -683,7 +692,8 @@ class OutageDesk:
     def take_in_pending(self, limit: int = 500) -> IntakeReport:
         """Process stored webhook events: take in new matching tickets, reopen solved ones."""
         return Intake(self.sessions, self.gateway, self.clock, self.active_incidents, self._take_in,
-                      self._detector.observe, self.aftercare.take, self._sla_alerts.handle).take_in_pending(limit)
+                      self._detector.observe, self.aftercare.take, self._sla_alerts.handle,
+                      self.reopened.handle).take_in_pending(limit)
 
     @cached_property
     def _sla_alerts(self) -> SlaBreachAlerts:
@@ -692,6 +702,12 @@ class OutageDesk:
     def sla_plans(self) -> Plans:
         """The SLA plans' tags (read from the account when an organisation field names them)."""
         return read_plans(self.gateway, self.config)
+
+    @cached_property
+    def reopened(self) -> Reopened:
+        """Tickets their customer reopened after the closing email: into a follow-up incident, or flagged."""
+        return Reopened(self.sessions, self.gateway, self.clock, self.alerts, self._take_in, lambda: self.referent,
+                        self.ticket_url)
 
     @cached_property
     def _detector(self) -> Detector:
@@ -718,7 +734,8 @@ class OutageDesk:
         except InputError:
             plans = None  # the plan field went away since setup: the rest of the report stands
         lines = ticket_lines(affected, notifications, tickets, plans, incident.ended_at or self.clock.now(), marks)
-        return IncidentReport(incident, lines, self.state_changes(incident.id), marks)
+        return IncidentReport(incident, lines, self.state_changes(incident.id), marks,
+                              reopened_after=self.reopened.reopened_after(incident.id))
 
     # -- resolve -----------------------------------------------------------------
 

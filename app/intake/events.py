@@ -10,7 +10,8 @@ from app.errors import InputError
 
 # The events our triggers and automations send (see triggers/ and app/zendesk/sla_provisioning.py); anything else is
 # acknowledged and ignored.
-KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved", "comment.added", "ticket.sla_breached"})
+KNOWN_EVENTS = frozenset({"ticket.created", "ticket.updated", "ticket.solved", "comment.added", "ticket.sla_breached",
+                          "ticket.reopened"})
 
 
 @dataclass(frozen=True)

@@ -438,6 +438,46 @@ class MaintenanceRow(Base):
     __table_args__ = (Index("maintenance_windows_due", "ended_at", "starts_at"),)
 
 
+class MergeRow(Base):
+    """The merge ledger: a customer's second ticket of an outage, merged into their first, recorded before the merge.
+
+    planned -> submitted (the merge may be in flight) -> merged | skipped (detail says why)
+    """
+
+    __tablename__ = "merges"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    source_ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    target_ticket_id: Mapped[int] = mapped_column(BigInteger)
+    requester_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20))
+    job_id: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(Text)  # why skipped, or the last failure (Zendesk's words)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("merges_state", "incident_id", "state"),)
+
+
+class ReopenedTicketRow(Base):
+    """A ticket its customer reopened after its closing email: taken into a follow-up incident, or flagged.
+
+    reopened -> followed_up (followup_incident_id) | tagged -> flagged (the referent told on Slack)
+    """
+
+    __tablename__ = "reopened_tickets"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # The incident whose closing email the customer answered (its outage_desk_closed_<id> tag).
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    reopened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(20))
+    followup_incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id",
+                                                                        name="reopened_followup_fkey"))
+    # Taken before the Slack message, cleared if Slack refuses it: a message is never sent twice.
+    flag_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("reopened_by_incident", "incident_id", "state"),)
 class AftercareRow(Base):
     """A requester or organisation an outage hurt: their new tickets are raised one level until `until`.
 

@@ -514,6 +514,13 @@ class ZendeskGateway:
             found.extend(self._with_requesters(page))
         return found
 
+    def comment_bodies(self, ticket_id: int) -> list[str]:
+        """A ticket's comments' plain bodies, oldest first (the first page: a hundred, enough to find our note)."""
+        def read(answer: Answer) -> list[str]:
+            return [str(comment.get("plain_body") or comment.get("body") or "")
+                    for comment in answer.objects("comments")]
+        return self._get(f"tickets/{ticket_id}/comments.json", read, tickets=[ticket_id])
+
     def _with_requesters(self, tickets: list[Ticket]) -> list[Ticket]:
         # Sideloads should carry every requester; fetch any that did not come, in bulk.
         missing = {t.requester_id for t in tickets if t.requester_id is not None and t.requester is None}
@@ -581,6 +588,20 @@ class ZendeskGateway:
         return self._send("PUT", "tickets/update_many.json", {"tickets": list(batch)},
                           lambda answer: answer.text(answer.object("job_status"), "id"),
                           tickets=[int(item["id"]) for item in batch])
+
+    def merge_tickets(self, target_id: int, source_ids: Sequence[int], target_comment: str, source_comment: str,
+                      public: bool = False) -> str:
+        """Queue Zendesk's merge of the sources into the target (Merge Tickets into Target Ticket); returns the
+        job's id. Not retried: a merge re-sent after a lost answer is settled by re-reading the source."""
+        payload = {"ids": list(source_ids), "target_comment": target_comment, "source_comment": source_comment,
+                   "target_comment_is_public": public, "source_comment_is_public": public}
+        return self._send("POST", f"tickets/{target_id}/merge.json", payload,
+                          lambda answer: answer.text(answer.object("job_status"), "id"),
+                          tickets=[target_id, *source_ids], retry=False)
+
+    def job_status(self, job_id: str) -> dict[str, Any]:
+        """One job's status: id, status, and its results with their errors (redacted)."""
+        return self._job_statuses([job_id])[0]
 
     def _job_statuses(self, job_ids: list[str]) -> list[dict[str, Any]]:
         """The jobs' statuses as the bulk writer reads them: id, status, and results with int ids."""

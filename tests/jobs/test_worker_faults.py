@@ -108,7 +108,8 @@ def test_a_stuck_worker_lets_its_lease_lapse_and_the_standby_takes_the_pending_e
                "OUTAGE_DESK_REFERENT": str(account.seed.referent_id), "ZENDESK_TIMEOUT_SECONDS": "300"}
         stuck = start(database_url, tmp_path, "stuck", "worker", "--lease-seconds", "3", env=env)
         processes.append(stuck)
-        wait_until(lambda: proxy.count(SHOW_MANY) == 1, timeout=30)
+        # At least: the worker's other passes (the merge of duplicates) read tickets beside the stuck one.
+        wait_until(lambda: proxy.count(SHOW_MANY) >= 1, timeout=30)
         standby = start(database_url, tmp_path, "standby", "worker", "--lease-seconds", "3", env=env)
         processes.append(standby)
 

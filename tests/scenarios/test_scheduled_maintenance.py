@@ -56,7 +56,9 @@ def incidents(desk) -> list[IncidentRow]:
 
 
 def customers_write_about_it(account, count=3) -> list[int]:
-    return [account.write_in(f"Cannot log in during the maintenance ({n})") for n in range(count)]
+    # Different customers: one customer's second ticket would be merged into their first.
+    return [account.write_in(f"Cannot log in during the maintenance ({n})", email=f"customer{n}@example.org")
+            for n in range(count)]
 
 
 def closing_emails(account, mark, tickets) -> dict[int, int]:
