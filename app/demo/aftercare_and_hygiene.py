@@ -9,6 +9,7 @@ from datetime import timedelta
 import requests
 
 from app.demo.stage import Stage, wait
+from app.incident.reopened import REOPENED_TAG
 from app.incident.take_in import LIVE_TAG
 from app.zendesk.sla_provisioning import BREACHED_TAG
 
@@ -47,6 +48,33 @@ def premium_call_during_the_outage(stage: Stage, incident_id: int, organisation_
                 "yes" if breached else "no: the outage's tag keeps it out of every SLA policy",
                 desk.is_affected(incident_id, call) and LIVE_TAG in stage.ticket(call)["tags"] and not breached)
     return call
+
+
+def the_same_customer_calls(stage: Stage, first: int, phone: str, subject: str) -> int:
+    """A customer who wrote in also calls: Zendesk files the call under the same person (their phone), and the
+    worker merges it into their first ticket, with a private note on each."""
+    call = stage.new_ticket({"subject": subject, "description": "Voicemail: the login page is still blank.",
+                             "channel": "voice", "requester": {"phone": phone}})
+    wait(lambda: stage.ticket(call)["status"] == "closed", timeout=30)
+    merges = stage.stats()["by_endpoint"].get("POST /api/v2/tickets/{ticket_id}/merge", 0)
+    stage.figures.add("The same customer calls too: merged into their first ticket (merge calls)",
+                      f"#{call} {stage.ticket(call)['status']} → #{first} ({merges})",
+                      stage.ticket(call)["status"] == "closed" and merges == 1)
+    return call
+
+
+def still_broken_after_the_fix(stage: Stage, ticket_id: int) -> None:
+    """A customer answers the closing email that it still does not work: reopened, tagged, the referent told."""
+    told = len(stage.slack.saying("Still broken after the fix"))
+    requests.post(f"{stage.sandbox_url}/_sandbox/tickets/{ticket_id}/replies", timeout=10,
+                  json={"body": "Still broken here, the page is blank again."}).raise_for_status()
+    wait(lambda: REOPENED_TAG in stage.ticket(ticket_id)["tags"]
+         and len(stage.slack.saying("Still broken after the fix")) > told, timeout=30)
+    after = stage.ticket(ticket_id)
+    flagged = len(stage.slack.saying("Still broken after the fix")) - told
+    stage.figures.add("\"Still broken\" after the closing email: reopened, tagged, referent told on Slack",
+                      f"{after['status']}, {'tagged' if REOPENED_TAG in after['tags'] else 'not tagged'}, {flagged}",
+                      after["status"] == "open" and REOPENED_TAG in after["tags"] and flagged == 1)
 
 
 def after_the_outage(stage: Stage, organisation_id: int) -> None:

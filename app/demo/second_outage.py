@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from app.demo.aftercare_and_hygiene import premium_call_during_the_outage
+from app.demo.aftercare_and_hygiene import (
+    premium_call_during_the_outage, still_broken_after_the_fix, the_same_customer_calls,
+)
 from app.demo.phones_and_chats import Before, after_the_outage, during_the_outage
 from app.demo.stage import ADMIN_ID, Stage, wait
 from app.incident.model import State
@@ -36,6 +38,7 @@ class SecondOutage:
     incident_id: int
     tickets: list[int]
     before: Before  # the phone lines and chat settings as they were
+    duplicate: int  # a customer's call, merged into their email
 
 
 def play_suspected_outage(stage: Stage, referent_id: int, before: Before, organisation_id: int,
@@ -46,7 +49,7 @@ def play_suspected_outage(stage: Stage, referent_id: int, before: Before, organi
     figures.section("Act two: a suspected outage, confirmed and run from the sidebar")
     tickets = [stage.new_ticket({"subject": SUBJECT, "description": text, "channel": "email",
                                  "requester": {"name": f"Login client {n}", "email": f"login-{n}@example.org",
-                                               "locale": language}})
+                                               "phone": f"+4930555000{n}", "locale": language}})
                for n, (language, text) in enumerate(CUSTOMERS)]
     threshold = desk.config.outage_desk_detect_threshold
     wait(lambda: _suspicion_holding(desk, tickets), timeout=60)
@@ -76,6 +79,7 @@ def play_suspected_outage(stage: Stage, referent_id: int, before: Before, organi
                 confirmed.status_code == 202 and taken == len(tickets))
 
     premium_call_during_the_outage(stage, incident_id, organisation_id, SUBJECT)
+    duplicate = the_same_customer_calls(stage, tickets[3], phone="+49305550003", subject=SUBJECT)
 
     as_admin = stage.sidebar(ADMIN_ID)
     mark = stage.outbox()
@@ -93,7 +97,7 @@ def play_suspected_outage(stage: Stage, referent_id: int, before: Before, organi
                 in_language == len(tickets))
     figures.add("A second update within 30 minutes", f"refused ({again.status_code})", again.status_code == 409)
     during_the_outage(stage, incident_id, before, as_admin)
-    return SecondOutage(incident_id, tickets, before)
+    return SecondOutage(incident_id, tickets, before, duplicate)
 
 
 def close_suspected_outage(stage: Stage, outage: SecondOutage) -> None:
@@ -105,12 +109,13 @@ def close_suspected_outage(stage: Stage, outage: SecondOutage) -> None:
     wait(lambda: desk.incident(incident_id).state == State.RESOLVED, timeout=90)
     emails = stage.emails_since(mark)
     per_ticket = Counter(emails[t] for t in tickets)
-    figures.add("Resolved from the sidebar: closing emails per ticket (count of tickets)",
-                ", ".join(f"{n}: {count}" for n, count in sorted(per_ticket.items())),
-                resolving.status_code == 202 and set(per_ticket) == {1})
+    figures.add("Resolved from the sidebar: closing emails per ticket (count of tickets); to the merged call",
+                ", ".join(f"{n}: {count}" for n, count in sorted(per_ticket.items())) + f"; {emails[outage.duplicate]}",
+                resolving.status_code == 202 and set(per_ticket) == {1} and not emails[outage.duplicate])
     changes = " → ".join(f"{change.to_state} ({change.changed_by})" for change in desk.state_changes(incident_id))
     figures.add("State changes recorded, with who", changes, desk.incident(incident_id).state == State.RESOLVED)
     after_the_outage(stage, outage.before)
+    still_broken_after_the_fix(stage, tickets[0])
 
 
 def _suspicion_holding(desk, tickets: list[int]):
