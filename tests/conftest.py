@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
+import tempfile
 import uuid
 import weakref
 from collections.abc import Iterator
@@ -24,7 +28,7 @@ WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 SECRET_KEY = SecretBox.new_key()
 # The uploaded Outage Desk app's id (OUTAGE_DESK_APP_ID), as the sandbox's account has it.
 APP_ID = OUTAGE_DESK_APP_ID
-# A PostgreSQL URL whose role may create databases (`.ci/run` starts such a server and sets it).
+# A PostgreSQL URL whose role may create databases; without it the tests start a server of their own.
 POSTGRES_URL_ENV = "OUTAGE_DESK_TEST_POSTGRES_URL"
 # Where every test runs on SQLite and on PostgreSQL: the store, the worker, the fault tests and the
 # exactly-once and intake scenarios. Unit tests stay on SQLite: they test logic, not the database.
@@ -62,16 +66,76 @@ class PostgresServer:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of this test run's own, from Debian's binaries: a fresh cluster in a temporary
+    folder, owned by `postgres` when we are root (initdb refuses root), reached only by a Unix socket in
+    that folder (no port to collide with), tuned for speed over durability, removed at the end."""
+
+    def __init__(self, bin_dir: Path):
+        self.bin_dir = bin_dir
+        self.folder = Path(tempfile.mkdtemp(prefix="outage-desk-pg."))
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.folder.chmod(0o755)
+
+    @staticmethod
+    def binaries() -> Path | None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[4]))
+        return Path(found[-1]).parent if found else None
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
+        # From its own folder: `postgres` may not enter the checkout.
+        done = subprocess.run([*prefix, *command], cwd=self.folder, capture_output=True, text=True)
+        if done.returncode != 0:
+            log = self.folder / "server.log"
+            raise RuntimeError(f"{command[0]} failed: {done.stderr}{log.read_text() if log.exists() else ''}")
+
+    def start(self) -> str:
+        data = self.folder / "data"
+        self._run(str(self.bin_dir / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres",
+                  "--encoding=UTF8", "--locale=C.UTF-8")
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(data), "-l", str(self.folder / "server.log"), "-w",
+                  "-t", "60", "start", "-o", f"-c listen_addresses='' -c unix_socket_directories='{self.folder}'"
+                  " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        # The tests' role creates a database per test, without a superuser's rights.
+        self._run(str(self.bin_dir / "psql"), "-h", str(self.folder), "-U", "postgres", "-d", "postgres",
+                  "-v", "ON_ERROR_STOP=1", "-q", "-c", "CREATE ROLE outage_desk LOGIN CREATEDB",
+                  "-c", "CREATE DATABASE outage_desk OWNER outage_desk")
+        return f"postgresql+psycopg://outage_desk@/outage_desk?host={self.folder}"
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    """The server OUTAGE_DESK_TEST_POSTGRES_URL names, else one started here from Debian's binaries."""
     url = os.environ.get(POSTGRES_URL_ENV)
+    throwaway = None
     if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {POSTGRES_URL_ENV} is not: the PostgreSQL tests cannot run", pytrace=False)
-        pytest.skip(f"set {POSTGRES_URL_ENV} to run the PostgreSQL variant")
+        bin_dir = ThrowawayPostgres.binaries()
+        if bin_dir is None:
+            reason = (f"PostgreSQL variant skipped: apt-get install postgresql (the tests start a server of"
+                      f" their own), or set {POSTGRES_URL_ENV}")
+            if os.environ.get("CI"):
+                pytest.fail(f"CI is set but PostgreSQL is not installed: {reason}", pytrace=False)
+            pytest.skip(reason)
+        throwaway = ThrowawayPostgres(bin_dir)
+        try:
+            url = throwaway.start()
+        except Exception:
+            throwaway.stop()
+            raise
     server = PostgresServer(url)
     yield server
     server.admin.dispose()
+    if throwaway is not None:
+        throwaway.stop()
 
 
 @pytest.fixture
