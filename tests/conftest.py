@@ -73,7 +73,8 @@ class ThrowawayPostgres:
 
     def __init__(self, bin_dir: Path):
         self.bin_dir = bin_dir
-        self.folder = Path(tempfile.mkdtemp(prefix="outage-desk-pg."))
+        # Under /tmp whatever TMPDIR says: a Unix socket path is at most 107 bytes long.
+        self.folder = Path(tempfile.mkdtemp(prefix="outage-desk-pg.", dir="/tmp"))
         self.as_root = os.geteuid() == 0
         if self.as_root:
             shutil.chown(self.folder, "postgres", "postgres")
