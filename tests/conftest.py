@@ -85,11 +85,11 @@ class ThrowawayPostgres:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[4]))
         return Path(found[-1]).parent if found else None
 
-    def _run(self, *command: str) -> None:
+    def _run(self, *command: str, check: bool = True) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
         # From its own folder: `postgres` may not enter the checkout.
         done = subprocess.run([*prefix, *command], cwd=self.folder, capture_output=True, text=True)
-        if done.returncode != 0:
+        if check and done.returncode != 0:
             log = self.folder / "server.log"
             raise RuntimeError(f"{command[0]} failed: {done.stderr}{log.read_text() if log.exists() else ''}")
 
@@ -107,10 +107,10 @@ class ThrowawayPostgres:
         return f"postgresql+psycopg://outage_desk@/outage_desk?host={self.folder}"
 
     def stop(self) -> None:
-        try:
-            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop")
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        # Also after a failed start: whatever did not come up, the folder goes.
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop",
+                  check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
