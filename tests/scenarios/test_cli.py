@@ -124,3 +124,14 @@ def test_markup_in_a_title_or_a_phone_number_is_printed_as_written(account, tmp_
     callbacks = lines[header + 1:header + 1 + listed]
     assert len(callbacks) == listed > 1 and all(line.startswith("  ticket #") for line in callbacks)
     assert f"  ticket #{caller}: {phone}" in callbacks
+
+
+def test_declare_without_a_referent_says_no_acknowledgement_went_out_and_why(account, tmp_path):
+    since = account.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    declared = outage_desk(account, tmp_path, "declare", "--title", "API down", "--query", "API", "--since", since,
+                           env_overrides={"OUTAGE_DESK_REFERENT": ""})
+    assert declared.returncode == 0, declared.stderr
+    why = "it goes out in the product referent's name, and none is set (OUTAGE_DESK_REFERENT or --referent)"
+    # The warning says why in words, once, not an event name; the summary repeats what did not happen.
+    assert declared.stderr.splitlines() == [f"outage-desk: warning: no customer is sent an acknowledgement: {why}"]
+    assert f"(no acknowledgement went out: {why})" in " ".join(declared.stdout.split())
