@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+from click.exceptions import NoArgsIsHelpError  # click 8.2+: the group alone raises it to show its help
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
@@ -595,6 +596,9 @@ def main() -> None:
         _fail(InputError("an argument is not UTF-8 text: set the terminal to UTF-8"))
     try:
         cli.main(prog_name="outage-desk", standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        error.show()  # `outage-desk` alone asks for the help, which is no error message
+        sys.exit(error.exit_code)
     except click.UsageError as error:
         # click's own four lines (usage, hint, blank, error) as one: what was wrong, and where the help is.
         path = error.ctx.command_path if error.ctx else "outage-desk"

@@ -210,6 +210,12 @@ USAGE = {"missing option": (("declare", "--title", "API down"),
          "unknown command": (("declair",), "outage-desk: no such command 'declair'. Did you mean 'declare'? (see outage-desk --help)")}
 
 
+def test_the_command_alone_prints_its_help_whole(tmp_path):
+    result = run_cli(tmp_path)
+    assert result.stderr.startswith("Usage: outage-desk [OPTIONS] COMMAND [ARGS]...")
+    assert "  declare " in result.stderr  # the list of commands, a line each, not folded into one
+
+
 @pytest.mark.parametrize("case", USAGE, ids=list(USAGE))
 def test_a_usage_error_is_one_line_naming_the_help_and_exit_2(tmp_path, case):
     args, said = USAGE[case]
