@@ -207,7 +207,8 @@ USAGE = {"missing option": (("declare", "--title", "API down"),
          "bad value": (("declare", "--title", "API down", "--query", "API", "--severity", "9"),
                        "outage-desk declare: invalid value for '--severity': 9 is not in the range 1<=x<=4 "
                        "(see outage-desk declare --help)"),
-         "unknown command": (("declair",), "outage-desk: no such command 'declair'. Did you mean 'declare'? (see outage-desk --help)")}
+         "unknown command": (("declair",), "outage-desk: no such command 'declair'. Did you mean 'declare'? "
+                                           "(see outage-desk --help)")}
 
 
 def test_the_command_alone_prints_its_help_whole(tmp_path):
