@@ -13,12 +13,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+from click.exceptions import NoArgsIsHelpError  # click 8.2+: the group alone raises it to show its help
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from app.config import DEFAULT_CR_VALUE, Config, load_config
-from app.errors import InputError, OutageDeskError, StateError, ZendeskError
+from app.errors import InputError, OutageDeskError, StateError
 from app.incident.maintenance import DEFAULT_DURATION, WindowSpec, next_default_start, parse_duration
 from app.incident.model import IncidentSpec, Kind
 from app.incident.update_message import message_from_file
@@ -56,7 +57,7 @@ def _parse_time(value: str, option: str) -> datetime:
 @click.pass_context
 def cli(ctx: click.Context, database_url, cr_field, impact_field, closing_macro, ack_macro, referent) -> None:
     """Run a support team's outage process on Zendesk."""
-    configure_logging(logging.WARNING)
+    configure_logging(logging.WARNING, plain=True)
     # The flags only: each command reads the configuration it needs (with_config) once its own
     # arguments are parsed, so `--help` and the commands that need none work without any.
     ctx.obj = dict(database_url=database_url, outage_desk_cr_field=cr_field, outage_desk_impact_field=impact_field,
@@ -114,8 +115,11 @@ def declare(config: Config, title, query, since, severity, kind, tag, cr_value) 
     taken = (f"{report.taken_in} more tickets taken in ({desk.progress(report.incident_id).taken} in all)"
              if report.resumed else f"{report.taken_in} tickets taken in")
     verb = "Finished declaring" if report.resumed else "Declared"
+    unacknowledged = desk.no_acknowledgement_reason()
+    acknowledged = (f"no acknowledgement went out: {unacknowledged}" if unacknowledged
+                    else f"{report.acknowledged} customers acknowledged")
     console.print(f"{verb} incident #{report.incident_id} (problem ticket #{report.problem_ticket_id}): "
-                  f"{taken} ({report.acknowledged} customers acknowledged), "
+                  f"{taken} ({acknowledged}), "
                   f"{report.skipped_solved} solved and {report.skipped_agent_requester} from agents left alone; "
                   f"{desk.gateway.calls} Zendesk API calls.")
     _print_tickets("not taken in yet, the worker retries them", report.retrying)
@@ -175,6 +179,11 @@ def status(config: Config) -> None:
             console.print(f"Incident #{incident.id} phone: {phone}")
 
 
+def _when(moment: datetime) -> str:
+    """A time in a table: to the minute, in UTC, 16 characters that fit beside seven other columns."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
 def _print_checklist(desk) -> None:
     """Agent settings an admin still has to change by hand, of any incident (a resolved one's too)."""
     for item in desk.agent_settings.unticked():
@@ -191,21 +200,24 @@ def _print_aftercare(desk) -> None:
 
 
 def _print_suspected(desk, suspected) -> None:
-    table = Table("#", "subject", "tickets", "first", "last", title="Suspected outages: confirm or dismiss in the sidebar")
+    table = Table("#", "subject", "tickets", Column("first (UTC)", no_wrap=True), Column("last (UTC)", no_wrap=True),
+                  title="Suspected outages: confirm or dismiss in the sidebar")
     for incident in suspected:
-        seen = [row.seen_at.isoformat(timespec="seconds") for row in desk.cluster(incident).sightings]
+        seen = [_when(row.seen_at) for row in desk.cluster(incident).sightings]
         table.add_row(str(incident.id), incident.subject_key or "-", str(len(seen)), seen[0] if seen else "-",
                       seen[-1] if seen else "-")
     console.print(table)
 
 
 def _print_active(desk, incidents) -> None:
-    table = Table("#", "title", "state", "tag", "since", "tickets", "problem ticket", "closing replies")
+    # Eight columns in 80: the times in minutes, whole (no_wrap), the words folded around them.
+    table = Table("#", "title", "state", "tag", Column("since (UTC)", no_wrap=True), "tickets", "problem ticket",
+                  "closing replies")
     for incident in incidents:
         progress = desk.progress(incident.id)
         replies = (f"{progress.notified} sent, {progress.callbacks} call-backs, {progress.pending} to go"
                    if incident.state == "resolving" else "-")
-        table.add_row(str(incident.id), incident.title, incident.state, incident.tag, incident.started_at.isoformat(),
+        table.add_row(str(incident.id), incident.title, incident.state, incident.tag, _when(incident.started_at),
                       f"{progress.taken} taken in, {progress.retrying} retrying", str(incident.problem_ticket_id or "-"),
                       replies)
     console.print(table)
@@ -367,12 +379,13 @@ def _print_windows(desk) -> None:
         console.print("No maintenance scheduled.")
         return
     now = desk.clock.now()
-    table = Table("#", "title", "start (UTC)", "end (UTC)", "state", "incident", "tag", "notice",
+    table = Table("#", "title", Column("start (UTC)", no_wrap=True), Column("end (UTC)", no_wrap=True), "state",
+                  "incident", "tag", "notice",
                   title="Scheduled maintenance")
     for window in windows:
         notice = desk.interim.notice_of(window.id)
-        table.add_row(str(window.id), window.title, f"{window.starts_at:%Y-%m-%d %H:%M}",
-                      f"{window.ends_at:%Y-%m-%d %H:%M}", window_state(window, now),
+        table.add_row(str(window.id), window.title, _when(window.starts_at),
+                      _when(window.ends_at), window_state(window, now),
                       f"#{window.incident_id}" if window.incident_id else "-", window.tag,
                       f"{sum(notice.sent.values())} sent, {notice.pending} to go" if notice else "-")
     console.print(table)
@@ -580,19 +593,36 @@ def main() -> None:
     os.umask(0o077)
     if not all(_is_utf8(arg) for arg in sys.argv[1:]):
         # A terminal in another encoding: Python hands the bytes over as surrogates, which no store takes.
-        click.echo("outage-desk: InputError: an argument is not UTF-8 text: set the terminal to UTF-8", err=True)
-        sys.exit(InputError.exit_code)
+        _fail(InputError("an argument is not UTF-8 text: set the terminal to UTF-8"))
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="outage-desk", standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        error.show()  # `outage-desk` alone asks for the help, which is no error message
+        sys.exit(error.exit_code)
+    except click.UsageError as error:
+        # click's own four lines (usage, hint, blank, error) as one: what was wrong, and where the help is.
+        path = error.ctx.command_path if error.ctx else "outage-desk"
+        click.echo(f"{path}: {_plain(error.format_message())} (see {path} --help)", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"outage-desk: {_plain(error.format_message())}", err=True)
         sys.exit(error.exit_code)
     except click.Abort:
         click.echo("outage-desk: aborted", err=True)
         sys.exit(1)
     except OutageDeskError as error:
-        # declare and resolve keep their work in the store: after Zendesk failed them, the same command carries on.
-        again = "; nothing is lost: run the same command again to carry on" if isinstance(error, ZendeskError) \
-            and error.resumable else ""
-        click.echo(f"outage-desk: {type(error).__name__}: {error}{again}", err=True)
-        sys.exit(error.exit_code)
+        _fail(error)
+
+
+def _fail(error: OutageDeskError) -> None:
+    """The one line of an error, with what to do next when there is something to do, and its exit code."""
+    message = " ".join(str(error).split())  # one line, whatever a reason from Zendesk holds
+    step = error.next_step
+    click.echo(f"outage-desk: {message}" + (f"; {step}" if step else ""), err=True)
+    sys.exit(error.exit_code)
+
+
+def _plain(message: str) -> str:
+    """click's "Missing option '--query'." as part of a line: lower case first, no full stop."""
+    message = " ".join(message.split()).rstrip(".")
+    return message[:1].lower() + message[1:]

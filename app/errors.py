@@ -13,6 +13,7 @@ class OutageDeskError(Exception):
 
     http_status = 500
     exit_code = 1
+    next_step = ""  # what the operator does about it, said after the CLI's one line
 
     def log_fields(self) -> dict[str, object]:
         """What a log line about this error should carry besides its message."""
@@ -28,6 +29,11 @@ class ConfigError(OutageDeskError):
 
     exit_code = 78  # EX_CONFIG
     http_status = 503  # this node cannot serve the request until its operator fixes the settings
+
+    @property
+    def next_step(self) -> str:
+        named = "it" if len(self.problems) == 1 else "them"
+        return f"set {named} in the environment or .env (see Configuration in the README)"
 
     def __init__(self, var: str | Mapping[str, str], problem: str = "is not set"):
         # variable -> what is wrong with it, in the order found
@@ -51,6 +57,8 @@ def _listed(problems: Mapping[str, str]) -> str:
 
 class SecretKeyMismatch(ConfigError):
     """A value in the store does not open with OUTAGE_DESK_SECRET_KEY: another key sealed it, or it was altered."""
+
+    next_step = ""  # the message says what to do already
 
     def __init__(self):
         super().__init__("OUTAGE_DESK_SECRET_KEY", "does not match the key the stored secret was encrypted with, "
@@ -89,6 +97,7 @@ class StateError(OutageDeskError):
 
     http_status = 409
     exit_code = 3
+    next_step = "`outage-desk status` shows where things stand"
 
 
 class TooSoon(StateError):
@@ -121,6 +130,11 @@ class ZendeskError(OutageDeskError):
     exit_code = 4
     # A passing fault (no answer, a 5xx, a 429, a bad answer, a timeout): the same command later may succeed.
     resumable = True
+
+    @property
+    def next_step(self) -> str:
+        # declare and resolve keep their work in the store: after Zendesk failed them, the same command carries on.
+        return "nothing is lost: run the same command again to carry on" if self.resumable else ""
 
     def __init__(self, message: str, response=None, endpoint: str | None = None):
         super().__init__(message)
@@ -167,6 +181,7 @@ class ZendeskAuthError(ZendeskHttpError):
     """401/403 from Zendesk: wrong credentials or missing permission; never retried."""
 
     exit_code = 77  # EX_NOPERM
+    next_step = "check ZENDESK_EMAIL and the API token, and that the user may do this in Zendesk"
 
 
 class TalkUnavailable(ZendeskAuthError):

@@ -46,19 +46,38 @@ class LogfmtFormatter(logging.Formatter):
     """`<UTC time> <LEVEL> <event> key=value…`; a traceback, when there is one, follows on its own lines."""
 
     def format(self, record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        extra = [(key, value) for key, value in vars(record).items()
-                 if key not in _RECORD_ATTRIBUTES and not key.startswith("_")]
-        line = " ".join(part for part in (moment, record.levelname, record.getMessage(), logfmt(extra)) if part)
+        line = " ".join(part for part in (self._moment(record), record.levelname, self._said(record)) if part)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
 
+    @staticmethod
+    def _moment(record: logging.LogRecord) -> str:
+        return datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
-def configure_logging(level: int = logging.WARNING) -> None:
-    """Send every logger's records to stderr in the one format, at `level` and above."""
+    @staticmethod
+    def _said(record: logging.LogRecord) -> str:
+        """The event and its `extra` fields."""
+        extra = [(key, value) for key, value in vars(record).items()
+                 if key not in _RECORD_ATTRIBUTES and not key.startswith("_")]
+        return " ".join(part for part in (record.getMessage(), logfmt(extra)) if part)
+
+
+class PlainFormatter(LogfmtFormatter):
+    """The CLI's console: `outage-desk: warning: <why>`, in words, for the person at the terminal.
+
+    A record says why in its `why` field; one without falls back to the logfmt line, event and fields.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        why = getattr(record, "why", None)
+        return f"outage-desk: {record.levelname.lower()}: {why or self._said(record)}"
+
+
+def configure_logging(level: int = logging.WARNING, plain: bool = False) -> None:
+    """Send every logger's records to stderr in the one format (or, `plain`, the CLI's), at `level` and above."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LogfmtFormatter())
+    handler.setFormatter(PlainFormatter() if plain else LogfmtFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -111,7 +111,9 @@ class OutageDesk:
             raise InputError(f"no drop-down ticket field {cr_name!r} (OUTAGE_DESK_CR_FIELD)")
         if impact_name not in fields:
             # Priorities then follow the incident's level alone.
-            log.warning("incident.no-impact-field", extra={"field": impact_name})
+            log.warning("incident.no-impact-field", extra={"field": impact_name, "why": (
+                f"no drop-down ticket field {impact_name!r} (OUTAGE_DESK_IMPACT_FIELD): "
+                "priorities follow the incident's severity alone")})
         return AccountObjects(cr_field=fields[cr_name], impact_field=fields.get(impact_name))
 
     @property
@@ -467,7 +469,9 @@ class OutageDesk:
                 self.take_ins.queue(writer, incident, found, "sweep", tally)
                 tally.swept.update(t.id for t in found)
         except ZendeskAuthError:
-            log.warning("incident.no-sweep", extra={"reason": "the incremental export needs an admin's token"})
+            log.warning("incident.no-sweep", extra={"reason": "the incremental export needs an admin's token", "why": (
+                "tickets updated since the start are not swept in: Zendesk's incremental export needs "
+                "an admin's API token")})
 
     def _take_in(self, incident: IncidentRow, tickets: list[Ticket], source: str) -> tuple[int, dict[int, str]]:
         """Take these tickets in now; returns how many were, and those that were not, with why."""
@@ -478,12 +482,23 @@ class OutageDesk:
         self._settle_soon(incident, tally)
         return tally.taken, {**tally.retrying, **tally.given_up}
 
+    def no_acknowledgement_reason(self) -> str | None:
+        """Why declare sends customers no acknowledgement, or None when it does."""
+        if self.config.outage_desk_ack_macro.lower() == ACKNOWLEDGEMENT_OFF:
+            return "acknowledgements are off (OUTAGE_DESK_ACK_MACRO=off)"
+        if self.referent is None:
+            return ("it goes out in the product referent's name, and none is set "
+                    "(OUTAGE_DESK_REFERENT or --referent)")
+        return None
+
     @cached_property
     def _acknowledgement_macros(self) -> dict[str, Macro]:
         if self.config.outage_desk_ack_macro.lower() == ACKNOWLEDGEMENT_OFF:
             return {}  # the team acknowledges some other way (its own trigger, by hand)
         if self.referent is None:
-            log.warning("incident.no-acknowledgement", extra={"reason": "OUTAGE_DESK_REFERENT is not set"})
+            log.warning("incident.no-acknowledgement", extra={"reason": "OUTAGE_DESK_REFERENT is not set",
+                                                               "why": "no customer is sent an acknowledgement: "
+                                                                      + self.no_acknowledgement_reason()})
             return {}
         return self.gateway.macros(self.config.outage_desk_ack_macro)
 

@@ -26,4 +26,5 @@ def set_update_trigger(gateway: ZendeskGateway, active: bool) -> None:
             if trigger.get("title") == UPDATE_TRIGGER_TITLE and bool(trigger.get("active")) != active:
                 gateway.update(f"triggers/{trigger['id']}.json", "trigger", {"active": active})
     except ZendeskError as error:
-        log.warning("incident.update-trigger-not-switched", extra={"active": active, "error": str(error)})
+        log.warning("incident.update-trigger-not-switched", extra={"active": active, "error": str(error), "why": (
+            f"the '{UPDATE_TRIGGER_TITLE}' trigger could not be switched {'on' if active else 'off'} ({error})")})

@@ -46,7 +46,9 @@ def test_a_wrong_token_is_one_line_exit_77_and_never_printed(account, tmp_path):
                          token="wrong-token-value")
     assert result.returncode == 77
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "ZendeskAuthError" in result.stderr and "401" in result.stderr
+    assert result.stderr.startswith("outage-desk: Zendesk answered 401") and "Error" not in result.stderr
+    assert result.stderr.strip().endswith("check ZENDESK_EMAIL and the API token, "
+                                          "and that the user may do this in Zendesk")
     assert "wrong-token-value" not in result.stderr + result.stdout
 
 
@@ -95,7 +97,8 @@ def test_the_store_and_reports_the_cli_writes_are_private_and_an_existing_file_k
 def test_report_without_any_incident_is_one_line_and_exit_3(account, tmp_path):
     result = outage_desk(account, tmp_path, "report")
     assert result.returncode == 3
-    assert result.stderr.strip() == "outage-desk: StateError: no incident yet: nothing to report"
+    assert result.stderr.strip() == ("outage-desk: no incident yet: nothing to report; "
+                                     "`outage-desk status` shows where things stand")
 
 
 def test_markup_in_a_title_or_a_phone_number_is_printed_as_written(account, tmp_path):
@@ -121,3 +124,14 @@ def test_markup_in_a_title_or_a_phone_number_is_printed_as_written(account, tmp_
     callbacks = lines[header + 1:header + 1 + listed]
     assert len(callbacks) == listed > 1 and all(line.startswith("  ticket #") for line in callbacks)
     assert f"  ticket #{caller}: {phone}" in callbacks
+
+
+def test_declare_without_a_referent_says_no_acknowledgement_went_out_and_why(account, tmp_path):
+    since = account.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    declared = outage_desk(account, tmp_path, "declare", "--title", "API down", "--query", "API", "--since", since,
+                           env_overrides={"OUTAGE_DESK_REFERENT": ""})
+    assert declared.returncode == 0, declared.stderr
+    why = "it goes out in the product referent's name, and none is set (OUTAGE_DESK_REFERENT or --referent)"
+    # The warning says why in words, once, not an event name; the summary repeats what did not happen.
+    assert declared.stderr.splitlines() == [f"outage-desk: warning: no customer is sent an acknowledgement: {why}"]
+    assert f"(no acknowledgement went out: {why})" in " ".join(declared.stdout.split())

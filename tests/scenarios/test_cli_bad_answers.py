@@ -35,5 +35,5 @@ def test_a_wrong_shape_later_in_declare_is_one_line_and_exit_4(account, proxy, t
                          env_overrides={"ZENDESK_URL": proxy.url})
     assert result.returncode == 4, result.stderr
     [line] = result.stderr.splitlines()
-    assert line.startswith("outage-desk: ZendeskBadAnswer: Zendesk's answer to ") and problem in line
+    assert line.startswith("outage-desk: Zendesk's answer to ") and problem in line
     assert "scenario-token" not in result.stderr + result.stdout

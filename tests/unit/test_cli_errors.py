@@ -24,20 +24,22 @@ def run_cli(tmp_path, *args, env=None, dotenv=None):
 
 NO_ZENDESK = ("ZENDESK_SUBDOMAIN (or ZENDESK_URL), ZENDESK_EMAIL and ZENDESK_API_TOKEN "
               "(or ZENDESK_OAUTH_TOKEN instead of the email and token) are not set")
+SET_IT = "set it in the environment or .env (see Configuration in the README)"  # the next step of one variable
+SET_THEM = "set them in the environment or .env (see Configuration in the README)"
 
 
 def test_every_missing_zendesk_setting_is_named_in_one_line(tmp_path):
     result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API")
     assert result.returncode == 78
-    assert result.stderr.splitlines() == [f"outage-desk: ConfigError: {NO_ZENDESK}"]
+    assert result.stderr.splitlines() == [f"outage-desk: {NO_ZENDESK}; {SET_THEM}"]
 
 
 def test_a_missing_token_is_named_and_read_from_dotenv_too(tmp_path):
     result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API",
                      dotenv="ZENDESK_SUBDOMAIN=acme\nZENDESK_EMAIL=api@acme.test\n")
     assert result.returncode == 78
-    assert result.stderr.splitlines() == ["outage-desk: ConfigError: ZENDESK_API_TOKEN "
-                                          "(or ZENDESK_OAUTH_TOKEN instead of the email and token) is not set"]
+    assert result.stderr.splitlines() == ["outage-desk: ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN instead of "
+                                          f"the email and token) is not set; {SET_IT}"]
 
 
 BAD_STORES = {
@@ -56,7 +58,7 @@ def test_a_bad_database_url_is_one_line_and_exit_78(tmp_path, bad):
     url, problem = BAD_STORES[bad]
     result = run_cli(tmp_path, "status", env={"DATABASE_URL": url.format(tmp=tmp_path)})
     assert result.returncode == 78
-    assert result.stderr.splitlines() == [f"outage-desk: ConfigError: DATABASE_URL {problem}"]
+    assert result.stderr.splitlines() == [f"outage-desk: DATABASE_URL {problem}; {SET_IT}"]
     assert "pa55word" not in result.stderr
 
 
@@ -65,15 +67,15 @@ def test_a_bad_database_url_and_missing_zendesk_settings_are_named_together(tmp_
                      env={"DATABASE_URL": "nosuchdb://x", "ZENDESK_TIMEOUT_SECONDS": "soon"})
     assert result.returncode == 78
     assert result.stderr.splitlines() == [
-        "outage-desk: ConfigError: ZENDESK_TIMEOUT_SECONDS must be a whole number; "
-        f"DATABASE_URL names a kind of database SQLAlchemy does not know; {NO_ZENDESK}"]
+        "outage-desk: ZENDESK_TIMEOUT_SECONDS must be a whole number; "
+        f"DATABASE_URL names a kind of database SQLAlchemy does not know; {NO_ZENDESK}; {SET_THEM}"]
 
 
 def test_negative_aftercare_weeks_are_one_line_and_exit_78(tmp_path):
     result = run_cli(tmp_path, "status", env={"DATABASE_URL": f"sqlite:///{tmp_path}/desk.db",
                                               "OUTAGE_DESK_AFTERCARE_WEEKS": "-1"})
     assert result.returncode == 78
-    assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_AFTERCARE_WEEKS must not be negative"]
+    assert result.stderr.splitlines() == [f"outage-desk: OUTAGE_DESK_AFTERCARE_WEEKS must not be negative; {SET_IT}"]
 
 
 def test_agent_settings_zendesk_would_refuse_are_named_at_start(tmp_path):
@@ -83,8 +85,8 @@ def test_agent_settings_zendesk_would_refuse_are_named_at_start(tmp_path):
                                                "OUTAGE_DESK_VOICE_GREETING_CALLS": "-1"})
     assert result.returncode == 78
     assert result.stderr.splitlines() == [
-        "outage-desk: ConfigError: OUTAGE_DESK_VOICE_GREETING_CALLS and OUTAGE_DESK_OUTAGE_WRAP_UP_SECONDS must not "
-        "be negative; OUTAGE_DESK_OUTAGE_CHATS_PER_AGENT must be from 0 to 20 (Zendesk Chat's limit)"]
+        "outage-desk: OUTAGE_DESK_VOICE_GREETING_CALLS and OUTAGE_DESK_OUTAGE_WRAP_UP_SECONDS must not "
+        f"be negative; OUTAGE_DESK_OUTAGE_CHATS_PER_AGENT must be from 0 to 20 (Zendesk Chat's limit); {SET_THEM}"]
 
 
 def test_an_argument_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
@@ -92,7 +94,7 @@ def test_an_argument_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
     result = run_cli(tmp_path, "schedule", "--title", "Mise \xe0 jour".encode("latin-1"), "--query", "API",
                      "--start", "2031-01-01T00:00:00Z", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["outage-desk: InputError: an argument is not UTF-8 text: "
+    assert result.stderr.splitlines() == ["outage-desk: an argument is not UTF-8 text: "
                                           "set the terminal to UTF-8"]
 
 
@@ -101,8 +103,8 @@ def test_a_routing_alert_margin_that_would_never_re_arm_is_named_at_start(tmp_pa
                                                "OUTAGE_DESK_VOICE_ALERT_CALLS": "5",
                                                "OUTAGE_DESK_VOICE_ALERT_MARGIN": "8"})
     assert result.returncode == 78
-    assert result.stderr.splitlines() == ["outage-desk: ConfigError: OUTAGE_DESK_VOICE_ALERT_MARGIN must not be more "
-                                          "than OUTAGE_DESK_VOICE_ALERT_CALLS"]
+    assert result.stderr.splitlines() == ["outage-desk: OUTAGE_DESK_VOICE_ALERT_MARGIN must not be more "
+                                          f"than OUTAGE_DESK_VOICE_ALERT_CALLS; {SET_IT}"]
 
 
 def test_status_needs_the_store_only(tmp_path, config, sessions, clock):
@@ -126,7 +128,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     env = {"ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@b.c", "ZENDESK_API_TOKEN": "t"}
     result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API", "--since", "yesterday", env=env)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("outage-desk: InputError: --since must be an ISO 8601 time such as "
+    assert result.stderr.strip() == ("outage-desk: --since must be an ISO 8601 time such as "
                                      "2026-11-22T10:00:00Z")
 
 
@@ -160,7 +162,7 @@ def test_a_bad_answer_from_zendesk_is_one_line_and_exit_4(tmp_path, faulty, bad)
     result = run_cli(tmp_path, "declare", "--title", "API down", "--query", "API", env=zendesk_env(faulty))
     assert result.returncode == 4, result.stderr
     [line] = result.stderr.splitlines()
-    assert line.startswith("outage-desk: ZendeskBadAnswer: Zendesk's answer to GET /api/v2/ticket_fields.json ")
+    assert line.startswith("outage-desk: Zendesk's answer to GET /api/v2/ticket_fields.json ")
     assert problem in line
     assert line.endswith("nothing is lost: run the same command again to carry on")  # what the operator does
     assert faulty.count("/api/v2/ticket_fields.json") == 3  # tried twice more, then given up
@@ -175,13 +177,13 @@ def test_a_zendesk_that_drips_its_answer_ends_at_the_deadline_with_exit_4(tmp_pa
     assert time.monotonic() - started < 12
     assert result.returncode == 4
     assert result.stderr.splitlines() == [
-        "outage-desk: ZendeskTimeout: Zendesk took longer than 2 s to answer GET /api/v2/ticket_fields.json; "
+        "outage-desk: Zendesk took longer than 2 s to answer GET /api/v2/ticket_fields.json; "
         "nothing is lost: run the same command again to carry on"]
 
 
-ECHOED = {"401 with the header as its code": (401, None, "ZendeskAuthError: Zendesk answered 401 to "),
-          "422 with a code": (422, "RecordInvalid", "ZendeskHttpError: Zendesk answered 422 (RecordInvalid) to "),
-          "500 with the header as its code": (500, None, "ZendeskServerError: Zendesk answered 500 to ")}
+ECHOED = {"401 with the header as its code": (401, None, "Zendesk answered 401 to "),
+          "422 with a code": (422, "RecordInvalid", "Zendesk answered 422 (RecordInvalid) to "),
+          "500 with the header as its code": (500, None, "Zendesk answered 500 to ")}
 
 
 @pytest.mark.parametrize("case", ECHOED, ids=list(ECHOED))
@@ -198,3 +200,46 @@ def test_an_error_page_that_echoes_the_credentials_is_named_not_quoted(tmp_path,
     output = result.stdout + result.stderr
     for secret in (token, token[-8:], basic, basic[:12], "admin@acme.test/token", "Basic", ECHO_MARK):
         assert secret not in output
+
+
+USAGE = {"missing option": (("declare", "--title", "API down"),
+                            "outage-desk declare: missing option '--query' (see outage-desk declare --help)"),
+         "bad value": (("declare", "--title", "API down", "--query", "API", "--severity", "9"),
+                       "outage-desk declare: invalid value for '--severity': 9 is not in the range 1<=x<=4 "
+                       "(see outage-desk declare --help)"),
+         "unknown command": (("declair",), "outage-desk: no such command 'declair'. Did you mean 'declare'? "
+                                           "(see outage-desk --help)")}
+
+
+def test_the_command_alone_prints_its_help_whole(tmp_path):
+    result = run_cli(tmp_path)
+    assert result.stderr.startswith("Usage: outage-desk [OPTIONS] COMMAND [ARGS]...")
+    assert "  declare " in result.stderr  # the list of commands, a line each, not folded into one
+
+
+@pytest.mark.parametrize("case", USAGE, ids=list(USAGE))
+def test_a_usage_error_is_one_line_naming_the_help_and_exit_2(tmp_path, case):
+    args, said = USAGE[case]
+    result = run_cli(tmp_path, *args)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [said]
+
+
+def test_a_state_error_names_no_class_and_says_where_to_look(tmp_path):
+    result = run_cli(tmp_path, "resolve", env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+                                                "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@b.c",
+                                                "ZENDESK_API_TOKEN": "t", "OUTAGE_DESK_REFERENT": "r@b.c"})
+    assert result.returncode == 3
+    [line] = result.stderr.splitlines()
+    assert line.startswith("outage-desk: ") and "Error" not in line
+    assert line.endswith("; `outage-desk status` shows where things stand")
+
+
+def test_status_reads_whole_at_80_columns(tmp_path, config, sessions, clock):
+    desk = OutageDesk(config, sessions, None, clock)
+    desk.open_incident(IncidentSpec(title="Checkout API returns 502 for EU customers", query="API",
+                                    started_at=clock.now()), origin_ticket_id=42)
+    result = run_cli(tmp_path, "status", env={"DATABASE_URL": config.database_url, "COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert clock.now().strftime("%Y-%m-%d %H:%M") in result.stdout  # the start time, not cut off
