@@ -45,7 +45,7 @@ from app.incident.take_in import (
 from app.incident.triggers import set_update_trigger
 from app.incident.update_message import UpdateMessage
 from app.incident.voice import VoiceWatch
-from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow
+from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow, UpdateRow
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.model import Macro, Ticket, User
@@ -742,6 +742,8 @@ class OutageDesk:
                                             .where(AffectedTicketRow.incident_id == incident.id)))
             notifications = {row.ticket_id: row for row in session.scalars(
                 select(NotificationRow).where(NotificationRow.incident_id == incident.id))}
+            updates = list(session.scalars(select(UpdateRow.created_at).where(UpdateRow.incident_id == incident.id)
+                                           .order_by(UpdateRow.created_at)))
         tickets = {t.id: t for t in affected_now(self.gateway, incident, [row.ticket_id for row in affected])}
         marks = self.aftercare.marks(incident.id)
         try:
@@ -750,7 +752,7 @@ class OutageDesk:
             plans = None  # the plan field went away since setup: the rest of the report stands
         lines = ticket_lines(affected, notifications, tickets, plans, incident.ended_at or self.clock.now(), marks)
         return IncidentReport(incident, lines, self.state_changes(incident.id), marks,
-                              reopened_after=self.reopened.reopened_after(incident.id))
+                              reopened_after=self.reopened.reopened_after(incident.id), updates=updates)
 
     # -- resolve -----------------------------------------------------------------
 
