@@ -40,12 +40,17 @@ def timeline_svg(volume: list[tuple[datetime, int]], bucket: timedelta, markers:
         axes.bar([moment for moment, _ in volume], [count for _, count in volume], width=width * 0.9,
                  align="edge", color=BAR, label="new tickets", gid="volume-bars")
     top = max((count for _, count in volume), default=0) or 1
+    moments = [moment for moment, _ in volume] + [marker.at for marker in markers]
+    middle = min(moments) + (max(moments) - min(moments)) / 2
     for index, marker in enumerate(markers):
         colour = MARKER_COLOURS[marker.kind]
         axes.axvline(marker.at, color=colour, linewidth=1.6, linestyle="--" if marker.kind == "update" else "-",
                      gid=f"marker-{marker.kind}-{index}")
         axes.annotate(marker.label, (mdates.date2num(marker.at), top * (1.02 + 0.09 * (index % 3))),
-                      color=colour, fontsize=8, rotation=0, ha="left", annotation_clip=False)
+                      color=colour, fontsize=8, annotation_clip=False,
+                      # Labels in the right half read leftwards, so the last ones stay inside the figure.
+                      ha="right" if marker.at > middle else "left", xytext=(-3 if marker.at > middle else 3, 0),
+                      textcoords="offset points")
     axes.set_ylim(0, top * 1.3)
     axes.set_xlabel("time (UTC)", color=TEXT)
     axes.set_ylabel("new affected tickets per 5 min", color=TEXT)
