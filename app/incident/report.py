@@ -139,14 +139,12 @@ class IncidentReport:
         groups: dict[str, list[TicketLine]] = {}
         for line in self.lines:
             groups.setdefault(key(line), []).append(line)
-        return {name: {"tickets": len(lines),
-                       "time_to_acknowledge_seconds": _spread([s for s in map(self._acknowledge, lines) if s is not None]),
-                       "time_to_notify_seconds": _spread([s for s in map(self._notify, lines) if s is not None])}
+        return {name: {"tickets": len(lines), "time_to_acknowledge_seconds": _spread(_known(self._acknowledge, lines)),
+                       "time_to_notify_seconds": _spread(_known(self._notify, lines))}
                 for name, lines in sorted(groups.items(), key=lambda item: -len(item[1]))}
 
     def summary(self) -> dict:
-        acknowledge = [s for s in map(self._acknowledge, self.lines) if s is not None]
-        notify = [s for s in map(self._notify, self.lines) if s is not None]
+        acknowledge, notify = _known(self._acknowledge, self.lines), _known(self._notify, self.lines)
         notified_by_group: dict[str, dict[str, int]] = {}
         for line in self.lines:
             if line.notification == "sent":
@@ -208,6 +206,10 @@ class IncidentReport:
     def as_html(self) -> str:
         chart = timeline_svg(self.volume(), BUCKET, self.markers(), "New affected tickets per 5 minutes")
         return _TEMPLATE.render(report=self.as_json(), chart=chart, sources=SOURCES)
+
+
+def _known(measure, lines: list[TicketLine]) -> list[float]:
+    return [seconds for seconds in map(measure, lines) if seconds is not None]
 
 
 def _group(line: TicketLine) -> str:

@@ -45,7 +45,8 @@ from app.incident.take_in import (
 from app.incident.triggers import set_update_trigger
 from app.incident.update_message import UpdateMessage
 from app.incident.voice import VoiceWatch
-from app.store.tables import AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow, UpdateRow
+from app.store.tables import (AffectedTicketRow, InboxRow, IncidentRow, NotificationRow, StateChangeRow, TaskRow,
+                              UpdateRow)
 from app.zendesk.bulk import BulkWriter
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.model import Macro, Ticket, User

@@ -14,7 +14,8 @@ from tests.scenarios.test_cli import outage_desk
 from tests.scenarios.test_interim_updates import TEXTS
 
 # Any reference the browser would fetch: src/href attributes, CSS url(), @import.
-FETCHED = re.compile(r"""(?:\b(?:src|href|xlink:href)\s*=\s*["']?|url\(\s*["']?|@import\s+["']?)(?!#|data:)([^"')\s>]+)""")
+FETCHED = re.compile(r"""(?:\b(?:src|href|xlink:href)\s*=\s*["']?|url\(\s*["']?|@import\s+["']?)"""
+                     r"""(?!#|data:)([^"')\s>]+)""")
 
 
 def declared_updated_resolved(account, tmp_path: Path) -> dict:
@@ -71,7 +72,8 @@ def test_the_report_opens_with_a_timeline_and_shows_the_same_numbers_in_every_fo
     assert overall["p90"] >= overall["median"] >= 0 and times[("all", "")][3] != "-"
 
     # Who was notified per group, and the call-back list, agree with the CSV's notification column.
-    sent = Counter(f"group {r['group_id']}" if r["group_id"] else "no group" for r in rows if r["notification"] == "sent")
+    sent = Counter(f"group {r['group_id']}" if r["group_id"] else "no group"
+                   for r in rows if r["notification"] == "sent")
     assert {g: sum(a.values()) for g, a in summary["notified_by_group"].items()} == sent
     notified = {cells[0]: cells[1] for cells in table_rows(page, "notified")[1:]}
     assert set(notified) == set(sent)
