@@ -70,6 +70,8 @@ def test_an_admin_sees_every_incident_and_resolves_one_then_the_worker_sends_the
         f"{listed[0]['tickets']} tickets, 0 notified, 0 to call back; median time to acknowledge: ")
     expect(live.get_by_role("link", name="Download the HTML report")).to_have_attribute(
         "download", f"incident-{incident['id']}-report.html")
+    [html] = [c for c in service.calls if c.query == "format=html"]
+    assert html.status == 200 and html.answer.lstrip().lower().startswith("<!doctype html")
     screenshot(page, "incidents-admin.png")
 
     with service.app.extensions["outage_desk.sessions"]() as session:
@@ -107,7 +109,20 @@ def test_an_admin_declares_from_the_nav_bar_without_a_ticket(page, nav_bar, serv
     [declared] = [c for c in service.calls if c.method == "POST" and c.path == "/api/incidents"]
     assert (declared.status, declared.body) == (202, {"title": "API down", "query": "API", "severity": 2})
     service.work()
-    expect(app.locator("#incident-list .card-counts")).not_to_have_text("0 tickets taken in", timeout=15_000)
+    card = app.locator("#incident-list > li")
+    expect(card.locator(".card-counts")).not_to_have_text("0 tickets taken in", timeout=15_000)
+
+    # The CLI's `update`: the admin writes it in the default language, the worker sends it.
+    card.get_by_role("button", name="Post an update").click()
+    card.get_by_label("Update text (en)").fill("Still down: engineers are on it.")
+    card.get_by_role("button", name="Send the update").click()
+    expect(app.locator("#notice")).to_contain_text("Update #1 posted: the worker sends it.")
+    [posted] = [c for c in service.calls if c.path.endswith("/updates")]
+    assert (posted.status, posted.body) == (202, {"texts": {"en": "Still down: engineers are on it."}})
+    service.work()
+    updated = [t for t in account.state.tickets
+               if any(c["body"] == "Still down: engineers are on it." for c in account.comments(t))]
+    assert updated  # the waiting customers got it
 
 
 def test_an_agent_sees_the_incidents_but_no_action(page, nav_bar, service, account):

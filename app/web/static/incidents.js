@@ -110,6 +110,8 @@
     const card = el('incident-card').content.firstElementChild.cloneNode(true);
     card.dataset.id = id;
     translate(card);
+    card.querySelector('.card-update-form textarea').id = 'update-text-' + id;
+    card.querySelector('.card-update-form label').htmlFor = 'update-text-' + id;
     card.querySelector('.card-report').addEventListener('click', () => showReport(card, id));
     card.querySelector('.card-resolve').addEventListener('click', () => resolve(id));
     card.querySelector('.card-update').addEventListener('click', () => toggleUpdateForm(card, id));
