@@ -176,7 +176,8 @@ def incidents():
     listed = []
     for incident in listed_incidents(desk.sessions):
         if incident.state == State.SUSPECTED:
-            listed.append({**_suspected_json(incident, desk.cluster(incident)), "started_at": incident.started_at.isoformat()})
+            suspected = _suspected_json(incident, desk.cluster(incident))
+            listed.append({**suspected, "started_at": incident.started_at.isoformat()})
         else:
             listed.append(_incident_json(incident))
     return jsonify(incidents=listed, user={"id": g.user_id, "role": g.role},

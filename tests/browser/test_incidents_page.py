@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.store.tables import NotificationRow
 from tests.browser.conftest import SCREENSHOTS, SUBDOMAIN, expect, zendesk_user
 from tests.browser.harness import ZendeskStub
-from tests.browser.test_sidebar import agent_id, declare
+from tests.browser.test_sidebar import agent_id, declare, suspect
 
 
 @pytest.fixture
@@ -82,7 +82,8 @@ def test_an_admin_sees_every_incident_and_resolves_one_then_the_worker_sends_the
     expect(app.locator("#notice")).to_contain_text(
         f"Incident #{incident['id']} is resolving: the worker sends the closing emails.")
     resolve = [c for c in service.calls if c.path.endswith("/resolve")]
-    assert [(c.method, c.path, c.status) for c in resolve] == [("POST", f"/api/incidents/{incident['id']}/resolve", 202)]
+    assert [(c.method, c.path, c.status) for c in resolve] == [
+        ("POST", f"/api/incidents/{incident['id']}/resolve", 202)]
     assert public_comments(account, before) == before  # the request path writes nothing to Zendesk
 
     service.work()  # the worker sends the closing replies; the open page's counts follow
@@ -126,11 +127,16 @@ def test_an_admin_declares_from_the_nav_bar_without_a_ticket(page, nav_bar, serv
 
 
 def test_an_agent_sees_the_incidents_but_no_action(page, nav_bar, service, account):
-    incident = declare(service, account)
+    suspected = suspect(service, account)  # before the declare: tickets of a declared outage raise no suspicion
+    incident = declare(service, account, title="Checkout down")
     app = open_incidents(page, nav_bar, service, zendesk_user(account, agent_id(account, "fr")))
 
-    card = app.locator("#incident-list > li")
-    expect(card).to_have_count(1)
+    cards = app.locator("#incident-list > li")
+    expect(cards).to_have_count(2)
+    card = cards.filter(has_text="Incident en cours")
+    suspicion = cards.filter(has_text="Incident suspecté")
+    expect(suspicion.locator(".card-counts")).to_have_text(f"Tickets semblables\u00a0: {len(suspected)}")
+    expect(suspicion.get_by_role("button", name="Rapport")).to_be_hidden()  # nothing written: nothing to report
     expect(app.locator("h1")).to_have_text("Incidents")
     expect(card.locator(".badge")).to_have_text("Incident en cours")
     expect(card.locator(".card-since")).to_contain_text(f"Incident n°\u00a0{incident['id']}")
