@@ -13,6 +13,7 @@ from app.intake.events import json_object, parse_id
 from app.intake.session import LIFETIME_SECONDS
 from app.incident.agent_settings import ChecklistItem
 from app.incident.detection import Cluster
+from app.incident.listing import listed_incidents
 from app.incident.maintenance import window_state
 from app.incident.model import IncidentSpec, State
 from app.incident.update_message import message_from_macro, message_from_texts
@@ -168,10 +169,44 @@ def _suspected_answer(incident: IncidentRow) -> dict:
     return {"incident": {**_incident_json(incident), "query": incident.query}, "changes": _changes_json(incident.id)}
 
 
+@bp.get("/incidents")
+def incidents():
+    """The nav bar's list: every incident but dismissed and expired suspicions, with its live counts."""
+    desk = _desk()
+    listed = []
+    for incident in listed_incidents(desk.sessions):
+        if incident.state == State.SUSPECTED:
+            suspected = _suspected_json(incident, desk.cluster(incident))
+            listed.append({**suspected, "started_at": incident.started_at.isoformat()})
+        else:
+            listed.append(_incident_json(incident))
+    return jsonify(incidents=listed, user={"id": g.user_id, "role": g.role},
+                   default_language=desk.config.outage_desk_default_language)
+
+
+@bp.get("/incidents/<int:incident_id>/report")
+def incident_report(incident_id: int):
+    """The report `outage-desk report` writes: ?format=json (the default) or html."""
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "html"):
+        raise InputError("format must be json or html")
+    try:
+        incident = _desk().incident(parse_id(incident_id, "incident id"))
+    except StateError as missing:
+        raise InputError(str(missing), http_status=404) from None
+    found = _desk().report(incident)
+    if fmt == "html":
+        return current_app.response_class(found.as_html(), mimetype="text/html")
+    return jsonify(found.as_json())
+
+
 @bp.post("/incidents")
 def declare():
     body = _body()
-    ticket_id = parse_id(body.get("ticket_id"), "ticket_id")
+    # The nav bar declares from no ticket: only admins may, as with the CLI; a sidebar names its ticket.
+    if body.get("ticket_id") is None and g.role != "admin":
+        raise PermissionDenied("only admins can declare an outage without a ticket")
+    ticket_id = None if body.get("ticket_id") is None else parse_id(body.get("ticket_id"), "ticket_id")
     severity = body.get("severity", 2)
     if isinstance(severity, bool) or not isinstance(severity, int):
         raise InputError("severity must be an urgency level from 1 to 4")

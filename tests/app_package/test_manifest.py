@@ -24,11 +24,14 @@ def test_the_real_app_validates_clean():
     assert validate_app(REPO) == []
 
 
-def test_the_manifest_is_a_private_v2_sidebar_app_served_by_the_service():
+def test_the_manifest_is_a_private_v2_sidebar_and_nav_bar_app_served_by_the_service():
     manifest = json.loads((REPO / "manifest.json").read_text())
     assert manifest["private"] is True and manifest["frameworkVersion"] == "2.0"
     assert manifest["location"] == {"support": {"ticket_sidebar": {"url": "{{setting.service_url}}/sidebar",
-                                                                   "flexible": True}}}
+                                                                   "flexible": True},
+                                                "nav_bar": {"url": "{{setting.service_url}}/incidents"}}}
+    # The nav bar shows the app as an icon: Zendesk's marketplace asks for assets/icon_nav_bar.svg.
+    assert (REPO / "assets" / "icon_nav_bar.svg").read_text().startswith("<svg ")
     assert manifest["parameters"] == [{"name": "service_url", "type": "url", "required": True, "secure": False}]
 
 

@@ -55,14 +55,16 @@ class ZendeskStub:
     Zendesk's agent UI loads an app whose manifest says `"signedUrls": true`.
     """
 
-    def __init__(self, account: str, settings: dict[str, str], sign: Callable[[int], str], installation_id: int):
+    def __init__(self, account: str, settings: dict[str, str], sign: Callable[[int], str], installation_id: int,
+                 location: str = "ticket_sidebar"):
         self.account = account
         self.settings = settings
         self._sign = sign
         self._installation_id = installation_id
+        self.location_name = location
         manifest = json.loads(MANIFEST.read_text())
         assert manifest["signedUrls"] is True
-        url = manifest["location"]["support"]["ticket_sidebar"]["url"]
+        url = manifest["location"]["support"][location]["url"]
         self.location = SETTING.sub(lambda match: settings[match[1]], url)
         self.host_config: dict = {}
         self.server = serve_sandbox(self._host_app())
@@ -79,6 +81,21 @@ class ZendeskStub:
                      "currentAccount.subdomain": self.account},
             "context": {"host": "zendesk", "product": "support", "location": "ticket_sidebar",
                         "instanceGuid": guid, "account": {"subdomain": self.account}, "ticketId": ticket["id"]},
+            "metadata": {"appId": 9001, "installationId": self._installation_id, "name": "Outage Desk",
+                         "version": "1.0", "settings": dict(self.settings)},
+        }
+
+    def show_nav_bar(self, user: dict, width: int = 880, height: int = 900) -> None:
+        """The next page load opens the app's nav bar pane for this agent: no ticket, a wide pane."""
+        guid = str(uuid.uuid4())
+        self.host_config = {
+            "app_url": self.location,
+            "token": self._sign(user["id"]),
+            "app_guid": guid,
+            "pane": {"width": width, "height": height},
+            "data": {"currentUser": user, "currentAccount.subdomain": self.account},
+            "context": {"host": "zendesk", "product": "support", "location": "nav_bar",
+                        "instanceGuid": guid, "account": {"subdomain": self.account}},
             "metadata": {"appId": 9001, "installationId": self._installation_id, "name": "Outage Desk",
                          "version": "1.0", "settings": dict(self.settings)},
         }

@@ -355,3 +355,26 @@ def test_a_zendesk_error_page_echoing_the_credentials_is_named_in_the_502_not_qu
     basic = base64.b64encode(f"{login}:{config.zendesk_api_token}".encode()).decode()
     for secret in (config.zendesk_api_token, basic, login, "Basic", ECHO_MARK):
         assert secret not in response.get_data(as_text=True)
+
+
+def open_nav_bar(client, token: str):
+    """Zendesk POSTs the same signed token to the nav bar's page when the agent clicks the app's icon."""
+    return client.post("/incidents?origin=https%3A%2F%2Facme.zendesk.com&app_guid=g-2", data={"token": token})
+
+
+def test_the_nav_bar_page_opens_as_the_sidebar_does_and_lists_the_incidents(sidebar, zendesk_app, clock):
+    page = open_nav_bar(sidebar, zendesk_app.token(AGENT, clock.now().timestamp()))
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert b"/sidebar/assets/incidents.js" in page.data and b"zaf_sdk.min.js" in page.data
+    listed = call(sidebar, "GET", "/api/incidents", session_of(page))
+    assert listed.get_json() == {"incidents": [], "user": {"id": AGENT, "role": "agent"}, "default_language": "en"}
+    forged = open_nav_bar(sidebar, zendesk_app.token(AGENT, clock.now().timestamp(), key=rsa_key()))
+    assert forged.status_code == 401 and b"outage-desk-session" not in forged.data
+    customer = open_nav_bar(sidebar, zendesk_app.token(CUSTOMER, clock.now().timestamp()))
+    assert customer.status_code == 403 and b"outage-desk-session" not in customer.data
+
+
+def test_the_report_of_an_unknown_incident_or_in_an_unknown_format_is_refused(sidebar, zendesk_app, clock):
+    session = sign_in(sidebar, zendesk_app, clock)
+    assert call(sidebar, "GET", "/api/incidents/999/report", session).status_code == 404
+    assert call(sidebar, "GET", "/api/incidents/999/report?format=pdf", session).status_code == 400

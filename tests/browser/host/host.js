@@ -6,6 +6,12 @@
 
   const config = await (await fetch('/host/config')).json();
   const frame = document.getElementById('app-frame');
+  // A nav bar app gets the main pane, not the apps panel's 320px: the config says how big.
+  if (config.pane) {
+    document.getElementById('apps-panel').style.width = (config.pane.width + 20) + 'px';
+    frame.style.width = config.pane.width + 'px';
+    frame.style.height = config.pane.height + 'px';
+  }
   const appOrigin = new URL(config.app_url).origin;
 
   // What the tests read back: every message from the app, every resize, every request it asked the
