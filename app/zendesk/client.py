@@ -1,4 +1,4 @@
-"""Builds the zenpy client: our own HTTP session, pointed at the configured base URL."""
+"""Our HTTP session to Zendesk: pointed at the configured base URL, bounded, errors as our types."""
 
 from __future__ import annotations
 
@@ -74,6 +74,11 @@ class ZendeskSession(requests.Session):
         # Both schemes: a sandbox or proxy may be plain http (zenpy would mount https only).
         for scheme in ("http://", "https://"):
             self.mount(scheme, WatchedAdapter())
+
+    @property
+    def base_url(self) -> str:
+        """Where calls go: Zendesk's `https://{subdomain}.zendesk.com`, a sandbox or a proxy."""
+        return self._base_url
 
     def request(self, method, url, *args, **kwargs):
         if url.startswith(self._zendesk_origin):
@@ -159,8 +164,8 @@ def _retry_after(response: requests.Response) -> float:
         return 1.0
 
 
-def build_zenpy(config: Config, rate_limit: RateLimitState, stop: threading.Event | None = None) -> Zenpy:
-    """A zenpy client on our session; auth from the config, never logged.
+def build_session(config: Config, rate_limit: RateLimitState, stop: threading.Event | None = None) -> ZendeskSession:
+    """Our session, authorized by zenpy as for its own calls; auth from the config, never logged.
 
     `stop`: once set, calls in flight are cut short and raise :class:`Stopped`.
     """
@@ -168,8 +173,10 @@ def build_zenpy(config: Config, rate_limit: RateLimitState, stop: threading.Even
     subdomain = config.zendesk_subdomain or "sandbox"
     session = ZendeskSession(config.zendesk_base_url, subdomain, rate_limit, config.zendesk_timeout_seconds, stop)
     session.headers["User-Agent"] = "OutageDesk/0.1 (zenpy)"
+    # zenpy's public `session=` argument puts the token (or OAuth bearer) on the session it is given.
     if config.zendesk_oauth_token:
-        return Zenpy(subdomain=subdomain, oauth_token=config.zendesk_oauth_token, session=session,
-                     disable_cache=True, timeout=READ_TIMEOUT)
-    return Zenpy(subdomain=subdomain, email=config.zendesk_email, token=config.zendesk_api_token,
-                 session=session, disable_cache=True, timeout=READ_TIMEOUT)
+        Zenpy(subdomain=subdomain, oauth_token=config.zendesk_oauth_token, session=session, disable_cache=True)
+    else:
+        Zenpy(subdomain=subdomain, email=config.zendesk_email, token=config.zendesk_api_token,
+              session=session, disable_cache=True)
+    return session
