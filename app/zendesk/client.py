@@ -54,10 +54,10 @@ class ZendeskSession(requests.Session):
     """A requests session to Zendesk at `base_url` that bounds each call and raises our errors.
 
     `base_url` is the account's (or a sandbox's or proxy's): app/zendesk/transport.py builds
-    its URLs from it, per client instead of through zenpy's process-wide env vars. Each exchange, from connecting to the answer's last byte, must end within `deadline`
-    seconds (a slow drip of bytes would defeat a per-read timeout); once `stop` is set, calls
-    in flight are cut short and no new one starts. Error statuses become our exception types
-    here, before zenpy would sleep on a 429.
+    its URLs from it, per client instead of through zenpy's process-wide env vars. Each
+    exchange, from connecting to the answer's last byte, must end within `deadline` seconds
+    (a slow drip of bytes would defeat a per-read timeout); once `stop` is set, calls in
+    flight are cut short and no new one starts. Error statuses become our exception types here.
     """
 
     def __init__(self, base_url: str, rate_limit: RateLimitState, deadline: float = DEFAULT_DEADLINE,
