@@ -11,8 +11,9 @@ from app.clock import Clock, SystemClock
 from app.config import Config
 from app.incident.service import OutageDesk
 from app.store.db import make_engine, make_session_factory, upgrade
-from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.client import RateLimitState
 from app.zendesk.gateway import ZendeskGateway
+from app.zendesk.transport import build_transport
 
 
 def build_gateway(config: Config, clock: Clock, stop: threading.Event | None = None,
@@ -20,7 +21,7 @@ def build_gateway(config: Config, clock: Clock, stop: threading.Event | None = N
                   before_write: Callable[[str], None] | None = None, patient: bool = True) -> ZendeskGateway:
     """The Zendesk gateway, with its own rate-limit bookkeeping; the hooks are the worker's (see ZendeskGateway)."""
     rate_limit = RateLimitState()
-    return ZendeskGateway(build_zenpy(config, rate_limit, stop), rate_limit, clock, on_answer=on_answer,
+    return ZendeskGateway(build_transport(config, rate_limit, stop), rate_limit, clock, on_answer=on_answer,
                           before_write=before_write, patient=patient)
 
 

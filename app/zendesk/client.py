@@ -1,4 +1,4 @@
-"""Builds the zenpy client: our own HTTP session, pointed at the configured base URL."""
+"""Our HTTP session to Zendesk: pointed at the configured base URL, bounded, errors as our types."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from app.errors import (
 from app.zendesk.deadline import CallWatcher, WatchedAdapter
 from app.zendesk.redaction import redact
 
-ZENDESK_HOST_SUFFIX = ".zendesk.com"
 # Zendesk's error code ("RecordInvalid", "invalid_token"): named in a message only when it has this shape.
 ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z_]{1,39}")
 DEFAULT_DEADLINE = 60.0  # seconds for one exchange, from connecting to the last byte (ZENDESK_TIMEOUT_SECONDS)
@@ -52,20 +51,18 @@ class RateLimitState:
 
 
 class ZendeskSession(requests.Session):
-    """A requests session that sends zenpy's calls to `base_url`, bounds each one, and raises our errors.
+    """A requests session to Zendesk at `base_url` that bounds each call and raises our errors.
 
-    zenpy builds `https://{subdomain}.zendesk.com/api/v2/...`; we rewrite the origin so a
-    sandbox or proxy works, per client instead of through zenpy's process-wide env vars.
-    Each exchange, from connecting to the answer's last byte, must end within `deadline`
-    seconds (a slow drip of bytes would defeat a per-read timeout); once `stop` is set, calls
-    in flight are cut short and no new one starts. Error statuses become our exception types
-    here, before zenpy would sleep on a 429.
+    `base_url` is the account's (or a sandbox's or proxy's): app/zendesk/transport.py builds
+    its URLs from it, per client instead of through zenpy's process-wide env vars. Each
+    exchange, from connecting to the answer's last byte, must end within `deadline` seconds
+    (a slow drip of bytes would defeat a per-read timeout); once `stop` is set, calls in
+    flight are cut short and no new one starts. Error statuses become our exception types here.
     """
 
-    def __init__(self, base_url: str, subdomain: str, rate_limit: RateLimitState, deadline: float = DEFAULT_DEADLINE,
+    def __init__(self, base_url: str, rate_limit: RateLimitState, deadline: float = DEFAULT_DEADLINE,
                  stop: threading.Event | None = None):
         super().__init__()
-        self._zendesk_origin = f"https://{subdomain}{ZENDESK_HOST_SUFFIX}"
         self._base_url = base_url.rstrip("/")
         self.rate_limit = rate_limit
         self.deadline = deadline
@@ -75,9 +72,12 @@ class ZendeskSession(requests.Session):
         for scheme in ("http://", "https://"):
             self.mount(scheme, WatchedAdapter())
 
+    @property
+    def base_url(self) -> str:
+        """Where calls go: Zendesk's `https://{subdomain}.zendesk.com`, a sandbox or a proxy."""
+        return self._base_url
+
     def request(self, method, url, *args, **kwargs):
-        if url.startswith(self._zendesk_origin):
-            url = self._base_url + url[len(self._zendesk_origin):]
         what = f"{method.upper()} {urlsplit(url).path}"
         if self._stop is not None and self._stop.is_set():
             raise Stopped(f"stopping: {what} not sent")
@@ -159,17 +159,19 @@ def _retry_after(response: requests.Response) -> float:
         return 1.0
 
 
-def build_zenpy(config: Config, rate_limit: RateLimitState, stop: threading.Event | None = None) -> Zenpy:
-    """A zenpy client on our session; auth from the config, never logged.
+def build_session(config: Config, rate_limit: RateLimitState, stop: threading.Event | None = None) -> ZendeskSession:
+    """Our session, authorized by zenpy as for its own calls; auth from the config, never logged.
 
     `stop`: once set, calls in flight are cut short and raise :class:`Stopped`.
     """
     config.require_zendesk()
-    subdomain = config.zendesk_subdomain or "sandbox"
-    session = ZendeskSession(config.zendesk_base_url, subdomain, rate_limit, config.zendesk_timeout_seconds, stop)
+    subdomain = config.zendesk_subdomain or "sandbox"  # zenpy insists on one; URLs come from the base URL
+    session = ZendeskSession(config.zendesk_base_url, rate_limit, config.zendesk_timeout_seconds, stop)
     session.headers["User-Agent"] = "OutageDesk/0.1 (zenpy)"
+    # zenpy's public `session=` argument puts the token (or OAuth bearer) on the session it is given.
     if config.zendesk_oauth_token:
-        return Zenpy(subdomain=subdomain, oauth_token=config.zendesk_oauth_token, session=session,
-                     disable_cache=True, timeout=READ_TIMEOUT)
-    return Zenpy(subdomain=subdomain, email=config.zendesk_email, token=config.zendesk_api_token,
-                 session=session, disable_cache=True, timeout=READ_TIMEOUT)
+        Zenpy(subdomain=subdomain, oauth_token=config.zendesk_oauth_token, session=session, disable_cache=True)
+    else:
+        Zenpy(subdomain=subdomain, email=config.zendesk_email, token=config.zendesk_api_token,
+              session=session, disable_cache=True)
+    return session

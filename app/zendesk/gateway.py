@@ -1,6 +1,6 @@
 """The one way to Zendesk: bulk writes, jobs, search export, macros, users — with retries.
 
-Every call goes through zenpy's transport (auth, URLs, error checks); answers are checked
+Every call goes through app/zendesk/transport.py (auth, URLs, deadlines, error checks); answers are checked
 for shape and come back as our small types. Retries and waits live here and in the bulk
 pipeline it drives, nowhere else.
 """
@@ -18,8 +18,6 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
-from zenpy import Zenpy
-from zenpy.lib.endpoint import Url
 
 from app.clock import Clock, SystemClock
 from app.errors import (
@@ -31,6 +29,7 @@ from app.zendesk.client import RateLimitState
 from app.zendesk.bulk import BulkWriter, JobPace
 from app.zendesk.macro import Macro, variant_language
 from app.zendesk.model import BulkOutcome, Comment, DropdownField, Greeting, PhoneLine, QueueActivity, Ticket, User
+from app.zendesk.transport import ZendeskTransport
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,10 @@ class ZendeskGateway:
     one attempt: a web request must not wait out Zendesk's retries while its caller waits.
     """
 
-    def __init__(self, client: Zenpy, rate_limit: RateLimitState, clock: Clock | None = None,
+    def __init__(self, transport: ZendeskTransport, rate_limit: RateLimitState, clock: Clock | None = None,
                  rng: random.Random | None = None, on_answer: Callable[[], None] | None = None,
                  before_write: Callable[[str], None] | None = None, patient: bool = True):
-        self._client = client
+        self._transport = transport
         self._patient = patient
         self._rate_limit = rate_limit
         self._clock = clock or SystemClock()
@@ -169,34 +168,30 @@ class ZendeskGateway:
             self._clock.sleep(reset / max(state.remaining, 1))
 
     def _answer(self, response: requests.Response, what: str) -> Answer:
-        return Answer.of(response, what, self._client.tickets.session.redact)
+        return Answer.of(response, what, self._transport.redact)
 
     def _get(self, path: str, read: Read[T], tickets: Iterable[int] = (), **params: Any) -> T:
         """GET `path` and `read` its answer, both retried together."""
-        api = self._client.tickets
         encoded = {key: quote(str(value), safe=",()") for key, value in params.items() if value is not None}
-        url = api._build_url(Url(path, encoded))
+        url = self._transport.url(path, encoded)
         what = f"GET /api/v2/{path}"
-        return self._call(what, lambda: read(self._answer(api._get(url, raw_response=True), what)), tickets)
+        return self._call(what, lambda: read(self._answer(self._transport.get(url), what)), tickets)
 
     def _get_url(self, url: str, read: Read[T]) -> T:
         """Follow a `links.next` URL Zendesk gave us."""
-        api = self._client.tickets
         what = f"GET {urlsplit(url).path}"
-        return self._call(what, lambda: read(self._answer(api._get(url, raw_response=True), what)))
+        return self._call(what, lambda: read(self._answer(self._transport.get(url), what)))
 
     def _send(self, method: str, path: str, payload: dict[str, Any], read: Read[T],
               tickets: Iterable[int] = (), retry: bool = True) -> T:
-        """POST/PUT JSON through zenpy's transport and `read` Zendesk's answer; `before_write` first."""
-        api = self._client.tickets
-        url = api._build_url(Url(path))
-        send = getattr(api.session, method.lower())
+        """POST/PUT JSON through the transport and `read` Zendesk's answer; `before_write` first."""
+        url = self._transport.url(path)
         what = f"{method} /api/v2/{path}"
 
         def attempt() -> T:
             if self._before_write:
                 self._before_write(what)  # every attempt: the lease may have gone during a retry's wait
-            return read(self._answer(api._call_api(send, url, json=payload, timeout=api.timeout), what))
+            return read(self._answer(self._transport.send(method, url, payload), what))
         return self._call(what, attempt, tickets, retry)
 
     def list_all(self, path: str, key: str) -> list[dict[str, Any]]:
@@ -219,15 +214,14 @@ class ZendeskGateway:
 
     def reorder_sla_policies(self, policy_ids: list[int]) -> None:
         """Reorder SLA Policies (the order they are matched in); Zendesk answers 200 with an empty body."""
-        api = self._client.tickets
         path = "slas/policies/reorder.json"
-        url = api._build_url(Url(path))
+        url = self._transport.url(path)
         what = f"PUT /api/v2/{path}"
 
         def attempt() -> None:
             if self._before_write:
                 self._before_write(what)
-            api._call_api(api.session.put, url, json={"sla_policy_ids": policy_ids}, timeout=api.timeout)
+            self._transport.send("PUT", url, {"sla_policy_ids": policy_ids})
         self._call(what, attempt)
 
     def webhook_secret(self, webhook_id: str) -> str:
@@ -239,13 +233,12 @@ class ZendeskGateway:
 
     def app_public_key(self, app_id: int) -> str:
         """The app's public key: Get App Public Key answers PEM text, not JSON."""
-        api = self._client.tickets
         path = f"apps/{app_id}/public_key.pem"
-        url = api._build_url(Url(path, {}))
+        url = self._transport.url(path)
         what = f"GET /api/v2/{path}"
 
         def fetch() -> str:
-            text = api._get(url, raw_response=True).text
+            text = self._transport.get(url).text
             if not text.lstrip().startswith("-----BEGIN PUBLIC KEY-----"):
                 raise ZendeskBadAnswer(f"Zendesk's answer to {what} is not a PEM public key", None, what)
             return text
@@ -265,15 +258,14 @@ class ZendeskGateway:
         return self._chat("PATCH", chat_token, changes)
 
     def _chat(self, method: str, chat_token: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        api = self._client.tickets
-        url = api._build_url(Url("chat/routing_settings/account"))
+        url = self._transport.url("chat/routing_settings/account")
         what = f"{method} /api/v2/chat/routing_settings/account"
 
         def attempt() -> dict[str, Any]:
             if payload is not None and self._before_write:
                 self._before_write(what)
             # The request's own auth replaces the session's: Chat takes its OAuth token, not Support's.
-            response = api.session.request(method, url, json=payload, auth=_Bearer(chat_token))
+            response = self._transport.send(method, url, payload, auth=_Bearer(chat_token))
             return self._answer(response, what).object("data")
         return self._call(what, attempt)
 

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.client import RateLimitState
+from app.zendesk.transport import build_transport
 from app.zendesk.gateway import ZendeskGateway
 
 API = "https://acme.zendesk.com/api/v2"
@@ -67,7 +68,7 @@ def zendesk(clock):
 @pytest.fixture
 def gateway(config, clock):
     rate_limit = RateLimitState()
-    return ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock, rng=random.Random(1))
+    return ZendeskGateway(build_transport(config, rate_limit), rate_limit, clock, rng=random.Random(1))
 
 
 def tag(ids):

@@ -9,7 +9,8 @@ import requests
 import responses
 
 from app.errors import LeaseLost, ZendeskAuthError, ZendeskServerError
-from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.client import RateLimitState
+from app.zendesk.transport import build_transport
 from app.zendesk.gateway import ZendeskGateway
 
 API = "https://acme.zendesk.com/api/v2"
@@ -18,7 +19,7 @@ API = "https://acme.zendesk.com/api/v2"
 @pytest.fixture
 def gateway(config, clock):
     rate_limit = RateLimitState()
-    return ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock, rng=random.Random(1))
+    return ZendeskGateway(build_transport(config, rate_limit), rate_limit, clock, rng=random.Random(1))
 
 
 def query_of(call):
@@ -155,7 +156,7 @@ def test_every_write_asks_before_write_first_and_a_refusal_sends_nothing(config,
             raise LeaseLost(f"lease lost: {what} not sent")
 
     rate_limit = RateLimitState()
-    gateway = ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock, rng=random.Random(1),
+    gateway = ZendeskGateway(build_transport(config, rate_limit), rate_limit, clock, rng=random.Random(1),
                              on_answer=lambda: answers.append(1), before_write=fence)
     responses.get(f"{API}/tickets.json", json={"tickets": []})
     responses.post(f"{API}/tickets.json", json={"ticket": {"id": 42}})

@@ -10,7 +10,8 @@ import pytest
 import responses
 
 from app.errors import Stopped, ZendeskBadAnswer, ZendeskTimeout
-from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.client import RateLimitState
+from app.zendesk.transport import build_transport
 from app.zendesk.gateway import ZendeskGateway
 from tests.faulty_zendesk import SILENT, FaultyZendesk, drip
 
@@ -20,7 +21,7 @@ ME = {"user": {"id": 1, "name": "API", "role": "admin"}}
 
 def gateway_for(config, clock, stop=None):
     rate_limit = RateLimitState()
-    return ZendeskGateway(build_zenpy(config, rate_limit, stop), rate_limit, clock, rng=random.Random(1))
+    return ZendeskGateway(build_transport(config, rate_limit, stop), rate_limit, clock, rng=random.Random(1))
 
 
 @pytest.fixture

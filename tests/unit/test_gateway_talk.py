@@ -6,7 +6,8 @@ import pytest
 import responses
 
 from app.errors import TalkUnavailable, ZendeskAuthError, ZendeskBadAnswer
-from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.client import RateLimitState
+from app.zendesk.transport import build_transport
 from app.zendesk.gateway import ZendeskGateway
 
 VOICE = "https://acme.zendesk.com/api/v2/channels/voice"
@@ -16,7 +17,7 @@ FORBIDDEN = {"error": {"title": "Forbidden", "message": "You do not have access 
 @pytest.fixture
 def gateway(config, clock):
     rate_limit = RateLimitState()
-    return ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock, rng=random.Random(1))
+    return ZendeskGateway(build_transport(config, rate_limit), rate_limit, clock, rng=random.Random(1))
 
 
 @responses.activate

@@ -8,7 +8,8 @@ import responses
 
 from app.incident.model import IncidentSpec
 from app.incident.service import OutageDesk
-from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.client import RateLimitState
+from app.zendesk.transport import build_transport
 from app.zendesk.gateway import ZendeskGateway
 
 API = "https://acme.zendesk.com/api/v2"
@@ -24,7 +25,7 @@ REQUESTER = {"id": 7, "name": "Amélie Durand", "email": "amelie@example.fr", "l
 def desk(config, sessions, clock):
     rate_limit = RateLimitState()
     return OutageDesk(config.with_overrides(outage_desk_referent=str(REFERENT)), sessions,
-                      ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock), clock)
+                      ZendeskGateway(build_transport(config, rate_limit), rate_limit, clock), clock)
 
 
 def account_objects():

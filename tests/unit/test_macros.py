@@ -9,7 +9,8 @@ import pytest
 import responses
 
 from app.errors import InputError
-from app.zendesk.client import RateLimitState, build_zenpy
+from app.zendesk.client import RateLimitState
+from app.zendesk.transport import build_transport
 from app.zendesk.gateway import ZendeskGateway
 from app.zendesk.macro import Macro, html_text
 from app.zendesk.provisioning import DEFINITIONS_ROOT, load_definitions
@@ -222,7 +223,7 @@ def test_the_macros_setup_creates_can_all_be_sent():
 @pytest.fixture
 def gateway(config, clock):
     rate_limit = RateLimitState()
-    return ZendeskGateway(build_zenpy(config, rate_limit), rate_limit, clock, rng=random.Random(1))
+    return ZendeskGateway(build_transport(config, rate_limit), rate_limit, clock, rng=random.Random(1))
 
 
 def listing(*macros):
