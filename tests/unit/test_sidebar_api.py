@@ -81,6 +81,8 @@ def test_zendesk_opens_the_sidebar_and_the_page_carries_a_session_for_that_agent
 
 def test_the_sidebar_assets_are_served_beside_the_page(sidebar):
     with sidebar.get("/sidebar/assets/sidebar.js") as script:
+        assert script.status_code == 200 and b"OutageDeskService.connect" in script.data
+    with sidebar.get("/sidebar/assets/service.js") as script:
         assert script.status_code == 200 and b"outage-desk-session" in script.data
     assert sidebar.get("/sidebar/assets/../../config.py").status_code == 404
 

@@ -24,52 +24,7 @@
     }
   });
 
-  const sessionMeta = document.querySelector('meta[name="outage-desk-session"]');
-  let session = sessionMeta.content;
-
-  // A minute before it expires, a fresh session, for as long as the page stays open.
-  function renewSessionIn(seconds) {
-    setTimeout(async function () {
-      try {
-        const answer = await callService('POST', 'api/session');
-        session = answer.token;
-        renewSessionIn(answer.expires_in);
-      } catch (error) {
-        showAlert(error.message);
-      }
-    }, Math.max(seconds - 60, 30) * 1000);
-  }
-  renewSessionIn(Number(sessionMeta.dataset.expiresIn) || 600);
-
-  // Paths are relative to the page ({service_url}/incidents): a service behind a path prefix works too.
-  async function callService(method, path, body, accept) {
-    const options = { method: method, headers: { Authorization: 'Bearer ' + session, Accept: accept || 'application/json' } };
-    if (body !== undefined) {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, options);
-    } catch (networkError) {
-      throw new Error(i18n.t('serviceUnreachable', { status: '?' }));
-    }
-    const text = await response.text();
-    if (accept === 'text/html' && response.ok) {
-      return text;
-    }
-    let answer = null;
-    try {
-      answer = text ? JSON.parse(text) : null;
-    } catch (notJson) {
-      answer = null;
-    }
-    if (!response.ok) {
-      throw new Error(answer && typeof answer.error === 'string'
-        ? answer.error : i18n.t('serviceUnreachable', { status: response.status }));
-    }
-    return answer;
-  }
+  const callService = window.OutageDeskService.connect(() => i18n, showAlert);
 
   function translate(root) {
     document.documentElement.lang = i18n.lang;

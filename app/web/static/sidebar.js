@@ -42,59 +42,7 @@
     return callService('GET', '/api/state?ticket_id=' + encodeURIComponent(zendesk.ticketId));
   }
 
-  // The session from the page; renewed before it expires, for as long as the sidebar stays open.
-  const sessionMeta = document.querySelector('meta[name="outage-desk-session"]');
-  let session = sessionMeta.content;
-  let sessionRenewal = null;
-
-  function renewSessionIn(seconds) {
-    clearTimeout(sessionRenewal);
-    // A minute early, and never in a tight loop.
-    sessionRenewal = setTimeout(renewSession, Math.max(seconds - 60, 30) * 1000);
-  }
-
-  async function renewSession() {
-    try {
-      const answer = await callService('POST', '/api/session');
-      session = answer.token;
-      renewSessionIn(answer.expires_in);
-    } catch (error) {
-      showAlert(error.message);
-    }
-  }
-
-  renewSessionIn(Number(sessionMeta.dataset.expiresIn) || 600);
-
-  // Same origin as this page: no proxy, no CORS; the session is the only credential. Paths resolve
-  // against the page's URL ({service_url}/sidebar), so a service behind a path prefix works too.
-  async function callService(method, path, body) {
-    const options = { method: method, headers: { Authorization: 'Bearer ' + session, Accept: 'application/json' } };
-    if (body !== undefined) {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path.replace(/^\//, ''), options);
-    } catch (networkError) {
-      throw new Error(i18n.t('serviceUnreachable', { status: '?' }));
-    }
-    const text = await response.text();
-    let answer = null;
-    try {
-      answer = text ? JSON.parse(text) : null;
-    } catch (notJson) {
-      answer = null;
-    }
-    if (!response.ok) {
-      const error = new Error(answer && typeof answer.error === 'string'
-        ? answer.error
-        : i18n.t('serviceUnreachable', { status: response.status }));
-      error.answer = answer; // what the service says besides its reason, e.g. next_allowed_at
-      throw error;
-    }
-    return answer;
-  }
+  const callService = window.OutageDeskService.connect(() => i18n, showAlert);
 
   function translatePage() {
     document.documentElement.lang = i18n.lang;
